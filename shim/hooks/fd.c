@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fd.c - bookkeeping hooks for the calls that close or duplicate file descriptors: close(),
+ * dup2(), dup3(), close_range(). They keep the per-fd records honest; for an fd the shim never
+ * upgraded they cost one table lookup.
+ *
+ * A record is forgotten before the real call, while the fd number is still ours: after the call
+ * another thread may already have been given the same number for a new socket.
+ */
+#include "../export.h"
+#include "../fdstate.h"
+#include "../real.h"
+#include "../settings.h"
+
+#include <errno.h>
+#include <linux/close_range.h>
+#include <unistd.h>
+
+SHIM_EXPORT int close(int fd)
+{
+	shim_init();
+	shim_fd_forget(fd);
+	return real_close(fd);
+}
+
+/* After a successful dup onto newfd, both numbers name one socket: mark both as shared so that
+ * neither is ever swapped (a swap could only replace one of them). */
+static void note_duplicate(int oldfd, int newfd)
+{
+	struct shim_fd *src = shim_fd_peek(oldfd);
+	uint32_t flags = shim_fd_flags_of(oldfd);
+	if (!src || !(flags & SHIM_FD_MANAGED))
+		return;
+	struct shim_fd *dst = shim_fd_get(newfd);
+	if (!shim_fd_lock(src))
+		return;
+	shim_fd_set_flags(src, flags | SHIM_FD_SHARED);
+	int16_t family = src->family;
+	uint64_t ino = src->ino;
+	shim_fd_unlock(src);
+	if (dst && shim_fd_lock(dst)) {
+		shim_fd_clear(dst);
+		dst->family = family;
+		dst->ino = ino;
+		shim_fd_set_flags(dst, flags | SHIM_FD_SHARED);
+		shim_fd_unlock(dst);
+	}
+}
+
+SHIM_EXPORT int dup2(int oldfd, int newfd)
+{
+	shim_init();
+	if (oldfd != newfd)
+		shim_fd_forget(newfd);
+	int rc = real_dup2(oldfd, newfd);
+	if (rc >= 0 && oldfd != newfd) {
+		int saved_errno = errno;
+		note_duplicate(oldfd, newfd);
+		errno = saved_errno;
+	}
+	return rc;
+}
+
+SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	shim_init();
+	if (oldfd != newfd)
+		shim_fd_forget(newfd);
+	int rc = real_dup3(oldfd, newfd, flags);
+	if (rc >= 0) {
+		int saved_errno = errno;
+		note_duplicate(oldfd, newfd);
+		errno = saved_errno;
+	}
+	return rc;
+}
+
+SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	shim_init();
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
+		shim_fd_forget_range(first, last);
+	return real_close_range(first, last, flags);
+}

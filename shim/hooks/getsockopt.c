@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * getsockopt.c - the getsockopt() hook: an upgraded socket reads like a TCP socket.
+ *
+ * The real call goes first; for a socket the shim did not upgrade that is all. On an upgraded
+ * socket: SO_PROTOCOL reads IPPROTO_TCP (CRIU, landlock and others reject 262); TCP_ULP reads as
+ * on TCP, not "mptcp"; an emulated option, or one MPTCP refuses to read, is answered by a
+ * scratch TCP socket that was given the program's value (oracle.h), so length, truncation and
+ * errno are TCP's own. MPTCP_INFO and TCP_IS_MPTCP stay readable: the program (and our tests)
+ * can still ask the kernel the truth.
+ */
+#include "../classify.h"
+#include "../export.h"
+#include "../fdstate.h"
+#include "../managed.h"
+#include "../oracle.h"
+#include "../real.h"
+#include "../settings.h"
+#include "../sockopt_policy.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+
+/* A private copy of a log entry, taken under the record lock. */
+struct entry_copy {
+	struct shim_optent head;
+	unsigned char value[SHIM_OPT_VALUE_MAX];
+};
+
+static bool copy_entry(const struct shim_fd *rec, int level, int optname, struct entry_copy *out)
+{
+	const struct shim_optent *e = shim_optlog_find(rec->log, level, optname);
+	if (!e || !(e->flags & SHIM_OPT_EMULATED))
+		return false;
+	out->head = *e;
+	memcpy(out->value, e->value, e->len);
+	return true;
+}
+
+/* Answer from the oracle as TCP would. rec is locked on entry and unlocked on return. */
+static int answer_as_tcp(struct shim_fd *rec, int level, int optname, void *optval,
+			 socklen_t *optlen, int mptcp_rc, int mptcp_errno)
+{
+	struct entry_copy copy;
+	bool have = copy_entry(rec, level, optname, &copy);
+	int family = rec->family;
+	shim_fd_unlock(rec);
+	bool ok;
+	int rc = shim_oracle_get(family, have ? &copy.head : NULL, level, optname, optval, optlen,
+				 &ok);
+	if (!ok) {
+		errno = mptcp_errno;
+		return mptcp_rc;
+	}
+	return rc;
+}
+
+static bool is_mptcp_ulp(const void *optval, const socklen_t *optlen)
+{
+	return optval && optlen && *optlen >= 5 && memcmp(optval, "mptcp", 5) == 0;
+}
+
+static int after_success(int fd, int level, int optname, void *optval, socklen_t *optlen,
+			 int saved_errno)
+{
+	bool protocol = level == SOL_SOCKET && optname == SO_PROTOCOL && optval && optlen &&
+			*optlen >= (socklen_t)sizeof(int) && *(int *)optval == IPPROTO_MPTCP;
+	bool ulp = level == IPPROTO_TCP && optname == TCP_ULP && is_mptcp_ulp(optval, optlen);
+	struct shim_fd *rec = shim_fd_peek(fd);
+	if (!rec || (!protocol && !ulp && !rec->log))
+		return 0;
+	rec = shim_managed_lock(fd);
+	if (!rec)
+		return 0;
+	if (protocol) {
+		shim_fd_unlock(rec);
+		*(int *)optval = IPPROTO_TCP;
+		return 0;
+	}
+	struct entry_copy unused;
+	if (!ulp && !copy_entry(rec, level, optname, &unused)) {
+		shim_fd_unlock(rec);
+		errno = saved_errno;
+		return 0;
+	}
+	return answer_as_tcp(rec, level, optname, optval, optlen, 0, saved_errno);
+}
+
+SHIM_EXPORT int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
+{
+	shim_init();
+	int saved_errno = errno;
+	int rc = real_getsockopt(fd, level, optname, optval, optlen);
+	if (__builtin_expect(!(shim_fd_flags_of(fd) & SHIM_FD_MANAGED), 1))
+		return rc;
+	int err = errno;
+	if (rc == 0) {
+		rc = after_success(fd, level, optname, optval, optlen, saved_errno);
+		if (rc == 0)
+			errno = saved_errno;
+		return rc;
+	}
+	if (!shim_is_refusal(err)) {
+		errno = err;
+		return rc;
+	}
+	struct shim_fd *rec = shim_managed_lock(fd);
+	if (!rec) {
+		errno = err;
+		return rc;
+	}
+	enum shim_opt_policy policy = shim_opt_policy(level, optname);
+	if (policy == SHIM_POLICY_EMULATE || policy == SHIM_POLICY_FALLBACK_OR_EMULATE) {
+		rc = answer_as_tcp(rec, level, optname, optval, optlen, rc, err);
+		if (rc == 0)
+			errno = saved_errno;
+		return rc;
+	}
+	/* Not emulated: keep MPTCP's refusal, unless TCP refuses the call too (then TCP's errno). */
+	int family = rec->family;
+	shim_fd_unlock(rec);
+	unsigned char scratch[SHIM_OPT_VALUE_MAX];
+	socklen_t scratch_len = sizeof(scratch);
+	bool ok;
+	if (shim_oracle_get(family, NULL, level, optname, scratch, &scratch_len, &ok) != 0 && ok)
+		err = errno;
+	errno = err;
+	return -1;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * socket.c - the socket() hook: a TCP request becomes an MPTCP socket.
+ *
+ * Fast path (anything that is not AF_INET/AF_INET6 SOCK_STREAM TCP, or a process the policy
+ * leaves alone): integer checks, then the real call. Upgrade path: socket(..., IPPROTO_MPTCP);
+ * if that fails for any reason, the program gets what plain socket() returns, errno included.
+ */
+#include "../avail.h"
+#include "../classify.h"
+#include "../export.h"
+#include "../fdstate.h"
+#include "../log.h"
+#include "../policy.h"
+#include "../real.h"
+#include "../settings.h"
+
+#include <errno.h>
+
+static int plain_socket(int domain, int type, int protocol)
+{
+	int fd = real_socket(domain, type, protocol);
+	if (fd >= 0)
+		shim_fd_forget(fd); /* a stale record from an fd closed behind our back */
+	return fd;
+}
+
+SHIM_EXPORT int socket(int domain, int type, int protocol)
+{
+	shim_init();
+	if (!shim_is_tcp_request(domain, type, protocol) || !shim_policy_process_wants_mptcp() ||
+	    !shim_mptcp_worth_trying())
+		return plain_socket(domain, type, protocol);
+
+	int saved_errno = errno;
+	int fd = real_socket(domain, type, IPPROTO_MPTCP);
+	if (fd < 0) {
+		int err = errno;
+		shim_mptcp_note_failure(err);
+		shim_log(SHIM_LOG_DEBUG, "socket(IPPROTO_MPTCP) failed (errno %d): plain TCP", err);
+		errno = saved_errno;
+		return plain_socket(domain, type, protocol);
+	}
+	shim_mptcp_note_success();
+
+	struct shim_fd *rec = shim_fd_get(fd);
+	if (!rec || !shim_fd_lock(rec)) {
+		/* Untracked MPTCP would lose emulation and fallback: give the program TCP. */
+		real_close(fd);
+		errno = saved_errno;
+		return plain_socket(domain, type, protocol);
+	}
+	shim_fd_clear(rec);
+	rec->family = (int16_t)domain;
+	rec->ino = shim_fd_inode(fd);
+	shim_fd_set_flags(rec, SHIM_FD_UPGRADED);
+	shim_fd_unlock(rec);
+	shim_log(SHIM_LOG_INFO, "fd %d: %s TCP socket upgraded to MPTCP", fd,
+		 domain == AF_INET ? "IPv4" : "IPv6");
+	errno = saved_errno;
+	return fd;
+}

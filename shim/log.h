@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * log.h - the shim's only output: one line per event on stderr, "mptcpize[pid]: ...".
+ *
+ * Levels: SHIM_LOG_WARN is printed unless MPTCPIZE_DEBUG=0 (problems the user must know about:
+ * a bad config, a refused swap); INFO (MPTCPIZE_DEBUG=1) one line per decision; DEBUG (2) per
+ * option; TRACE (3) everything. Each line is formatted on the stack and written with a single
+ * write(2); errno is preserved, so a hook may log anywhere.
+ */
+#ifndef SHIM_LOG_H
+#define SHIM_LOG_H
+
+enum shim_log_level {
+	SHIM_LOG_WARN = 0,
+	SHIM_LOG_INFO = 1,
+	SHIM_LOG_DEBUG = 2,
+	SHIM_LOG_TRACE = 3,
+};
+
+/* -1 silences everything; set once by shim_settings_load(). */
+extern int shim_log_threshold;
+
+void shim_log_write(enum shim_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define shim_log(level, ...)                                                                       \
+	do {                                                                                       \
+		if (__builtin_expect((int)(level) <= shim_log_threshold, 0))                       \
+			shim_log_write(level, __VA_ARGS__);                                        \
+	} while (0)
+
+#endif

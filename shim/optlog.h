@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * optlog.h - the bounded list of socket options recorded for one upgraded socket.
+ *
+ * Each entry is the value the program last passed to setsockopt for one (level, optname), with
+ * flags: SHIM_OPT_REPLAY (apply it again on the plain TCP socket after a swap, in order) and
+ * SHIM_OPT_EMULATED (MPTCP did not keep it: getsockopt must answer as TCP would, from this value).
+ * Logs come from a slab of fixed-size blocks (no malloc: hooks may run in signal handlers), so
+ * memory per upgraded socket is at most SHIM_OPTLOG_BYTES; a caller that finds the log full
+ * must fall back to TCP rather than lose an option.
+ */
+#ifndef SHIM_OPTLOG_H
+#define SHIM_OPTLOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define SHIM_OPTLOG_BYTES 512
+#define SHIM_OPT_VALUE_MAX 256
+
+enum shim_opt_flag {
+	SHIM_OPT_REPLAY = 1,
+	SHIM_OPT_EMULATED = 2,
+};
+
+struct shim_optent {
+	int32_t level;
+	int32_t optname;
+	uint16_t len;
+	uint16_t flags; /* enum shim_opt_flag */
+	unsigned char value[]; /* len bytes, padded to 4 */
+};
+
+struct shim_optlog {
+	uint32_t used;
+	unsigned char bytes[SHIM_OPTLOG_BYTES - sizeof(uint32_t)];
+};
+
+/* Adds or replaces the entry for (level, optname), allocating the log on first use.
+ * False if it does not fit (the log is left as it was). */
+bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, int optname,
+		     const void *value, socklen_t len);
+const struct shim_optent *shim_optlog_find(const struct shim_optlog *log, int level, int optname);
+/* Iteration: start with NULL; returns NULL at the end. */
+const struct shim_optent *shim_optlog_next(const struct shim_optlog *log,
+					   const struct shim_optent *prev);
+void shim_optlog_free(struct shim_optlog **logp);
+
+/* Blocks currently handed out (for tests and status counters). */
+unsigned long shim_optlog_blocks_in_use(void);
+/* In a fork child: release the allocator's lock (the thread that held it is gone). */
+void shim_optlog_atfork_child(void);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.h - what the shim should do for this process, this destination, this listener.
+ *
+ * The process verdict (upgrade this program's TCP sockets or not) is decided once, lazily, on the
+ * first socket() call that could be upgraded, from MPTCPIZE=0|1 and the config file; it is cached,
+ * survives fork() and is recomputed after execve (a new image). The per-destination and
+ * per-listener checks run at connect()/listen() on upgraded sockets only, without allocation.
+ */
+#ifndef SHIM_POLICY_H
+#define SHIM_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* True if this process's TCP sockets should become MPTCP. */
+bool shim_policy_process_wants_mptcp(void);
+
+/* At connect(): true if an upgraded socket connecting to addr should stay MPTCP. */
+bool shim_policy_destination_wants_mptcp(const struct sockaddr *addr, socklen_t len);
+
+/* At listen(): true if an upgraded socket listening on port should stay MPTCP. */
+bool shim_policy_listener_wants_mptcp(uint16_t port);
+
+/* True if addr is loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104). */
+bool shim_addr_is_loopback(const struct sockaddr *addr, socklen_t len);
+
+#endif

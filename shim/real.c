@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * real.c - binds real_<name> for every entry of SHIM_REAL_SYMBOLS.
+ *
+ * dlsym(RTLD_NEXT) rather than syscall(): the shim then chains with other preloads (sanitizers,
+ * socket_wrapper, a test interposer). Until binding has finished, and whenever a lookup fails or
+ * points back at our own export, real_<name> points at a raw-syscall fallback, so a hook reached
+ * re-entrantly (dlsym may allocate, an allocator may open a socket) never calls a NULL pointer or
+ * itself.
+ */
+#include "real.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* Raw-syscall fallbacks with the libc calling convention (-1 and errno on error). */
+static int sys_socket(int domain, int type, int protocol)
+{
+	return (int)syscall(SYS_socket, domain, type, protocol);
+}
+static int sys_setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
+{
+	return (int)syscall(SYS_setsockopt, fd, level, optname, optval, optlen);
+}
+static int sys_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
+{
+	return (int)syscall(SYS_getsockopt, fd, level, optname, optval, optlen);
+}
+static int sys_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return (int)syscall(SYS_connect, fd, addr, len);
+}
+static int sys_listen(int fd, int backlog)
+{
+	return (int)syscall(SYS_listen, fd, backlog);
+}
+static int sys_accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return (int)syscall(SYS_accept4, fd, addr, len, 0);
+}
+static int sys_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return (int)syscall(SYS_accept4, fd, addr, len, flags);
+}
+static int sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+static int sys_dup2(int oldfd, int newfd)
+{
+	if (oldfd == newfd) /* dup3 refuses equal fds; dup2 checks validity instead */
+		return (int)syscall(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : newfd;
+	return (int)syscall(SYS_dup3, oldfd, newfd, 0);
+}
+static int sys_dup3(int oldfd, int newfd, int flags)
+{
+	return (int)syscall(SYS_dup3, oldfd, newfd, flags);
+}
+static int sys_close_range(unsigned int first, unsigned int last, int flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+static ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags,
+			  const struct sockaddr *addr, socklen_t addrlen)
+{
+	return syscall(SYS_sendto, fd, buf, len, flags, addr, addrlen);
+}
+
+#define SHIM_DEFINE_REAL(ret, name, params, args) ret(*real_##name) params = sys_##name;
+SHIM_REAL_SYMBOLS(SHIM_DEFINE_REAL)
+#undef SHIM_DEFINE_REAL
+
+static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
+
+static void *lookup_next(const char *name, void *ours)
+{
+	void *next = dlsym(RTLD_NEXT, name);
+	return next == ours ? NULL : next;
+}
+
+/* Our own exports, declared weak so the static core (linked by unit tests) binds without them. */
+#define SHIM_DECLARE_OURS(ret, name, params, args) extern ret name params __attribute__((weak));
+SHIM_REAL_SYMBOLS(SHIM_DECLARE_OURS)
+#undef SHIM_DECLARE_OURS
+
+static void bind_all(void)
+{
+#define SHIM_BIND(ret, name, params, args)                                                         \
+	{                                                                                          \
+		void *next = lookup_next(#name, (void *)name);                                     \
+		if (next)                                                                          \
+			__atomic_store_n(&real_##name, (ret(*) params)next, __ATOMIC_RELEASE);     \
+	}
+	SHIM_REAL_SYMBOLS(SHIM_BIND)
+#undef SHIM_BIND
+}
+
+void shim_real_bind(void)
+{
+	pthread_once(&bind_once, bind_all);
+}

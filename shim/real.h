@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * real.h - the libc functions the shim interposes, and how it reaches them.
+ *
+ * Owns the one table (SHIM_REAL_SYMBOLS) of interposed calls. For each entry it declares a
+ * pointer real_<name> that always points at the next definition in the lookup order (libc, or
+ * another preload such as a sanitizer runtime), never at our own export. Pointers are bound once,
+ * lazily, by shim_real_bind(); a lookup that fails or returns our own symbol is replaced by a
+ * raw-syscall fallback so a hook can always make progress.
+ */
+#ifndef SHIM_REAL_H
+#define SHIM_REAL_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+/* X(return type, name, parameter list, argument list) */
+#define SHIM_REAL_SYMBOLS(X)                                                                       \
+	X(int, socket, (int domain, int type, int protocol), (domain, type, protocol))             \
+	X(int, setsockopt,                                                                         \
+	  (int fd, int level, int optname, const void *optval, socklen_t optlen),                  \
+	  (fd, level, optname, optval, optlen))                                                    \
+	X(int, getsockopt, (int fd, int level, int optname, void *optval, socklen_t *optlen),      \
+	  (fd, level, optname, optval, optlen))                                                    \
+	X(int, connect, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len))     \
+	X(int, listen, (int fd, int backlog), (fd, backlog))                                       \
+	X(int, accept, (int fd, struct sockaddr *addr, socklen_t *len), (fd, addr, len))           \
+	X(int, accept4, (int fd, struct sockaddr *addr, socklen_t *len, int flags),                \
+	  (fd, addr, len, flags))                                                                  \
+	X(int, close, (int fd), (fd))                                                              \
+	X(int, dup2, (int oldfd, int newfd), (oldfd, newfd))                                       \
+	X(int, dup3, (int oldfd, int newfd, int flags), (oldfd, newfd, flags))                     \
+	X(int, close_range, (unsigned int first, unsigned int last, int flags),                    \
+	  (first, last, flags))                                                                    \
+	X(ssize_t, sendto,                                                                         \
+	  (int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr,            \
+	   socklen_t addrlen),                                                                     \
+	  (fd, buf, len, flags, addr, addrlen))
+
+#define SHIM_DECLARE_REAL(ret, name, params, args) extern ret(*real_##name) params;
+SHIM_REAL_SYMBOLS(SHIM_DECLARE_REAL)
+#undef SHIM_DECLARE_REAL
+
+/* Binds every real_* pointer exactly once (thread- and fork-safe); cheap after the first call. */
+void shim_real_bind(void);
+
+#endif
