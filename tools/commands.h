@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * commands.h - the launcher's subcommands. Each takes argc/argv starting at its own name and
+ * returns the process exit status. One file per command family.
+ */
+#ifndef MPTCPIZE_COMMANDS_H
+#define MPTCPIZE_COMMANDS_H
+
+int cmd_run(int argc, char **argv);     /* cmd_run.c */
+int cmd_options(int argc, char **argv); /* cmd_options.c */
+
+/* The absolute path of libmptcpize.so: $MPTCPIZE_LIB, else the build tree next to this
+ * executable, else the installed copy. NULL (with a message) if none exists. */
+const char *mptcpize_library_path(void);
+
+#endif

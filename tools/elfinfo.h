@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * elfinfo.h - what the launcher needs to know about a program before it runs it under the
+ * preload: is it dynamically linked (a static binary never loads LD_PRELOAD), is it a Go binary
+ * (Go makes its own syscalls; GODEBUG=multipathtcp=1 asks Go's runtime for MPTCP instead), and
+ * is it setuid/setgid/file-capable (the loader strips LD_PRELOAD from those).
+ */
+#ifndef MPTCPIZE_ELFINFO_H
+#define MPTCPIZE_ELFINFO_H
+
+#include <stdbool.h>
+
+struct elf_facts {
+	bool is_elf;
+	bool is_64bit;
+	bool has_interp; /* PT_INTERP: dynamically linked */
+	bool is_go;      /* .go.buildinfo or .note.go.buildid section */
+	bool secure;     /* setuid, setgid, or security.capability xattr */
+};
+
+/* Fills *out for the file at path. Returns false (errno set) if it cannot be read at all. */
+bool elf_inspect(const char *path, struct elf_facts *out);
+
+#endif
