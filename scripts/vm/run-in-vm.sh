@@ -6,7 +6,7 @@
 #   run-in-vm.sh --kernel 6.1|6.12|PKGNAME [options] -- GUEST-COMMAND...
 #
 # Options:
-#   --kernel K          6.1, 6.12 (newest Debian cloud ABI found by apt), or an
+#   --kernel K          6.1, 6.12 (newest Debian cloud ABI known to apt), or an
 #                       exact package name such as
 #                       linux-image-6.1.0-56-cloud-amd64-unsigned.
 #   --modules a,b,...   kernel modules to insmod in the guest (dependencies are
@@ -41,6 +41,8 @@
 #   MPTCPIZE_VM_CACHE   cache dir (default ${XDG_CACHE_HOME:-$HOME/.cache}/mptcpize-vm)
 #   MPTCPIZE_VM_NO_APT_INSTALL=1   do not apt-get install missing host tools
 #   MPTCPIZE_VM_APT_UPDATE=1       force 'apt-get update' before resolving
+#   MPTCPIZE_VM_OFFLINE=1          no apt look-ups: use the newest cached kernel
+#   MPTCPIZE_VM_KEEP_DEBS=1        keep downloaded .deb files in the cache
 #   MPTCPIZE_VM_QEMU_ARGS          extra qemu arguments (word-split)
 set -euo pipefail
 
@@ -70,6 +72,7 @@ CMD=()
 
 msg() { [ "$QUIET" = 1 ] || printf '[%s] %s\n' "$PROG" "$*" >&2; }
 err() { printf '[%s] error: %s\n' "$PROG" "$*" >&2; }
+warn() { printf '[%s] warning: %s\n' "$PROG" "$*" >&2; }
 die() { err "$*"; exit "$EXIT_SETUP"; }
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
@@ -155,11 +158,12 @@ ensure_host_tools
 APT_UPDATED=0
 apt_update() {
 	[ "$APT_UPDATED" = 1 ] && return 0
+	[ "${MPTCPIZE_VM_OFFLINE:-0}" = 1 ] && return 0
 	APT_UPDATED=1
 	msg "running apt-get update"
 	local sudo=""
 	[ "$(id -u)" = 0 ] || sudo="sudo"
-	$sudo apt-get update -qq >/dev/null 2>&1 || err "apt-get update failed (continuing with existing lists)"
+	$sudo apt-get update -qq >/dev/null 2>&1 || warn "apt-get update failed (continuing with existing lists)"
 }
 
 kernel_regex() {
@@ -172,19 +176,24 @@ kernel_regex() {
 
 # newest package name matching the regex that has an installable candidate
 resolve_series() {
-	local re=$1 p cand
-	for p in $(apt-cache pkgnames linux-image-6. 2>/dev/null | grep -E "$re" | sort -rV); do
-		cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/{print $2}')
-		if [ -n "$cand" ] && [ "$cand" != "(none)" ]; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
+	# one apt-cache call (it is slow): "name version" for every match that
+	# has a candidate, newest name first
+	local re=$1 best
+	[ "${MPTCPIZE_VM_OFFLINE:-0}" = 1 ] && return 1
+	best=$(apt-cache policy "$re" 2>/dev/null |
+		awk '/^[^ ]/ { name = $0; sub(/:$/, "", name) }
+		     /^  Candidate:/ && $2 != "(none)" { print name, $2 }' |
+		grep -E "${re%\$} " | sort -rV | head -n 1 || true)
+	[ -n "$best" ] || return 1
+	echo "$best"
 }
 
+# candidate version of exactly package $1 (apt-cache takes names with
+# regex characters such as '.' or '+' as patterns, so pick the exact block)
 candidate_version() {
-	apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/{print $2}' | grep -v '^(none)$' || true
+	apt-cache policy "$1" 2>/dev/null |
+		awk -v p="$1:" '/^[^ ]/ { cur = ($0 == p) } cur && /Candidate:/ { print $2 }' |
+		grep -v '^(none)$' | head -n 1 || true
 }
 
 apt_sources_summary() {
@@ -195,17 +204,22 @@ apt_sources_summary() {
 # Sets KPKG, KVERS (package version), KDIR (extracted tree), KREL, VMLINUZ.
 fetch_kernel() {
 	local spec=$1 re="" pkg="" ver=""
+	RESOLVED_VER=""
 	if re=$(kernel_regex "$spec"); then
 		[ "${MPTCPIZE_VM_APT_UPDATE:-0}" = 1 ] && apt_update
 		pkg=$(resolve_series "$re") || { apt_update; pkg=$(resolve_series "$re"); } || pkg=""
+		RESOLVED_VER=${pkg#* }
+		pkg=${pkg%% *}
 		if [ -z "$pkg" ]; then
 			# offline fallback: newest already-extracted kernel of this series
 			local d
 			d=$(ls -d "$CACHE"/kernels/*/.complete 2>/dev/null | sed 's,/.complete$,,' |
 				while read -r x; do b=${x##*/}; [[ ${b%%_*} =~ $re ]] && echo "$x"; done |
-				sort -V | tail -n 1)
-			if [ -n "$d" ]; then
-				err "apt knows no package matching $re; using cached ${d##*/}"
+				sort -V | tail -n 1 || true)
+			if [ -n "$d" ] && [ "${MPTCPIZE_VM_OFFLINE:-0}" = 1 ]; then
+				KDIR=$d
+			elif [ -n "$d" ]; then
+				warn "apt knows no package matching $re; using cached ${d##*/}"
 				KDIR=$d
 			else
 				err "no Debian kernel package matching /$re/ is available from apt."
@@ -215,12 +229,15 @@ fetch_kernel() {
 				exit "$EXIT_SETUP"
 			fi
 		fi
-	else
+	elif [[ $spec =~ ^linux-image-[a-z0-9][a-z0-9.+-]*$ ]]; then
 		pkg=$spec
+	else
+		die "unknown --kernel '$spec': use 6.1, 6.12 or a linux-image-* package name"
 	fi
 	if [ -z "${KDIR:-}" ]; then
 		[ "${MPTCPIZE_VM_APT_UPDATE:-0}" = 1 ] && apt_update
-		ver=$(candidate_version "$pkg")
+		ver=${RESOLVED_VER:-}
+		[ -n "$ver" ] || [ "${MPTCPIZE_VM_OFFLINE:-0}" = 1 ] || ver=$(candidate_version "$pkg")
 		if [ -z "$ver" ]; then
 			apt_update
 			ver=$(candidate_version "$pkg")
@@ -228,9 +245,9 @@ fetch_kernel() {
 		if [ -z "$ver" ]; then
 			# exact name: accept a cached copy if apt does not know it (offline)
 			local d
-			d=$(ls -d "$CACHE/kernels/${pkg}_"*/.complete 2>/dev/null | sed 's,/.complete$,,' | sort -V | tail -n 1)
+			d=$(ls -d "$CACHE/kernels/${pkg}_"*/.complete 2>/dev/null | sed 's,/.complete$,,' | sort -V | tail -n 1 || true)
 			[ -n "$d" ] || die "kernel package '$pkg' is not available from apt (apt-cache policy shows no candidate)"
-			err "apt has no candidate for $pkg; using cached ${d##*/}"
+			[ "${MPTCPIZE_VM_OFFLINE:-0}" = 1 ] || warn "apt has no candidate for $pkg; using cached ${d##*/}"
 			KDIR=$d
 		else
 			KDIR=$CACHE/kernels/${pkg}_${ver//:/%3a}
@@ -277,6 +294,8 @@ fetch_kernel() {
 			rm -rf "$KDIR"
 			mv "$tmp" "$KDIR"
 			touch "$KDIR/.complete"
+			# the extracted tree is all we need; keep the .deb only on request
+			[ "${MPTCPIZE_VM_KEEP_DEBS:-0}" = 1 ] || rm -f "$deb"
 		fi
 		flock -u 9
 		exec 9>&-
@@ -374,7 +393,7 @@ add_elf_deps() {
 	while read -r line; do
 		lib=""
 		case "$line" in
-		*"=> not found"*) err "warning: $f: ${line%% =>*} not found by ldd" ;;
+		*"=> not found"*) warn "$f: ${line%% =>*} not found by ldd" ;;
 		*"=> /"*) lib=${line#*=> }; lib=${lib%% (*} ;;
 		/*) lib=${line%% (*} ;;
 		esac

@@ -189,20 +189,17 @@ wait_port() {
 
 # --- counters ------------------------------------------------------------------
 
-# Counters recorded by snap (MPTcpExt from /proc/net/netstat, in each ns).
-SNAP_COUNTERS=(
-	MPTcpExtMPCapableSYNRX MPTcpExtMPCapableSYNTX MPTcpExtMPCapableSYNACKRX
-	MPTcpExtMPCapableACKRX MPTcpExtMPCapableFallbackACK MPTcpExtMPCapableFallbackSYNACK
-	MPTcpExtMPJoinSynRx MPTcpExtMPJoinSynAckRx MPTcpExtMPJoinAckRx MPTcpExtMPJoinSynTx
-	MPTcpExtAddAddr MPTcpExtAddAddrTx MPTcpExtMPFallbackTokenInit
-)
+# snap records every MPTcpExt/TcpExt/IpExt counter of /proc/net/netstat in
+# each ns (e.g. MPTcpExtMPCapableSYNRX, MPTcpExtMPCapableACKRX,
+# MPTcpExtMPJoinSynRx, MPTcpExtMPJoinAckRx, MPTcpExtMPJoinSynAckRx,
+# MPTcpExtMPCapableSYNTX, MPTcpExtMPCapableFallbackSYNACK).
 declare -A SNAP=()
 
 ctr() { "$TESTBED" counter "$TB_PREFIX" "$1" "$2"; }
 
 # snap TAG: record all SNAP_COUNTERS of cli and srv, and path a/b bytes.
 snap() {
-	local tag=$1 side line name val
+	local tag=$1 side name val
 	for side in cli srv; do
 		# one read of /proc/net/netstat per namespace
 		while read -r name val; do

@@ -54,6 +54,16 @@ PORT=20000
 #                                   and WAIT_HOST (address to wait on)
 # cli_PROG FAM PORT LAUNCHER...  -> runs the client (bounded), writes $OUT
 
+# wait_size FILE BYTES SECS: the server side has written everything
+wait_size() {
+	local end=$((SECONDS + $3))
+	while ((SECONDS <= end)); do
+		(($(stat -c %s "$1" 2>/dev/null || echo 0) >= $2)) && { sleep 0.2; return 0; }
+		sleep 0.1
+	done
+	return 0 # the sha256 comparison reports the failure
+}
+
 # curl <- python3 -m http.server (download)
 srv_http() {
 	local fam=$1 port=$2
@@ -70,19 +80,23 @@ cli_curl() {
 		"http://$(hostport "$(srv_addr a "$fam")" "$port")/payload"
 }
 
-# iperf3: client sends the payload file (-F), the one-shot server writes it (-F)
+# iperf3: a 2 s timed test, checked through iperf3's JSON report.  (iperf3's
+# -F file mode is not usable as a payload check: the one-shot server stops
+# reading at TEST_END and writes a truncated file, with or without MPTCP.)
 srv_iperf3() {
 	local fam=$1 port=$2
 	shift 2
 	WAIT_HOST=$(srv_addr a "$fam")
-	bg_start srv "$TMP/srv.log" "$@" iperf3 -s -1 -B "$WAIT_HOST" -p "$port" -F "$OUT"
+	bg_start srv "$TMP/srv.log" "$@" iperf3 -s -1 -B "$WAIT_HOST" -p "$port"
 }
+IPERF_RX=0
 cli_iperf3() {
 	local fam=$1 port=$2
 	shift 2
-	in_ns cli timeout 30 "$@" iperf3 -c "$(srv_addr a "$fam")" -p "$port" -F "$PAYLOAD" >"$TMP/cli.log" 2>&1 || return 1
-	# the server writes the file after the test ends: wait for it to exit
-	timeout 10 tail --pid="$BG_PID" -f /dev/null || true
+	IPERF_RX=0
+	in_ns cli timeout 30 "$@" iperf3 -c "$(srv_addr a "$fam")" -p "$port" -t 2 -J >"$TMP/cli.log" 2>&1 || return 1
+	IPERF_RX=$("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(int(j["end"]["sum_received"]["bytes"]) if "error" not in j else 0)' "$TMP/cli.log") || return 1
+	((IPERF_RX > 0))
 }
 
 # socat upload
@@ -93,7 +107,9 @@ srv_socat() {
 	WAIT_HOST=$(srv_addr a "$fam")
 	local b=$WAIT_HOST
 	[[ $fam == 6 ]] && b="[$b]"
-	bg_start srv "$TMP/srv.log" "$@" socat -u "$lis:$port,bind=$b,reuseaddr" "CREATE:$OUT"
+	# "fork": the listening socket must stay open for MP_JOINs (a one-shot
+	# socat closes it right after accept(), and joins then get RST).
+	bg_start srv "$TMP/srv.log" "$@" socat -u "$lis:$port,bind=$b,reuseaddr,fork" "CREATE:$OUT"
 }
 cli_socat() {
 	local fam=$1 port=$2 con=TCP4 h
@@ -101,7 +117,7 @@ cli_socat() {
 	h=$(srv_addr a "$fam")
 	[[ $fam == 6 ]] && con=TCP6 h="[$h]"
 	in_ns cli timeout 30 "$@" socat -u "OPEN:$PAYLOAD" "$con:$h:$port" || return 1
-	timeout 10 tail --pid="$BG_PID" -f /dev/null || true
+	wait_size "$OUT" "$PAYLOAD_BYTES" 10
 }
 
 # ncat upload
@@ -109,13 +125,14 @@ srv_ncat() {
 	local fam=$1 port=$2
 	shift 2
 	WAIT_HOST=$(srv_addr a "$fam")
-	bg_start srv "$TMP/srv.log" "$@" sh -c "exec ncat -$fam -l --recv-only '$WAIT_HOST' $port > '$OUT'"
+	# -k keeps the listener open (needed for MP_JOINs, see srv_socat)
+	bg_start srv "$TMP/srv.log" "$@" sh -c "exec ncat -$fam -l -k --recv-only '$WAIT_HOST' $port > '$OUT'"
 }
 cli_ncat() {
 	local fam=$1 port=$2
 	shift 2
 	in_ns cli timeout 30 "$@" ncat -"$fam" --send-only "$(srv_addr a "$fam")" "$port" <"$PAYLOAD" || return 1
-	timeout 10 tail --pid="$BG_PID" -f /dev/null || true
+	wait_size "$OUT" "$PAYLOAD_BYTES" 10
 }
 
 # wget <- nginx (download), own config, single process
@@ -186,8 +203,8 @@ cli_redis() {
 	in_ns cli timeout 30 "$@" redis-cli -h "$h" -p "$port" -x SET payload <"$PAYLOAD" >"$TMP/cli.log" || return 1
 	grep -q OK "$TMP/cli.log" || return 1
 	# --raw GET appends a newline: cut to the payload size
-	in_ns cli timeout 30 "$@" redis-cli -h "$h" -p "$port" --raw GET payload |
-		head -c "$PAYLOAD_BYTES" >"$OUT"
+	in_ns cli timeout 30 "$@" redis-cli -h "$h" -p "$port" --raw GET payload >"$OUT.raw" || return 1
+	head -c "$PAYLOAD_BYTES" "$OUT.raw" >"$OUT"
 }
 
 # ssh upload (ssh ... 'cat > file') <- sshd, own config / host key / user key
@@ -257,7 +274,7 @@ run_case() {
 	[[ $mode == both || $mode == cli ]] && CL=("$MPTCPIZE" run)
 	local name="$prog IPv$fam mode=$mode"
 	PORT=$((PORT + 1))
-	rm -f "$OUT" "$TMP/srv.log" "$TMP/cli.log"
+	rm -f "$OUT" "$OUT.raw" "$TMP/srv.log" "$TMP/cli.log"
 
 	snap pre
 	"$sfn" "$fam" "$PORT" "${SL[@]}"
@@ -284,7 +301,15 @@ run_case() {
 	b_b=$(delta pre post bytes b)
 	diag "$name: client rc=$crc ${dt}s; srv MPCapableSYNRX+$d_syn MPCapableACKRX+$d_ack MPJoinSynRx+$d_jsyn MPJoinAckRx+$d_jack; cli MPCapableSYNTX+$d_ctx MPCapableFallbackSYNACK+$d_fbsa; path B bytes+$b_b"
 
-	if ((crc == 0)) && same_sha "$PAYLOAD" "$OUT"; then
+	if [[ $prog == iperf3 ]]; then
+		# timed test: payload is iperf3's own; require >= 1 MiB received
+		if ((crc == 0 && IPERF_RX >= 1048576)); then
+			ok "$name: iperf3 transfer completed ($IPERF_RX bytes received in 2 s)"
+		else
+			not_ok "$name: iperf3 transfer completed" "client rc=$crc, received $IPERF_RX bytes" \
+				"client log: $(tail -c 600 "$TMP/cli.log" 2>/dev/null | tr '\n' ' ')"
+		fi
+	elif ((crc == 0)) && same_sha "$PAYLOAD" "$OUT"; then
 		ok "$name: payload intact ($PAYLOAD_BYTES bytes, sha256 match)"
 	else
 		not_ok "$name: payload intact" "client rc=$crc, out size=$(stat -c %s "$OUT" 2>/dev/null || echo none)" \
@@ -299,7 +324,7 @@ run_case() {
 		((d_ack >= 1)) || why+=("srv MPTcpExtMPCapableACKRX +$d_ack (want >=1)")
 		((d_jack >= 1)) || why+=("srv MPTcpExtMPJoinAckRx +$d_jack (want >=1: 2nd subflow)")
 		((b_b >= PAYLOAD_BYTES / 10)) || why+=("path B carried $b_b bytes (want >= $((PAYLOAD_BYTES / 10)))")
-		[[ ${#why[@]} == 0 ]] && ok "$name: MPTCP used, $((d_jack + 1)) subflows, path B carried $b_b bytes"
+		[[ ${#why[@]} == 0 ]] && ok "$name: MPTCP used ($d_syn MP_CAPABLE conn(s), $d_jack MP_JOIN subflow(s) added), path B carried $b_b bytes"
 		;;
 	cli)
 		((d_ctx >= 1)) || why+=("cli MPTcpExtMPCapableSYNTX +$d_ctx (want >=1: client tried MPTCP)")

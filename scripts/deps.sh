@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Installs, from Debian's archive, every package the build, the tests, the demo and the
+# benchmarks use. Idempotent and quiet: apt-get runs only when something is missing.
+# Usage: scripts/deps.sh [build|test|demo|bench]...   (default: test)
+set -euo pipefail
+
+build_pkgs=(gcc meson ninja-build pkg-config libconfig-dev libcriterion-dev scdoc)
+test_pkgs=("${build_pkgs[@]}" iproute2 curl wget python3 iperf3 socat ncat nginx-light
+	redis-server redis-tools openssh-server openssh-client ethtool kmod procps coreutils
+	clang valgrind)
+demo_pkgs=("${build_pkgs[@]}" iproute2 curl python3 iperf3 procps)
+bench_pkgs=("${test_pkgs[@]}" mptcpize hyperfine)
+
+want=()
+for set in "${@:-test}"; do
+	case "$set" in
+	build) want+=("${build_pkgs[@]}") ;;
+	test) want+=("${test_pkgs[@]}") ;;
+	demo) want+=("${demo_pkgs[@]}") ;;
+	bench) want+=("${bench_pkgs[@]}") ;;
+	*) echo "deps.sh: unknown set '$set'" >&2; exit 2 ;;
+	esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages (run as root to install): ${missing[*]}" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# Packages that ship services (nginx, redis, ssh) must not start them: tests run their own.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ "$made_policy" = 1 ] && rm -f "$policy"
+exit 0
