@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Runs the unit and preload test tiers of a build inside a VM booted on one of the kernels our
+# users have (Debian's 6.1 LTS or 6.12), and reports one TAP stream whose case names carry the
+# kernel. Also checks plain-TCP behaviour with net.mptcp.enabled=0 in the same kernel.
+# Usage: scripts/vm-tests.sh BUILDDIR 6.1|6.12
+# A kernel package that cannot be fetched, or a VM that does not boot, is a failure ("not ok"),
+# never a skip.
+set -uo pipefail
+BUILDDIR=$(realpath "${1:?usage: vm-tests.sh BUILDDIR KERNEL}")
+KERNEL=${2:?usage: vm-tests.sh BUILDDIR KERNEL}
+here=$(cd "$(dirname "$0")" && pwd)
+runner="$here/vm/run-in-vm.sh"
+lib="$BUILDDIR/shim/libmptcpize.so"
+out=$(mktemp)
+trap 'rm -f "$out" "$out.2"' EXIT
+
+# One boot for all binaries: each preload binary runs with the library preloaded, as on the host.
+guest='for t in "$B"/tests/preload-*; do
+  case "$t" in *.p) continue;; esac
+  echo "# binary $(basename "$t")"
+  LD_PRELOAD="$L" MPTCPIZE=1 "$t" --tap=- --jobs=1 2>/dev/null
+done
+echo "# binary unit-tests"
+"$B"/tests/unit-tests --tap=- --jobs=1 2>/dev/null
+true'
+"$runner" --quiet --kernel "$KERNEL" --timeout 600 --copy "$BUILDDIR" \
+	--env B="$BUILDDIR" --env L="$lib" -- "$guest" >"$out" 2>"$out.2"
+rc=$?
+
+# MPTCP disabled in the kernel: an upgradable socket must come out as plain TCP.
+disabled=$("$runner" --quiet --kernel "$KERNEL" --timeout 300 --copy "$BUILDDIR" \
+	--sysctl net.mptcp.enabled=0 --env LD_PRELOAD="$lib" --env MPTCPIZE=1 \
+	-- "$BUILDDIR/tests/tester" kind inet 2>>"$out.2")
+drc=$?
+
+n=0
+emit() { n=$((n + 1)); echo "$1 $n - [$KERNEL] $2"; }
+while IFS= read -r line; do
+	case "$line" in
+	"ok "*) emit ok "${line#ok - }" ;;
+	"not ok "*) emit "not ok" "${line#not ok - }" ;;
+	esac
+done <"$out"
+if [ "$rc" != 0 ]; then
+	emit "not ok" "VM run exited $rc"
+	sed 's/^/# /' "$out.2" | tail -20
+	grep -v '^\(ok\|not ok\)' "$out" | sed 's/^/# /' | tail -20
+fi
+if [ "$drc" = 0 ] && [ "$disabled" = tcp ]; then
+	emit ok "net.mptcp.enabled=0: socket() under the shim gives plain TCP"
+else
+	emit "not ok" "net.mptcp.enabled=0: got '$disabled' (exit $drc)"
+fi
+echo "1..$n"
