@@ -7,17 +7,11 @@
 
 #include "sockopt_policy.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#define CONFIG_MAX_BYTES (1 << 20)
 
 struct ctx {
 	struct shim_ruleset *rs;
@@ -438,79 +432,4 @@ enum shim_config_status shim_config_parse(struct shim_ruleset *rs, const char *t
 		return SHIM_CONFIG_ERROR;
 	}
 	return SHIM_CONFIG_OK;
-}
-
-bool shim_config_fd_trusted(int fd, char *why, size_t whylen)
-{
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		snprintf(why, whylen, "cannot stat: %s", strerror(errno));
-		return false;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file: ignored");
-		return false;
-	}
-	if (st.st_uid != 0) {
-		snprintf(why, whylen, "not owned by root (uid %u): ignored", (unsigned int)st.st_uid);
-		return false;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(why, whylen, "writable by group or others (mode %03o): ignored",
-			 (unsigned int)(st.st_mode & 0777));
-		return false;
-	}
-	return true;
-}
-
-enum shim_config_status shim_config_load(struct shim_ruleset *rs, const char *path,
-					 bool trusted_only, struct shim_config_report *rep)
-{
-	struct shim_config_report local = {0};
-	struct ctx c = {.rs = rs, .file = path, .rep = rep ? rep : &local};
-	shim_config_defaults(rs);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return SHIM_CONFIG_MISSING;
-		problem(&c, 0, "cannot open: %s", strerror(errno));
-		return SHIM_CONFIG_ERROR;
-	}
-	char why[128];
-	struct stat st;
-	if (trusted_only && !shim_config_fd_trusted(fd, why, sizeof(why))) {
-		problem(&c, 0, "%s", why);
-		close(fd);
-		return SHIM_CONFIG_ERROR;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_BYTES) {
-		problem(&c, 0, "not a regular file of at most %d bytes", CONFIG_MAX_BYTES);
-		close(fd);
-		return SHIM_CONFIG_ERROR;
-	}
-	char *text = malloc((size_t)st.st_size + 1);
-	size_t got = 0;
-	while (text && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!text || got != (size_t)st.st_size) {
-		problem(&c, 0, "cannot read: %s", text ? "short read" : "out of memory");
-		free(text);
-		return SHIM_CONFIG_ERROR;
-	}
-	text[got] = '\0';
-	if (strlen(text) != got) {
-		problem(&c, 0, "contains a NUL byte");
-		free(text);
-		return SHIM_CONFIG_ERROR;
-	}
-	enum shim_config_status st2 = shim_config_parse(rs, text, path, c.rep);
-	free(text);
-	return st2;
 }
