@@ -16,11 +16,13 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 enum verdict { VERDICT_UNKNOWN = 0, VERDICT_MPTCP, VERDICT_TCP };
 
 static int process_verdict;
-static int deciding_busy;
+static int deciding_pid; /* 0, or the pid of the process whose thread is deciding */
 /* Set while this thread decides: a socket() from inside the decision (an allocator, a signal
  * handler) must neither wait for itself nor load the file again. */
 static __thread bool deciding __attribute__((tls_model("initial-exec")));
@@ -101,6 +103,15 @@ static enum verdict decide_process(void)
 	return VERDICT_MPTCP;
 }
 
+static bool decide_and_publish(void)
+{
+	deciding = true;
+	int v = decide_process();
+	__atomic_store_n(&process_verdict, v, __ATOMIC_RELEASE);
+	deciding = false;
+	return v == VERDICT_MPTCP;
+}
+
 bool shim_policy_process_wants_mptcp(void)
 {
 	int v = __atomic_load_n(&process_verdict, __ATOMIC_ACQUIRE);
@@ -108,18 +119,18 @@ bool shim_policy_process_wants_mptcp(void)
 		return v == VERDICT_MPTCP;
 	if (deciding)
 		return false;
-	int idle = 0;
-	if (__atomic_compare_exchange_n(&deciding_busy, &idle, 1, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		deciding = true;
-		v = decide_process();
-		__atomic_store_n(&process_verdict, v, __ATOMIC_RELEASE);
-		deciding = false;
-		return v == VERDICT_MPTCP;
-	}
-	/* Another thread is deciding (reading one small file): wait for it, boundedly, in case it
-	 * was a thread that did not survive a fork(). */
-	for (int i = 0; i < 200000; i++) {
+	/* One thread decides; the others wait for it (it reads one small file). The decider is
+	 * known by pid: a fork() taken while another thread was deciding leaves the child with a
+	 * decider that does not exist there, which the child then replaces. */
+	int me = (int)syscall(SYS_getpid);
+	for (int spins = 0; spins < 200000; spins++) {
+		int owner = 0;
+		if (__atomic_compare_exchange_n(&deciding_pid, &owner, me, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return decide_and_publish();
+		if (owner != me && __atomic_compare_exchange_n(&deciding_pid, &owner, me, false,
+								__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return decide_and_publish();
 		v = __atomic_load_n(&process_verdict, __ATOMIC_ACQUIRE);
 		if (v != VERDICT_UNKNOWN)
 			return v == VERDICT_MPTCP;
