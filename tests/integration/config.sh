@@ -5,6 +5,7 @@
 #  - the same binary gets MPTCP under one config and TCP under another: rules by name, exe,
 #    user, cgroup; MPTCPIZE_CONFIG with plain LD_PRELOAD and with `mptcpize run --respect-config`
 #  - destination include/exclude and loopback, listener ports, in a private network namespace
+#  - per-option policies from a rule's sockopt group, and MPTCPIZE_SOCKOPT over them
 #  - a broken file: the program works on TCP and prints exactly one line "file:line: message",
 #    once per process, across fork too
 #  - the system file (in a private mount namespace) and a setuid program (secure-exec, loaded
@@ -52,7 +53,7 @@ pre() { timeout 20 env LD_PRELOAD="$LIB" MPTCPIZE_CONFIG="$TMP/$1.conf" "${@:2}"
 in_ns() { timeout 20 ip netns exec "$NS" "$@"; }
 warn_lines() { grep -c 'mptcpize\[[0-9]*\]: warning:' "$TMP/err"; }
 
-echo "1..40"
+echo "1..44"
 
 # --- process rules, same binary, two configs --------------------------------------------------
 conf name-mptcp 'rules = ( { name = "tester"; mode = "mptcp"; } );'
@@ -144,6 +145,29 @@ expect "broken file, 5 sockets and a fork: all TCP" "$(printf 'child tcp\nparent
 	pre py-broken "$PY" "$TMP/multi.py" "$TMP/py-broken.conf" 'rules = ( { mode = "mptcp"; } );'
 if [ "$(warn_lines)" = 1 ]; then ok "broken file: one warning for the whole process tree"
 else not_ok "broken file: one warning for the whole process tree ($(warn_lines))"; fi
+
+# --- per-option policy from the rule (TCP_USER_TIMEOUT: MPTCP refuses it; default emulate) -----
+cat >"$TMP/uto.py" <<'EOF'
+import socket
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, 18, 1000)  # TCP_USER_TIMEOUT
+try:
+    print("mptcp" if s.getsockopt(6, 43) == 1 else "tcp")
+except OSError:
+    print("tcp")
+EOF
+conf uto-default 'rules = ( { name = "python3*"; mode = "mptcp"; } );'
+conf uto-fallback 'rules = ( { name = "python3*"; mode = "mptcp"; sockopt = { TCP_USER_TIMEOUT = "fallback"; }; } );'
+expect "TCP_USER_TIMEOUT, default policy (emulate): socket stays MPTCP" mptcp \
+	pre uto-default "$PY" "$TMP/uto.py"
+expect "rule sockopt TCP_USER_TIMEOUT = fallback: socket swapped to TCP" tcp \
+	pre uto-fallback "$PY" "$TMP/uto.py"
+expect "MPTCPIZE_SOCKOPT wins over the rule's sockopt" mptcp \
+	env MPTCPIZE_SOCKOPT=TCP_USER_TIMEOUT=emulate LD_PRELOAD="$LIB" \
+	MPTCPIZE_CONFIG="$TMP/uto-fallback.conf" timeout 20 "$PY" "$TMP/uto.py"
+expect "MPTCPIZE_SOCKOPT applies under MPTCPIZE=1 too" tcp \
+	env MPTCPIZE_SOCKOPT=TCP_USER_TIMEOUT=fallback LD_PRELOAD="$LIB" MPTCPIZE=1 \
+	timeout 20 "$PY" "$TMP/uto.py"
 
 # --- destinations and listeners, in a private network namespace -------------------------------
 ip netns add "$NS" || { echo "Bail out! cannot create a network namespace"; exit 1; }
