@@ -8,6 +8,8 @@
 
 int cmd_run(int argc, char **argv);     /* cmd_run.c */
 int cmd_options(int argc, char **argv); /* cmd_options.c */
+int cmd_check(int argc, char **argv);   /* cmd_config.c */
+int cmd_explain(int argc, char **argv); /* cmd_config.c */
 
 /* The absolute path of libmptcpize.so: $MPTCPIZE_LIB, else the build tree next to this
  * executable, else the installed copy. NULL (with a message) if none exists. */

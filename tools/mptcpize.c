@@ -19,6 +19,9 @@ static const struct command {
 } commands[] = {
 	{"run", cmd_run, "run [-d] [--respect-config] [--] CMD [ARGS...]  run CMD with MPTCP"},
 	{"options", cmd_options, "options [--markdown]  what happens to each socket option"},
+	{"check", cmd_check, "check [FILE]  validate a config file (default: the system file)"},
+	{"explain", cmd_explain,
+	 "explain [--config F] [--exe P] [--user U] [--pid N] [DEST...] [-- CMD...]  which rule applies"},
 };
 
 static void usage(FILE *out)

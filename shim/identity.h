@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * identity.h - reads what the rules match a process on (rules.h struct shim_identity) from
+ * /proc: executable path, comm, argv[0], cgroup paths, real/effective uid and gids.
+ *
+ * Called once per process by policy.c when it decides, and by `mptcpize explain --pid`. Uses
+ * only open/read/readlink into the caller's buffer: no allocation, no stdio, no NSS.
+ */
+#ifndef SHIM_IDENTITY_H
+#define SHIM_IDENTITY_H
+
+#include "rules.h"
+
+#include <sys/types.h>
+
+struct shim_identity_buf {
+	char exe[4096];
+	char comm[32];
+	char argv0[4096];
+	char cgroups[4096];
+};
+
+/* Fills id (pointing into buf) for pid, 0 meaning this process. Missing facts are left empty
+ * (they then match nothing). False if /proc/PID does not exist. */
+bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf, pid_t pid);
+
+#endif

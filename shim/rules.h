@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rules.h - the per-application rule set and its matcher.
+ *
+ * A rule set is what config.c makes of a config file: an ordered list of rules (first match
+ * decides) and a default mode. It lives in one fixed-size structure (no pointer leaves it, no
+ * allocation), is filled once and read-only afterwards, so a fork()ed child keeps it as is.
+ * The matcher functions here are pure: they read the rule set and a description of the process
+ * or the socket, allocate nothing, take no lock and do no I/O, so they are safe in any hook.
+ */
+#ifndef SHIM_RULES_H
+#define SHIM_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define SHIM_RULES_MAX 64
+#define SHIM_RULES_MAX_PATTERNS 256
+#define SHIM_RULES_MAX_NETS 512
+#define SHIM_RULES_MAX_PORTS 256
+#define SHIM_RULES_MAX_SOCKOPTS 128
+#define SHIM_RULES_STRINGS 16384
+#define SHIM_ID_NONE UINT32_MAX
+
+enum shim_mode { SHIM_MODE_TCP = 0, SHIM_MODE_MPTCP = 1 };
+enum shim_side { SHIM_SIDE_BOTH = 0, SHIM_SIDE_CLIENT, SHIM_SIDE_SERVER };
+
+/* What a rule can match the process on; all keys present in a rule must match (AND), any of a
+ * key's values may (OR). */
+enum shim_match_key {
+	SHIM_MATCH_EXE = 0, /* glob on the realpath of /proc/self/exe */
+	SHIM_MATCH_NAME,    /* glob on the basename of exe, or on comm */
+	SHIM_MATCH_ARGV0,   /* glob on argv[0]; a pattern without '/' matches its basename */
+	SHIM_MATCH_USER,    /* uid (real or effective); names resolved when loading */
+	SHIM_MATCH_GROUP,   /* gid (real, effective or supplementary) */
+	SHIM_MATCH_CGROUP,  /* glob on a path in /proc/self/cgroup */
+	SHIM_MATCH_KEYS
+};
+
+struct shim_slice {
+	uint16_t first, count;
+};
+
+struct shim_pattern {
+	const char *text; /* glob, or the name/number as written for user/group */
+	uint32_t id;      /* user/group: resolved id, SHIM_ID_NONE if the name is unknown */
+};
+
+/* A destination entry: an address prefix (IPv4 entries are kept as IPv4-mapped IPv6 with the
+ * prefix length + 96) and a port range. family 0 means any address (":PORT" entries). */
+struct shim_net {
+	uint8_t addr[16];
+	uint8_t prefix; /* 0..128, in the IPv6 space */
+	uint8_t family; /* 0, AF_INET or AF_INET6 */
+	uint16_t port_lo, port_hi;
+	const char *text;
+};
+
+struct shim_port_range {
+	uint16_t lo, hi;
+};
+
+struct shim_sockopt_rule {
+	const char *name, *policy;
+};
+
+struct shim_rule {
+	const char *id; /* from `id = "..."`, else "#N" */
+	int line;
+	enum shim_mode mode;
+	enum shim_side side;
+	bool loopback;         /* loopback = true: loopback destinations may use MPTCP */
+	bool has_listen_ports; /* listen_ports given (possibly empty) */
+	struct shim_slice match[SHIM_MATCH_KEYS];
+	struct shim_slice include, exclude, listen_ports, sockopts;
+};
+
+struct shim_ruleset {
+	const char *file; /* where it came from, "(built-in)" for the defaults */
+	enum shim_mode default_mode;
+	unsigned int nrules, npatterns, nnets, nports, nsockopts;
+	size_t nstrings;
+	struct shim_rule rules[SHIM_RULES_MAX];
+	struct shim_pattern patterns[SHIM_RULES_MAX_PATTERNS];
+	struct shim_net nets[SHIM_RULES_MAX_NETS];
+	struct shim_port_range ports[SHIM_RULES_MAX_PORTS];
+	struct shim_sockopt_rule sockopts[SHIM_RULES_MAX_SOCKOPTS];
+	char strings[SHIM_RULES_STRINGS];
+};
+
+#define SHIM_IDENTITY_GIDS 66
+
+/* The facts about a process that rules match on (see identity.h for how they are read). */
+struct shim_identity {
+	const char *exe;     /* realpath of the executable, "" if unknown */
+	const char *comm;    /* /proc/PID/comm */
+	const char *argv0;   /* first word of /proc/PID/cmdline */
+	const char *cgroups; /* /proc/PID/cgroup: lines "N:controllers:/path" */
+	uint32_t uids[2];    /* real, effective */
+	uint32_t gids[SHIM_IDENTITY_GIDS];
+	unsigned int ngids; /* real, effective, then supplementary */
+};
+
+/* Why a socket-level decision came out as it did (for `mptcpize explain` and the logs). */
+enum shim_reason {
+	SHIM_WHY_ALLOWED = 0,      /* nothing in the rule keeps it on TCP */
+	SHIM_WHY_INCLUDED,         /* matched an include entry */
+	SHIM_WHY_NOT_INCLUDED,     /* include given and no entry matched */
+	SHIM_WHY_EXCLUDED,         /* matched an exclude entry */
+	SHIM_WHY_LOOPBACK,         /* built-in default: loopback stays TCP */
+	SHIM_WHY_SIDE,             /* side = client/server excludes it */
+	SHIM_WHY_PORT_LISTED,      /* listener port in listen_ports */
+	SHIM_WHY_PORT_NOT_LISTED,  /* listener port not in listen_ports */
+};
+
+struct shim_decision {
+	bool mptcp;
+	enum shim_reason why;
+	const struct shim_net *entry; /* the include/exclude entry involved, if any */
+};
+
+/* Glob match: '*' any run of characters ('/' included), '?' one character, [a-z] and [!a-z]
+ * sets, '\' escapes. Linear in practice: one backtrack point. */
+bool shim_glob(const char *pattern, const char *text);
+
+/* The first rule matching the process, NULL if none (the default mode applies). */
+const struct shim_rule *shim_rules_match(const struct shim_ruleset *rs,
+					 const struct shim_identity *id);
+/* True if one value of rule key `key` matches; the rule must have that key. */
+bool shim_rule_key_matches(const struct shim_ruleset *rs, const struct shim_rule *rule,
+			   enum shim_match_key key, const struct shim_identity *id);
+const char *shim_match_key_name(enum shim_match_key key);
+
+/* The process verdict: the matched rule's mode, else the rule set's default. */
+enum shim_mode shim_rules_mode(const struct shim_ruleset *rs, const struct shim_rule *rule);
+
+/* For an MPTCP process: should a socket connecting to addr stay MPTCP? rule may be NULL. */
+struct shim_decision shim_rules_destination(const struct shim_ruleset *rs,
+					    const struct shim_rule *rule,
+					    const struct sockaddr *addr, socklen_t len);
+/* ...and a socket listening on port? */
+struct shim_decision shim_rules_listener(const struct shim_ruleset *rs,
+					 const struct shim_rule *rule, uint16_t port);
+
+/* Does entry n cover the address (16 bytes, IPv4 mapped) and port? v4: the address is IPv4. */
+bool shim_net_matches(const struct shim_net *n, const uint8_t addr[16], bool v4, uint16_t port);
+
+const char *shim_reason_text(enum shim_reason why);
+
+#endif

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_config.c - `mptcpize check [FILE]` and `mptcpize explain ...`: the config file seen from
+ * the command line, through the very parser and matcher the shim runs (shim_core).
+ *
+ * check lists every problem as "file:line: message" and exits 1 if there is any. explain says
+ * which rule a program would match, why earlier rules did not, and what would happen to a
+ * connection to each DEST or a listener on :PORT.
+ */
+#include "commands.h"
+#include "config.h"
+#include "identity.h"
+#include "mptcpize-config.h"
+#include "rules.h"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct shim_ruleset ruleset;
+
+static void print_problem(void *ctx, const char *line)
+{
+	(void)ctx;
+	printf("%s\n", line);
+}
+
+static const char *mode_name(enum shim_mode m)
+{
+	return m == SHIM_MODE_MPTCP ? "mptcp" : "tcp";
+}
+
+int cmd_check(int argc, char **argv)
+{
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		fprintf(stderr, "usage: mptcpize check [FILE]   (default %s)\n",
+			MPTCPIZE_SYSCONF_FILE);
+		return 2;
+	}
+	const char *path = argc == 2 ? argv[1] : MPTCPIZE_SYSCONF_FILE;
+	bool system = strcmp(path, MPTCPIZE_SYSCONF_FILE) == 0;
+	struct shim_config_report rep = {.each = print_problem};
+	enum shim_config_status st = shim_config_load(&ruleset, path, system, &rep);
+	if (st == SHIM_CONFIG_MISSING) {
+		printf("%s: no such file%s\n", path,
+		       system ? " (the built-in default applies: every program stays on TCP)" : "");
+		return system ? 0 : 1;
+	}
+	if (st != SHIM_CONFIG_OK) {
+		printf("%s: %u problem%s: the shim would ignore this file and keep programs on TCP\n",
+		       path, rep.problems, rep.problems == 1 ? "" : "s");
+		return 1;
+	}
+	if (!system) {
+		FILE *f = fopen(path, "re");
+		char why[128];
+		if (f && !shim_config_fd_trusted(fileno(f), why, sizeof(why)))
+			printf("%s: note: %s if used as the system file\n", path, why);
+		if (f)
+			fclose(f);
+	}
+	printf("%s: OK (%u rule%s, default %s)\n", path, ruleset.nrules,
+	       ruleset.nrules == 1 ? "" : "s", mode_name(ruleset.default_mode));
+	return 0;
+}
+
+static void explain_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: mptcpize explain [--config FILE] [--exe PATH] [--user U] [--pid PID]\n"
+		"                        [DEST...] [-- CMD [ARGS...]]\n"
+		"  DEST is IP, IP:PORT, [IPV6]:PORT (a connection) or :PORT (a listener)\n");
+}
+
+/* Where execvp would find cmd; false if nowhere. */
+static bool which(const char *cmd, char *out, size_t size)
+{
+	if (strchr(cmd, '/'))
+		return realpath(cmd, out) != NULL;
+	const char *path = getenv("PATH");
+	for (const char *p = path ? path : "/usr/bin:/bin"; p && *p;) {
+		const char *end = strchr(p, ':');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char cand[PATH_MAX];
+		snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p, cmd);
+		if (access(cand, X_OK) == 0 && realpath(cand, out))
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static bool set_user(struct shim_identity *id, const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	char *end;
+	unsigned long n = strtoul(user, &end, 10);
+	if (!pw && *end == '\0' && end != user)
+		pw = getpwuid((uid_t)n);
+	if (!pw) {
+		fprintf(stderr, "mptcpize: unknown user %s\n", user);
+		return false;
+	}
+	id->uids[0] = id->uids[1] = pw->pw_uid;
+	gid_t groups[SHIM_IDENTITY_GIDS - 2];
+	int ng = (int)(sizeof(groups) / sizeof(groups[0]));
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) < 0)
+		ng = 0;
+	id->gids[0] = id->gids[1] = pw->pw_gid;
+	id->ngids = 2;
+	for (int i = 0; i < ng; i++)
+		id->gids[id->ngids++] = groups[i];
+	return true;
+}
+
+/* DEST -> sockaddr; false for a listener ":PORT" (port set) or an error (port 0). */
+static bool parse_dest(const char *text, struct sockaddr_storage *ss, socklen_t *len,
+		       uint16_t *port)
+{
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", text);
+	*port = 0;
+	char *host = buf, *p = NULL;
+	if (buf[0] == ':' && buf[1] != ':') {
+		*port = (uint16_t)atoi(buf + 1);
+		return false;
+	}
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+		if (!close)
+			return false;
+		*close = '\0';
+		host = buf + 1;
+		p = close[1] == ':' ? close + 2 : NULL;
+	} else {
+		char *colon = strchr(buf, ':');
+		if (colon && !strchr(colon + 1, ':')) {
+			*colon = '\0';
+			p = colon + 1;
+		}
+	}
+	uint16_t dport = p ? (uint16_t)atoi(p) : 0;
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(dport);
+		*len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(dport);
+		*len = sizeof(*sin6);
+	} else {
+		*len = 0;
+	}
+	return true;
+}
+
+static void print_decision(const char *what, bool process_mptcp, struct shim_decision d)
+{
+	if (!process_mptcp) {
+		printf("  %-28s TCP    (the process stays on TCP)\n", what);
+		return;
+	}
+	printf("  %-28s %-6s (%s%s%s)\n", what, d.mptcp ? "MPTCP" : "TCP", shim_reason_text(d.why),
+	       d.entry ? ": " : "", d.entry ? d.entry->text : "");
+}
+
+static void print_identity(const struct shim_identity *id)
+{
+	printf("process: exe=%s comm=%s argv0=%s uid=%u/%u gids=", *id->exe ? id->exe : "?",
+	       id->comm, id->argv0, id->uids[0], id->uids[1]);
+	for (unsigned int i = 0; i < id->ngids; i++)
+		printf("%s%u", i ? "," : "", id->gids[i]);
+	const char *cg = strrchr(id->cgroups, ':');
+	printf(" cgroup=%.*s\n", cg ? (int)strcspn(cg + 1, "\n") : 1, cg ? cg + 1 : "?");
+}
+
+static int explain(const struct shim_identity *id, char **dests, int ndests)
+{
+	print_identity(id);
+	printf("config:  %s (%u rule%s, default %s)\n", ruleset.file, ruleset.nrules,
+	       ruleset.nrules == 1 ? "" : "s", mode_name(ruleset.default_mode));
+	const struct shim_rule *rule = shim_rules_match(&ruleset, id);
+	for (unsigned int r = 0; r < ruleset.nrules && &ruleset.rules[r] != rule; r++) {
+		const struct shim_rule *x = &ruleset.rules[r];
+		for (int k = 0; k < SHIM_MATCH_KEYS; k++)
+			if (x->match[k].count &&
+			    !shim_rule_key_matches(&ruleset, x, (enum shim_match_key)k, id)) {
+				printf("skip:    rule %s (line %d): %s does not match\n", x->id, x->line,
+				       shim_match_key_name((enum shim_match_key)k));
+				break;
+			}
+	}
+	enum shim_mode mode = shim_rules_mode(&ruleset, rule);
+	if (rule) {
+		printf("match:   rule %s (%s:%d) -> %s; matched on", rule->id, ruleset.file, rule->line,
+		       mode_name(mode));
+		int keys = 0;
+		for (int k = 0; k < SHIM_MATCH_KEYS; k++)
+			if (rule->match[k].count)
+				printf("%s %s", keys++ ? "," : "", shim_match_key_name((enum shim_match_key)k));
+		printf("%s\n", keys ? "" : " nothing (the rule matches every program)");
+		for (unsigned int i = 0; i < rule->sockopts.count; i++) {
+			const struct shim_sockopt_rule *o = &ruleset.sockopts[rule->sockopts.first + i];
+			printf("sockopt: %s = %s\n", o->name, o->policy);
+		}
+	} else {
+		printf("match:   no rule -> default %s\n", mode_name(mode));
+	}
+	printf("verdict: %s\n", mode == SHIM_MODE_MPTCP ? "TCP sockets become MPTCP"
+						       : "the program stays on TCP");
+	for (int i = 0; i < ndests; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		uint16_t port;
+		char what[160];
+		if (!parse_dest(dests[i], &ss, &len, &port)) {
+			if (!port) {
+				fprintf(stderr, "mptcpize: bad DEST %s\n", dests[i]);
+				return 2;
+			}
+			snprintf(what, sizeof(what), "listen :%u", port);
+			print_decision(what, mode == SHIM_MODE_MPTCP,
+				       shim_rules_listener(&ruleset, rule, port));
+			continue;
+		}
+		if (!len) {
+			fprintf(stderr, "mptcpize: bad DEST %s (an IP address is needed)\n", dests[i]);
+			return 2;
+		}
+		snprintf(what, sizeof(what), "connect %s", dests[i]);
+		print_decision(what, mode == SHIM_MODE_MPTCP,
+			       shim_rules_destination(&ruleset, rule, (struct sockaddr *)&ss, len));
+	}
+	return 0;
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"exe", required_argument, NULL, 'e'},
+		{"user", required_argument, NULL, 'u'},   {"pid", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	const char *config = getenv("MPTCPIZE_CONFIG"), *exe = NULL, *user = NULL;
+	int pid = 0, c;
+	while ((c = getopt_long(argc, argv, "+c:e:u:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'e': exe = optarg; break;
+		case 'u': user = optarg; break;
+		case 'p': pid = atoi(optarg); break;
+		case 'h': explain_usage(stdout); return 0;
+		default: explain_usage(stderr); return 2;
+		}
+	}
+	int ndests = 0;
+	char **dests = argv + optind;
+	while (optind + ndests < argc && strcmp(argv[optind + ndests], "--") != 0)
+		ndests++;
+	char **cmd = optind + ndests < argc ? argv + optind + ndests + 1 : NULL;
+	if (cmd && !*cmd) {
+		explain_usage(stderr);
+		return 2;
+	}
+
+	static struct shim_identity_buf buf;
+	struct shim_identity id;
+	if (!shim_identity_read(&id, &buf, pid)) {
+		fprintf(stderr, "mptcpize: no process %d\n", pid);
+		return 1;
+	}
+	const char *path = cmd ? cmd[0] : exe;
+	if (path && !pid) {
+		if (!which(path, buf.exe, sizeof(buf.exe)))
+			snprintf(buf.exe, sizeof(buf.exe), "%s", path);
+		snprintf(buf.argv0, sizeof(buf.argv0), "%s", path);
+		const char *slash = strrchr(buf.exe, '/');
+		snprintf(buf.comm, sizeof(buf.comm), "%.15s", slash ? slash + 1 : buf.exe);
+	}
+	if (user && !set_user(&id, user))
+		return 1;
+
+	bool system = !config || !*config;
+	const char *file = system ? MPTCPIZE_SYSCONF_FILE : config;
+	struct shim_config_report rep = {0};
+	enum shim_config_status st = shim_config_load(&ruleset, file, system, &rep);
+	if (st == SHIM_CONFIG_MISSING && system) {
+		shim_config_defaults(&ruleset);
+		printf("config:  %s does not exist: built-in defaults\n", file);
+	} else if (st != SHIM_CONFIG_OK) {
+		if (st == SHIM_CONFIG_MISSING)
+			printf("%s: no such file\n", file);
+		else
+			printf("%s\n", rep.first);
+		printf("verdict: config unusable: the shim keeps every program on TCP\n");
+		return 1;
+	}
+	return explain(&id, dests, ndests);
+}
