@@ -78,7 +78,7 @@ check "MPTCP: server received an MP_CAPABLE SYN (MPCapableSYNRX $syn0 -> $syn1)"
 check "MPTCP: client received an MP_CAPABLE SYN-ACK (MPCapableSYNACKRX $synack0 -> $synack1)" \
 	test "$synack1" -gt "$synack0"
 check "MPTCP: listener is an MPTCP socket (ss -M)" \
-	bash -c "ip netns exec '$NS' ss -HMltn | grep -q ':$PORT'"
+	bash -c "ip netns exec '$NS' ss -HMln | grep -q ':$PORT '"
 stop_server
 echo "# $((n - failed)) passed, $failed failed"
 [ "$failed" = 0 ]

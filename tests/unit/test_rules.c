@@ -259,6 +259,12 @@ Test(identity, this_process)
 	cr_expect_eq(id.uids[1], geteuid());
 	cr_expect_eq(id.gids[0], getgid());
 	cr_expect_geq(id.ngids, 2u);
-	cr_expect(strstr(id.cgroups, "::/") || strstr(id.cgroups, ":/"), "%s", id.cgroups);
+	/* A minimal VM (scripts/vm-tests.sh) mounts no cgroup hierarchy: /proc/self/cgroup is empty. */
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	bool have_cgroups = f && fgetc(f) != EOF;
+	if (f)
+		fclose(f);
+	if (have_cgroups)
+		cr_expect(strstr(id.cgroups, "::/") || strstr(id.cgroups, ":/"), "%s", id.cgroups);
 	cr_expect_not(shim_identity_read(&id, &buf, 999999999));
 }
