@@ -30,6 +30,13 @@
 
 #define TEMP_PREFIX ".ld.so.preload.mptcpize-"
 
+
+/* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
+static const char *under(const char *root)
+{
+	return strcmp(root, "/") == 0 ? "" : root;
+}
+
 static void system_usage(FILE *out)
 {
 	fprintf(out, "usage: mptcpize install --system [--root DIR] [--force]\n"
@@ -196,7 +203,7 @@ int cmd_install(int argc, char **argv)
 		return 1;
 	}
 	char conf[PATH_MAX];
-	snprintf(conf, sizeof(conf), "%s/etc/mptcpize.conf", a.root);
+	snprintf(conf, sizeof(conf), "%s/etc/mptcpize.conf", under(a.root));
 	enum syscheck_conf cs = syscheck_config_state(conf);
 	if (cs == SYSCHECK_CONF_MISSING && !a.force) {
 		fprintf(stderr,
@@ -211,7 +218,7 @@ int cmd_install(int argc, char **argv)
 		       "select will use MPTCP\n", conf);
 
 	char etc[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(etc, sizeof(etc), "%s/etc", a.root);
+	snprintf(etc, sizeof(etc), "%s/etc", under(a.root));
 	snprintf(path, sizeof(path), "%s/ld.so.preload", etc);
 	remove_stale_temps(etc);
 	size_t len;
@@ -262,7 +269,7 @@ int cmd_uninstall(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	char etc[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(etc, sizeof(etc), "%s/etc", a.root);
+	snprintf(etc, sizeof(etc), "%s/etc", under(a.root));
 	snprintf(path, sizeof(path), "%s/ld.so.preload", etc);
 	remove_stale_temps(etc);
 	size_t len;

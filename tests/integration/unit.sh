@@ -35,7 +35,7 @@ D=$E/demo.service.d/50-mptcpize.conf
 
 plan 14
 out=$("$M" enable demo --root "$R" 2>&1); rc=$?
-diag "$out"
+sed "s|^|# |" <<<"$out"
 check "enable demo (no suffix = .service) succeeds" test "$rc" = 0
 check "drop-in written with LD_PRELOAD=<lib> and MPTCPIZE=1" \
 	bash -c "grep -qx 'Environment=LD_PRELOAD=$LIB' '$D' && grep -qx 'Environment=MPTCPIZE=1' '$D' && grep -qx '\[Service\]' '$D'"
