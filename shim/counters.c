@@ -96,6 +96,8 @@ static void create_file(void)
 	f->ncounters = SHIM_CTR_COUNT;
 	f->pid = pid;
 	f->created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	struct stat ns;
+	f->pidns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
 	__atomic_store_n(&f->magic, SHIM_COUNTERS_MAGIC, __ATOMIC_RELEASE);
 	mapped = f;
 	__atomic_store_n(&current, f->value, __ATOMIC_RELEASE);

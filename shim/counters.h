@@ -47,6 +47,8 @@ struct shim_counters_file {
 	uint32_t ncounters;    /* SHIM_CTR_COUNT of the writer */
 	int64_t pid;           /* the writer's pid in its own namespace */
 	uint64_t created_ns;   /* CLOCK_BOOTTIME at creation: a pid reused later is older */
+	uint64_t pidns;        /* inode of the writer's pid namespace (0: unknown): a file
+				  named by another namespace's pid is not ours to judge */
 	uint64_t value[SHIM_COUNTERS_SLOTS];
 };
 

@@ -89,7 +89,15 @@ static uint64_t start_ns(long pid)
 	return ticks * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
-/* Maps the counters file read-only; false if absent or stale. */
+static uint64_t pidns_of(const char *proc_dir)
+{
+	char path[128];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/ns/pid", proc_dir);
+	return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* Reads the counters file; false if absent, not ours, or stale. */
 static bool read_counters(const char *path, long want_pid, uint64_t started,
 			  struct shim_counters_file *out)
 {
@@ -124,6 +132,8 @@ static void clean_stale(void)
 		bool alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
 		if (!read_counters(path, pid, 0, &f))
 			continue; /* not ours */
+		if (f.pidns && f.pidns != pidns_of("/proc/self"))
+			continue; /* named by a pid of another pid namespace */
 		if (!alive || (alive && !read_counters(path, pid, start_ns(pid), &f)))
 			unlink(path);
 	}
@@ -194,7 +204,10 @@ static int show(long pid)
 	struct shim_counters_file c;
 	long nspid = ns_pid(pid);
 	snprintf(path, sizeof(path), "/proc/%ld/root" SHIM_COUNTERS_PATH_FMT, pid, nspid);
-	if (read_counters(path, nspid, start_ns(pid), &c)) {
+	char proc_dir[64];
+	snprintf(proc_dir, sizeof(proc_dir), "/proc/%ld", pid);
+	if (read_counters(path, nspid, start_ns(pid), &c) &&
+	    (!c.pidns || c.pidns == pidns_of(proc_dir))) {
 		static const char *const names[] = SHIM_COUNTER_NAMES;
 		printf("  counters:");
 		for (unsigned int i = 0; i < SHIM_CTR_COUNT && i < c.ncounters; i++)
@@ -237,7 +250,9 @@ static int show(long pid)
 	}
 	if (d)
 		closedir(d);
-	if (!shown)
+	if (!d)
+		printf("  sockets: cannot read %s: %s\n", path, strerror(errno));
+	else if (!shown)
 		printf("  no TCP or MPTCP sockets\n");
 	sockdiag_free(&set);
 	return 0;

@@ -154,6 +154,7 @@ static void warn_other_preload(const struct unit_args *a)
 {
 	static const char *const dirs[] = {"etc/systemd/system", "run/systemd/system",
 					   "usr/lib/systemd/system", "lib/systemd/system"};
+	int unit_files = 0;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		char pattern[PATH_MAX];
 		for (int pass = 0; pass < 2; pass++) {
@@ -162,6 +163,7 @@ static void warn_other_preload(const struct unit_args *a)
 			glob_t g;
 			if (glob(pattern, 0, NULL, &g) != 0)
 				continue;
+			unit_files += pass == 0 ? (int)g.gl_pathc : 0;
 			for (size_t k = 0; k < g.gl_pathc; k++) {
 				if (strstr(g.gl_pathv[k], "/" DROPIN))
 					continue;
@@ -176,6 +178,10 @@ static void warn_other_preload(const struct unit_args *a)
 			globfree(&g);
 		}
 	}
+	if (!unit_files)
+		printf("warning: no unit file %s found under %s: the drop-in applies once it "
+		       "exists (check the name)\n",
+		       a->unit, a->root);
 }
 
 static int write_atomically(const char *dir, const char *path, const char *text)
