@@ -110,7 +110,7 @@ static void create_file(void)
 	return;
 off:
 	shim_log(SHIM_LOG_DEBUG, "counters kept in memory only (%s: %s)", why,
-		 shim_settings.secure_exec ? "-" : strerror(errno));
+	         shim_settings.secure_exec ? "-" : strerror(errno));
 	__atomic_store_n(&state, STATE_OFF, __ATOMIC_RELEASE);
 	errno = saved_errno;
 }
@@ -122,7 +122,7 @@ void shim_count(enum shim_counter c)
 	if (c == SHIM_CTR_UPGRADED && __atomic_load_n(&state, __ATOMIC_ACQUIRE) == STATE_NONE) {
 		int expected = STATE_NONE;
 		if (__atomic_compare_exchange_n(&state, &expected, STATE_CREATING, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			create_file();
 	}
 	uint64_t *values = __atomic_load_n(&current, __ATOMIC_ACQUIRE);

@@ -21,19 +21,21 @@
 #include <stdint.h>
 
 enum shim_counter {
-	SHIM_CTR_UPGRADED = 0,  /* TCP socket created as MPTCP */
-	SHIM_CTR_FALLBACK,      /* MPTCP socket could not be created (unavailable): plain TCP */
-	SHIM_CTR_SWAP_OPTION,   /* swapped to TCP in place because of a socket option */
-	SHIM_CTR_SWAP_RULE,     /* swapped to TCP by a destination or listener rule */
-	SHIM_CTR_EMULATED,      /* a refused option answered by emulation */
-	SHIM_CTR_LOOPBACK,      /* swapped to TCP because the destination is loopback */
+	SHIM_CTR_UPGRADED = 0, /* TCP socket created as MPTCP */
+	SHIM_CTR_FALLBACK,     /* MPTCP socket could not be created (unavailable): plain TCP */
+	SHIM_CTR_SWAP_OPTION,  /* swapped to TCP in place because of a socket option */
+	SHIM_CTR_SWAP_RULE,    /* swapped to TCP by a destination or listener rule */
+	SHIM_CTR_EMULATED,     /* a refused option answered by emulation */
+	SHIM_CTR_LOOPBACK,     /* swapped to TCP because the destination is loopback */
 	SHIM_CTR_COUNT
 };
 
 /* Names as status prints them, indexed by enum shim_counter. */
 #define SHIM_COUNTER_NAMES                                                                         \
-	{ "upgraded", "fallback_unavailable", "swapped_option", "swapped_rule", "emulated_options", \
-	  "loopback_skipped" }
+	{                                                                                          \
+		"upgraded", "fallback_unavailable", "swapped_option", "swapped_rule",              \
+		    "emulated_options", "loopback_skipped"                                         \
+	}
 
 #define SHIM_COUNTERS_MAGIC UINT64_C(0x31524e54435a504d) /* "MPZCTNR1" little-endian */
 #define SHIM_COUNTERS_VERSION 1
@@ -44,11 +46,11 @@ enum shim_counter {
 struct shim_counters_file {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t ncounters;    /* SHIM_CTR_COUNT of the writer */
-	int64_t pid;           /* the writer's pid in its own namespace */
-	uint64_t created_ns;   /* CLOCK_BOOTTIME at creation: a pid reused later is older */
-	uint64_t pidns;        /* inode of the writer's pid namespace (0: unknown): a file
-				  named by another namespace's pid is not ours to judge */
+	uint32_t ncounters;  /* SHIM_CTR_COUNT of the writer */
+	int64_t pid;         /* the writer's pid in its own namespace */
+	uint64_t created_ns; /* CLOCK_BOOTTIME at creation: a pid reused later is older */
+	uint64_t pidns;      /* inode of the writer's pid namespace (0: unknown): a file
+	                        named by another namespace's pid is not ours to judge */
 	uint64_t value[SHIM_COUNTERS_SLOTS];
 };
 

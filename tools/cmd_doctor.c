@@ -32,7 +32,7 @@ static const char *under(const char *root)
 static int worst;
 
 __attribute__((format(printf, 3, 4))) static void report(enum verdict v, const char *fix,
-							  const char *fmt, ...)
+                                                         const char *fmt, ...)
 {
 	static const char *const tags[] = {"OK  ", "WARN", "FAIL"};
 	va_list ap;
@@ -76,7 +76,8 @@ static bool process_running(const char *name)
 		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
 		FILE *f = fopen(path, "re");
 		if (f && fgets(comm, sizeof(comm), f))
-			found = strncmp(comm, name, strlen(name)) == 0 && comm[strlen(name)] == '\n';
+			found =
+			    strncmp(comm, name, strlen(name)) == 0 && comm[strlen(name)] == '\n';
 		if (f)
 			fclose(f);
 	}
@@ -164,8 +165,8 @@ static void check_kernel(bool *mptcp_on, bool *userspace_pm)
 		report(V_FAIL, "start mptcpd, or sysctl -w net.mptcp.path_manager=kernel",
 		       "path manager: userspace, but mptcpd is not running: no extra subflows");
 	else
-		report(V_OK, NULL, "path manager: %s%s%s", *userspace_pm ? "userspace" : "in-kernel",
-		       mptcpd ? ", mptcpd running" : "",
+		report(V_OK, NULL, "path manager: %s%s%s",
+		       *userspace_pm ? "userspace" : "in-kernel", mptcpd ? ", mptcpd running" : "",
 		       nm ? ", NetworkManager running (manages endpoints if mptcp-flags set)" : "");
 }
 
@@ -201,12 +202,13 @@ static void check_paths(bool userspace_pm)
 	int unrouted = 0;
 	for (int i = 0; i < e.subflow && i < 8; i++)
 		if (!has_source_rule(e.subflow_addrs[i])) {
-			report(V_WARN,
-			       "ip rule add from ADDR table N; ip route add default via GW dev IFACE "
-			       "table N",
-			       "routing: no policy rule for subflow endpoint %s: its subflows may "
-			       "leave by the default route's interface",
-			       e.subflow_addrs[i]);
+			report(
+			    V_WARN,
+			    "ip rule add from ADDR table N; ip route add default via GW dev IFACE "
+			    "table N",
+			    "routing: no policy rule for subflow endpoint %s: its subflows may "
+			    "leave by the default route's interface",
+			    e.subflow_addrs[i]);
 			unrouted++;
 		}
 	if (e.subflow && !unrouted)
@@ -224,7 +226,8 @@ static void check_paths(bool userspace_pm)
 		char name[320];
 		snprintf(name, sizeof(name), "net.ipv4.conf.%s.rp_filter", de->d_name);
 		/* The effective mode is the larger of "all" and the interface's own. */
-		if (read_sysctl(name, v, sizeof(v)) && (atoi(v) == 1 || (atoi(all) == 1 && atoi(v) != 2)))
+		if (read_sysctl(name, v, sizeof(v)) &&
+		    (atoi(v) == 1 || (atoi(all) == 1 && atoi(v) != 2)))
 			strict++;
 	}
 	if (d)
@@ -236,7 +239,8 @@ static void check_paths(bool userspace_pm)
 		       "interface may be dropped",
 		       strict);
 	else
-		report(V_OK, NULL, "rp_filter: %s", strict ? "strict, but no endpoints" : "not strict");
+		report(V_OK, NULL, "rp_filter: %s",
+		       strict ? "strict, but no endpoints" : "not strict");
 }
 
 static void check_files(const char *root)
@@ -294,7 +298,8 @@ static void check_files(const char *root)
 			snprintf(full, sizeof(full), "%s%s", under(root), lp);
 			struct stat st;
 			if (pre && stat(full, &st) != 0)
-				report(V_FAIL, "mptcpize enable UNIT again, or mptcpize disable UNIT",
+				report(V_FAIL,
+				       "mptcpize enable UNIT again, or mptcpize disable UNIT",
 				       "unit drop-in %s: library %s missing", g.gl_pathv[i], lp);
 			else
 				report(V_OK, NULL, "unit drop-in: %s", g.gl_pathv[i]);
@@ -314,10 +319,11 @@ int cmd_doctor(int argc, char **argv)
 			root = argv[i] + 7;
 		else {
 			bool help = strcmp(argv[i], "--help") == 0;
-			fprintf(help ? stdout : stderr,
-				"usage: mptcpize doctor [--root DIR]\n"
-				"  checks MPTCP in this network namespace and the files under DIR;\n"
-				"  exit 0 all OK, 1 warnings, 2 failures\n");
+			fprintf(
+			    help ? stdout : stderr,
+			    "usage: mptcpize doctor [--root DIR]\n"
+			    "  checks MPTCP in this network namespace and the files under DIR;\n"
+			    "  exit 0 all OK, 1 warnings, 2 failures\n");
 			return help ? 0 : 2;
 		}
 	}

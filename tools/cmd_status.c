@@ -82,9 +82,10 @@ static uint64_t start_ns(long pid)
 		return 0;
 	unsigned long long ticks = 0;
 	/* after ") ": state is field 3; starttime is field 22 */
-	if (sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-			  "%*s %*s %llu",
-		   &ticks) != 1)
+	if (sscanf(p + 2,
+	           "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+	           "%*s %*s %llu",
+	           &ticks) != 1)
 		return 0;
 	return ticks * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
@@ -99,15 +100,14 @@ static uint64_t pidns_of(const char *proc_dir)
 
 /* Reads the counters file; false if absent, not ours, or stale. */
 static bool read_counters(const char *path, long want_pid, uint64_t started,
-			  struct shim_counters_file *out)
+                          struct shim_counters_file *out)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return false;
 	struct stat st;
-	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		  st.st_size >= (off_t)sizeof(*out) &&
-		  pread(fd, out, sizeof(*out), 0) == (ssize_t)sizeof(*out);
+	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)sizeof(*out) &&
+	          pread(fd, out, sizeof(*out), 0) == (ssize_t)sizeof(*out);
 	close(fd);
 	/* A file made before this process started belongs to an earlier holder of the pid. */
 	uint64_t slack = 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
@@ -123,7 +123,8 @@ static void clean_stale(void)
 		return;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "mptcpize-", 9) != 0 || !isdigit((unsigned char)de->d_name[9]))
+		if (strncmp(de->d_name, "mptcpize-", 9) != 0 ||
+		    !isdigit((unsigned char)de->d_name[9]))
 			continue;
 		long pid = atol(de->d_name + 9);
 		char path[PATH_MAX];
@@ -160,7 +161,8 @@ static void print_socket(int fd, const struct diag_rec *r, const struct diag_set
 	if (r->state == 10) /* LISTEN */
 		snprintf(p, sizeof(p), "*");
 	if (!r->mptcp) {
-		printf("  fd %-4d TCP    %-10s %s -> %s\n", fd, sockdiag_state_name(r->state), l, p);
+		printf("  fd %-4d TCP    %-10s %s -> %s\n", fd, sockdiag_state_name(r->state), l,
+		       p);
 		return;
 	}
 	size_t seen = 0;

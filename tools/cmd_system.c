@@ -30,7 +30,6 @@
 
 #define TEMP_PREFIX ".ld.so.preload.mptcpize-"
 
-
 /* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
 static const char *under(const char *root)
 {
@@ -40,10 +39,10 @@ static const char *under(const char *root)
 static void system_usage(FILE *out)
 {
 	fprintf(out, "usage: mptcpize install --system [--root DIR] [--force]\n"
-		     "       mptcpize uninstall --system [--root DIR]\n"
-		     "  --system  add/remove the library in DIR/etc/ld.so.preload (all programs)\n"
-		     "  --root    operate on the system image under DIR (default /)\n"
-		     "  --force   install even without DIR/etc/mptcpize.conf\n");
+	             "       mptcpize uninstall --system [--root DIR]\n"
+	             "  --system  add/remove the library in DIR/etc/ld.so.preload (all programs)\n"
+	             "  --root    operate on the system image under DIR (default /)\n"
+	             "  --force   install even without DIR/etc/mptcpize.conf\n");
 }
 
 static bool is_sep(char c)
@@ -98,7 +97,7 @@ static int replace_file(const char *etc, const char *path, const char *buf, size
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
 		fprintf(stderr, "mptcpize: cannot create a temp file in %s: %s\n", etc,
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	struct stat st;
@@ -170,7 +169,7 @@ static int parse_args(int argc, char **argv, struct system_args *a)
 	}
 	if (!a->system) {
 		fprintf(stderr, "mptcpize: %s needs --system (per-service: mptcpize enable UNIT)\n",
-			argv[0]);
+		        argv[0]);
 		return 2;
 	}
 	return -1;
@@ -207,15 +206,16 @@ int cmd_install(int argc, char **argv)
 	enum syscheck_conf cs = syscheck_config_state(conf);
 	if (cs == SYSCHECK_CONF_MISSING && !a.force) {
 		fprintf(stderr,
-			"mptcpize: refusing: %s does not exist. The preloaded library follows that "
-			"file; without it every program stays on plain TCP.\n"
-			"  Create it (e.g. with the line: default = \"mptcp\";) or pass --force.\n",
-			conf);
+		        "mptcpize: refusing: %s does not exist. The preloaded library follows that "
+		        "file; without it every program stays on plain TCP.\n"
+		        "  Create it (e.g. with the line: default = \"mptcp\";) or pass --force.\n",
+		        conf);
 		return 1;
 	}
 	if (cs == SYSCHECK_CONF_NOT_DEFAULT)
 		printf("note: %s does not set default = \"mptcp\": only the programs its rules "
-		       "select will use MPTCP\n", conf);
+		       "select will use MPTCP\n",
+		       conf);
 
 	char etc[PATH_MAX], path[PATH_MAX + 32];
 	snprintf(etc, sizeof(etc), "%s/etc", under(a.root));
@@ -234,9 +234,10 @@ int cmd_install(int argc, char **argv)
 			return 0;
 		}
 		if (syscheck_entry_is_ours(buf, s, e)) {
-			fprintf(stderr, "mptcpize: %s already preloads another copy (%.*s); run "
-					"`mptcpize uninstall --system` first\n",
-				path, (int)(e - s), buf + s);
+			fprintf(stderr,
+			        "mptcpize: %s already preloads another copy (%.*s); run "
+			        "`mptcpize uninstall --system` first\n",
+			        path, (int)(e - s), buf + s);
 			free(buf);
 			return 1;
 		}
@@ -257,8 +258,8 @@ int cmd_install(int argc, char **argv)
 	free(out);
 	if (rc != 0)
 		return 1;
-	printf("added %s to %s: dynamically linked programs started from now on load it\n",
-	       entry, path);
+	printf("added %s to %s: dynamically linked programs started from now on load it\n", entry,
+	       path);
 	return 0;
 }
 

@@ -36,7 +36,6 @@ struct unit_args {
 	bool no_reload;
 };
 
-
 /* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
 static const char *under(const char *root)
 {
@@ -46,9 +45,9 @@ static const char *under(const char *root)
 static void unit_usage(FILE *out)
 {
 	fprintf(out, "usage: mptcpize enable|disable UNIT [--root DIR] [--no-reload]\n"
-		     "  UNIT         a service (default suffix) or, with systemd >= 257, a socket\n"
-		     "  --root DIR   operate on the system image under DIR (no daemon-reload)\n"
-		     "  --no-reload  do not run `systemctl daemon-reload`\n");
+	             "  UNIT         a service (default suffix) or, with systemd >= 257, a socket\n"
+	             "  --root DIR   operate on the system image under DIR (no daemon-reload)\n"
+	             "  --no-reload  do not run `systemctl daemon-reload`\n");
 }
 
 static bool valid_unit_name(const char *u)
@@ -64,9 +63,9 @@ static bool valid_unit_name(const char *u)
 
 static const char *suffix_of(const char *unit)
 {
-	static const char *const types[] = {".service", ".socket", ".device", ".mount",
-					    ".automount", ".swap", ".target", ".path",
-					    ".timer", ".slice", ".scope"};
+	static const char *const types[] = {".service",   ".socket", ".device", ".mount",
+	                                    ".automount", ".swap",   ".target", ".path",
+	                                    ".timer",     ".slice",  ".scope"};
 	const char *dot = strrchr(unit, '.');
 	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcmp(dot, types[i]) == 0)
@@ -138,8 +137,9 @@ static void maybe_reload(const struct unit_args *a)
 	struct stat st;
 	if (a->no_reload || !root_is_slash(a->root) || stat("/run/systemd/system", &st) != 0) {
 		printf("not reloading systemd%s; run `systemctl daemon-reload` where it applies\n",
-		       a->no_reload ? " (--no-reload)" : !root_is_slash(a->root) ? " (--root)" :
-							       " (it is not running)");
+		       a->no_reload              ? " (--no-reload)"
+		       : !root_is_slash(a->root) ? " (--root)"
+		                                 : " (it is not running)");
 		return;
 	}
 	int rc = system("systemctl daemon-reload");
@@ -153,13 +153,13 @@ static void maybe_reload(const struct unit_args *a)
 static void warn_other_preload(const struct unit_args *a)
 {
 	static const char *const dirs[] = {"etc/systemd/system", "run/systemd/system",
-					   "usr/lib/systemd/system", "lib/systemd/system"};
+	                                   "usr/lib/systemd/system", "lib/systemd/system"};
 	int unit_files = 0;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		char pattern[PATH_MAX];
 		for (int pass = 0; pass < 2; pass++) {
 			snprintf(pattern, sizeof(pattern), pass ? "%s/%s/%s.d/*.conf" : "%s/%s/%s",
-				 under(a->root), dirs[i], a->unit);
+			         under(a->root), dirs[i], a->unit);
 			glob_t g;
 			if (glob(pattern, 0, NULL, &g) != 0)
 				continue;
@@ -170,7 +170,8 @@ static void warn_other_preload(const struct unit_args *a)
 				size_t len;
 				char *buf = syscheck_read_file(g.gl_pathv[k], &len, NULL);
 				if (buf && strstr(buf, "LD_PRELOAD"))
-					printf("warning: %s sets LD_PRELOAD too; systemd keeps only the "
+					printf("warning: %s sets LD_PRELOAD too; systemd keeps "
+					       "only the "
 					       "last value, so one of them will be ignored\n",
 					       g.gl_pathv[k]);
 				free(buf);
@@ -213,16 +214,16 @@ int cmd_enable(int argc, char **argv)
 	bool socket_unit = strcmp(suffix_of(a.unit), ".socket") == 0;
 	char text[PATH_MAX + 1024];
 	int n = snprintf(text, sizeof(text),
-			 "# Written by `mptcpize enable %s`; undo with `mptcpize disable %s`.\n",
-			 a.unit, a.unit);
+	                 "# Written by `mptcpize enable %s`; undo with `mptcpize disable %s`.\n",
+	                 a.unit, a.unit);
 	if (socket_unit) {
 		int v = systemd_version();
 		if (v < 257) {
 			fprintf(stderr,
-				"mptcpize: %s: systemd %d creates this socket itself and only "
-				"systemd >= 257 has SocketProtocol=mptcp; enable the service it "
-				"starts instead (inherited sockets stay TCP)\n",
-				a.unit, v);
+			        "mptcpize: %s: systemd %d creates this socket itself and only "
+			        "systemd >= 257 has SocketProtocol=mptcp; enable the service it "
+			        "starts instead (inherited sockets stay TCP)\n",
+			        a.unit, v);
 			return 1;
 		}
 		snprintf(text + n, sizeof(text) - (size_t)n, "[Socket]\nSocketProtocol=mptcp\n");
@@ -233,15 +234,15 @@ int cmd_enable(int argc, char **argv)
 		char why[PATH_MAX + 128];
 		if (!syscheck_library_is_safe(lib, why, sizeof(why)) ||
 		    !syscheck_library_preloads(lib, why, sizeof(why))) {
-			fprintf(stderr, "mptcpize: refusing to preload %s into %s: %s\n", lib, a.unit,
-				why);
+			fprintf(stderr, "mptcpize: refusing to preload %s into %s: %s\n", lib,
+			        a.unit, why);
 			return 1;
 		}
 		snprintf(text + n, sizeof(text) - (size_t)n,
-			 "# systemd keeps the last LD_PRELOAD assignment: one set for this unit\n"
-			 "# elsewhere is replaced by this one (or replaces it, if read later).\n"
-			 "[Service]\nEnvironment=LD_PRELOAD=%s\nEnvironment=MPTCPIZE=1\n",
-			 lib);
+		         "# systemd keeps the last LD_PRELOAD assignment: one set for this unit\n"
+		         "# elsewhere is replaced by this one (or replaces it, if read later).\n"
+		         "[Service]\nEnvironment=LD_PRELOAD=%s\nEnvironment=MPTCPIZE=1\n",
+		         lib);
 		warn_other_preload(&a);
 	}
 
@@ -266,7 +267,7 @@ int cmd_enable(int argc, char **argv)
 	struct stat st;
 	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "mptcpize: %s is not a directory: is systemd installed there?\n",
-			parent);
+		        parent);
 		return 1;
 	}
 	bool made_dir = mkdir(dir, 0755) == 0;

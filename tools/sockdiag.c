@@ -206,7 +206,7 @@ int sockdiag_dump(const char *ns_path, struct diag_set *out, char *why, size_t s
 			_exit(3);
 		uint32_t hdr[2] = {(uint32_t)g.n, (uint32_t)rc};
 		bool ok = write_all(p[1], hdr, sizeof(hdr)) &&
-			  write_all(p[1], g.recs, g.n * sizeof(*g.recs));
+		          write_all(p[1], g.recs, g.n * sizeof(*g.recs));
 		_exit(ok ? 0 : 4);
 	}
 	close(nsfd);
@@ -234,7 +234,7 @@ int sockdiag_dump(const char *ns_path, struct diag_set *out, char *why, size_t s
 	waitpid(pid, &status, 0);
 	if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		snprintf(why, size, "cannot enter %s for sock_diag (child status %d)", ns_path,
-			 status);
+		         status);
 		free(g.recs);
 		return -1;
 	}
@@ -250,8 +250,8 @@ void sockdiag_free(struct diag_set *set)
 
 const char *sockdiag_state_name(unsigned int state)
 {
-	static const char *const names[] = {"?",	  "ESTAB",   "SYN-SENT", "SYN-RECV",
-					    "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSE",
-					    "CLOSE-WAIT", "LAST-ACK", "LISTEN",  "CLOSING"};
+	static const char *const names[] = {"?",          "ESTAB",      "SYN-SENT",  "SYN-RECV",
+	                                    "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSE",
+	                                    "CLOSE-WAIT", "LAST-ACK",   "LISTEN",    "CLOSING"};
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }

@@ -15,15 +15,15 @@
 #include <stdint.h>
 
 struct diag_rec {
-	uint8_t mptcp;      /* an MPTCP-level socket */
-	uint8_t subflow;    /* a TCP socket with the mptcp ULP (a subflow) */
+	uint8_t mptcp;   /* an MPTCP-level socket */
+	uint8_t subflow; /* a TCP socket with the mptcp ULP (a subflow) */
 	uint8_t family;
-	uint8_t state;      /* TCP_ESTABLISHED, TCP_LISTEN... */
-	uint8_t fallback;   /* MPTCP socket that fell back to TCP */
+	uint8_t state;          /* TCP_ESTABLISHED, TCP_LISTEN... */
+	uint8_t fallback;       /* MPTCP socket that fell back to TCP */
 	uint8_t extra_subflows; /* mptcpi_subflows: subflows beyond the first */
 	uint16_t sport, dport;
 	uint32_t ino;
-	uint32_t token;     /* MPTCP: local token; subflow: its MPTCP socket's local token */
+	uint32_t token; /* MPTCP: local token; subflow: its MPTCP socket's local token */
 	uint8_t src[16], dst[16];
 };
 

@@ -73,7 +73,7 @@ static bool safe_node(const char *path, bool dir, char *why, size_t size)
 	bool sticky = dir && (st.st_mode & S_ISVTX);
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky) {
 		snprintf(why, size, "%s is writable by group or others (mode %04o)", path,
-			 (unsigned)(st.st_mode & 07777));
+		         (unsigned)(st.st_mode & 07777));
 		return false;
 	}
 	return true;
@@ -157,7 +157,7 @@ bool syscheck_library_preloads(const char *lib, char *why, size_t size)
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		snprintf(why, size, "/bin/true with it preloaded failed (status %d)%s%s", status,
-			 *out ? ": " : "", out);
+		         *out ? ": " : "", out);
 		return false;
 	}
 	return true;
