@@ -15,7 +15,7 @@ require_root
 ensure_cmds iperf3 python3
 M=$BUILDDIR/tools/mptcpize
 TB_PREFIX=mst$$
-plan 12
+plan 13
 tb_up --rate 50mbit >/dev/null 2>&1 || { echo "Bail out! testbed"; exit 1; }
 SA=$(srv_addr a 4)
 
@@ -32,6 +32,16 @@ l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
 c = socket.socket(); c.connect(l.getsockname()); a, _ = l.accept()
 print("ready", flush=True); time.sleep(60)'
 pypid=$(child_of "$BG_PID")
+# A plain TCP server (not shimmed): the shimmed client's MPTCP socket falls back to TCP.
+bg_start srv "$TMP/tcpsrv.log" python3 -c '
+import socket, sys, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 5301)); l.listen(); a, _ = l.accept(); time.sleep(60)' "$SA"
+wait_port srv "$SA" 5301 10
+bg_start cli "$TMP/fbcli.log" "$M" run python3 -c '
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], 5301)); time.sleep(60)' "$SA"
+fbpid=$(child_of "$BG_PID")
 bg_start cli "$TMP/sleep.log" "$M" run sleep 60
 slpid=$(child_of "$BG_PID")
 sleep 3
@@ -52,6 +62,8 @@ check "client counters: upgraded >= 1" \
 	bash -c "grep -Eq 'counters: upgraded=[1-9]' <<<\"\$0\"" "$(block "$cpid")"
 check "python loopback: its client socket is TCP and loopback_skipped=1" \
 	bash -c "grep -Eq ' TCP +ESTAB +127\.0\.0\.1' <<<\"\$0\" && grep -q 'loopback_skipped=1' <<<\"\$0\"" "$(block "$pypid")"
+check "client of a plain TCP server: MPTCP socket flagged fallback-to-TCP" \
+	bash -c "grep -Eq 'MPTCP +ESTAB .*:5301 +fallback-to-TCP' <<<\"\$0\"" "$(block "$fbpid")"
 check "no counters file for a shimmed process that never upgraded (sleep)" \
 	test ! -e "/dev/shm/mptcpize-$slpid"
 out=$("$M" status $$ 2>&1)
