@@ -10,6 +10,12 @@ int cmd_run(int argc, char **argv);     /* cmd_run.c */
 int cmd_options(int argc, char **argv); /* cmd_options.c */
 int cmd_check(int argc, char **argv);   /* cmd_config.c */
 int cmd_explain(int argc, char **argv); /* cmd_config.c */
+int cmd_install(int argc, char **argv);   /* cmd_system.c */
+int cmd_uninstall(int argc, char **argv); /* cmd_system.c */
+int cmd_enable(int argc, char **argv);    /* cmd_unit.c */
+int cmd_disable(int argc, char **argv);   /* cmd_unit.c */
+int cmd_status(int argc, char **argv);    /* cmd_status.c */
+int cmd_doctor(int argc, char **argv);    /* cmd_doctor.c */
 
 /* The absolute path of libmptcpize.so: $MPTCPIZE_LIB, else the build tree next to this
  * executable, else the installed copy. NULL (with a message) if none exists. */

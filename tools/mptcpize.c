@@ -22,6 +22,12 @@ static const struct command {
 	{"check", cmd_check, "check [FILE]  validate a config file (default: the system file)"},
 	{"explain", cmd_explain,
 	 "explain [--config F] [--exe P] [--user U] [--pid N] [DEST...] [-- CMD...]  which rule applies"},
+	{"install", cmd_install, "install --system [--root DIR] [--force]  add to ld.so.preload"},
+	{"uninstall", cmd_uninstall, "uninstall --system [--root DIR]  remove from ld.so.preload"},
+	{"enable", cmd_enable, "enable UNIT [--root DIR] [--no-reload]  MPTCP for one service"},
+	{"disable", cmd_disable, "disable UNIT [--root DIR] [--no-reload]  undo enable"},
+	{"status", cmd_status, "status [PID...]  sockets and counters of shimmed processes"},
+	{"doctor", cmd_doctor, "doctor [--root DIR]  check the system's MPTCP setup"},
 };
 
 static void usage(FILE *out)

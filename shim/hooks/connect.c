@@ -5,6 +5,7 @@
  * an MPTCP handshake costs about twice a TCP one) is swapped to plain TCP in place first. Either
  * way the socket is then marked connected: from here on options cannot be replayed.
  */
+#include "../counters.h"
 #include "../export.h"
 #include "hooks.h"
 #include "../fdstate.h"
@@ -24,6 +25,8 @@ void shim_before_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if ((flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED) && shim_fd_matches(rec, fd)) {
 		if (!shim_policy_destination_wants_mptcp(addr, len) &&
 		    shim_swap_to_tcp(fd, rec, "destination rule") == SHIM_SWAP_DONE) {
+			shim_count(shim_addr_is_loopback(addr, len) ? SHIM_CTR_LOOPBACK
+								    : SHIM_CTR_SWAP_RULE);
 			shim_fd_unlock(rec);
 			return;
 		}

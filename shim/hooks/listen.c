@@ -4,6 +4,7 @@
  * later must listen again with the same backlog) and applies the per-listener rule: a port the
  * policy keeps on TCP is swapped before it starts listening.
  */
+#include "../counters.h"
 #include "../export.h"
 #include "../fdstate.h"
 #include "../log.h"
@@ -36,8 +37,9 @@ SHIM_EXPORT int listen(int fd, int backlog)
 	if (rec && shim_fd_lock(rec)) {
 		if (shim_fd_matches(rec, fd)) {
 			rec->backlog = backlog;
-			if (!shim_policy_listener_wants_mptcp(bound_port(fd)))
-				(void)shim_swap_to_tcp(fd, rec, "listener rule");
+			if (!shim_policy_listener_wants_mptcp(bound_port(fd)) &&
+			    shim_swap_to_tcp(fd, rec, "listener rule") == SHIM_SWAP_DONE)
+				shim_count(SHIM_CTR_SWAP_RULE);
 		}
 		shim_fd_unlock(rec);
 	}

@@ -11,6 +11,7 @@
  *    (sockopt_policy.h) decides: swap to TCP and apply it for real, emulate it, or pass MPTCP's
  *    error on.
  */
+#include "../counters.h"
 #include "../export.h"
 #include "../fdstate.h"
 #include "../log.h"
@@ -40,6 +41,7 @@ static int swap_and_apply(int fd, struct shim_fd *rec, int level, int optname, c
 {
 	if (shim_swap_to_tcp(fd, rec, why) != SHIM_SWAP_DONE)
 		return -2;
+	shim_count(SHIM_CTR_SWAP_OPTION);
 	return real_setsockopt(fd, level, optname, optval, optlen);
 }
 
@@ -127,6 +129,7 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	if ((flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED))
 		oflags |= SHIM_OPT_REPLAY;
 	if (shim_optlog_put(&rec->log, oflags, level, optname, optval, optlen)) {
+		shim_count(SHIM_CTR_EMULATED);
 		shim_log(SHIM_LOG_DEBUG, "fd %d: %s emulated (MPTCP refuses it)", fd, label);
 		rc = 0;
 		out_errno = saved_errno;

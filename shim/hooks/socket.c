@@ -8,6 +8,7 @@
  */
 #include "../avail.h"
 #include "../classify.h"
+#include "../counters.h"
 #include "../export.h"
 #include "../fdstate.h"
 #include "../log.h"
@@ -28,15 +29,19 @@ static int plain_socket(int domain, int type, int protocol)
 SHIM_EXPORT int socket(int domain, int type, int protocol)
 {
 	shim_init();
-	if (!shim_is_tcp_request(domain, type, protocol) || !shim_policy_process_wants_mptcp() ||
-	    !shim_mptcp_worth_trying())
+	if (!shim_is_tcp_request(domain, type, protocol) || !shim_policy_process_wants_mptcp())
 		return plain_socket(domain, type, protocol);
+	if (!shim_mptcp_worth_trying()) {
+		shim_count(SHIM_CTR_FALLBACK);
+		return plain_socket(domain, type, protocol);
+	}
 
 	int saved_errno = errno;
 	int fd = real_socket(domain, type, IPPROTO_MPTCP);
 	if (fd < 0) {
 		int err = errno;
-		shim_mptcp_note_failure(err);
+		if (shim_mptcp_note_failure(err))
+			shim_count(SHIM_CTR_FALLBACK);
 		shim_log(SHIM_LOG_DEBUG, "socket(IPPROTO_MPTCP) failed (errno %d): plain TCP", err);
 		errno = saved_errno;
 		return plain_socket(domain, type, protocol);
@@ -55,6 +60,7 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 	rec->ino = shim_fd_inode(fd);
 	shim_fd_set_flags(rec, SHIM_FD_UPGRADED);
 	shim_fd_unlock(rec);
+	shim_count(SHIM_CTR_UPGRADED);
 	shim_log(SHIM_LOG_INFO, "fd %d: %s TCP socket upgraded to MPTCP", fd,
 		 domain == AF_INET ? "IPv4" : "IPv6");
 	errno = saved_errno;

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * counters.h - per-process event counters that `mptcpize status` reads while the program runs.
+ *
+ * Owns the counters file /dev/shm/mptcpize-<pid> (<pid> as the process sees itself, i.e. in its
+ * own pid namespace) and its layout, which tools/cmd_status.c reads. The file is created on the
+ * first socket the shim upgrades, never at process start, so a system-wide install does not make
+ * a file per process; events before that (e.g. "MPTCP unavailable" fallbacks) are kept in memory
+ * and published when the file appears. The file is mmap'd MAP_SHARED; a count is one relaxed
+ * atomic add, made on slow paths only (an upgrade, a swap, an emulation), never a syscall.
+ *
+ * Lifetime: unlinked by a destructor at normal exit; after a kill or _exit it stays, and status
+ * ignores and removes files whose pid is dead or younger than the file's creation. A fork child
+ * starts from zero and makes its own file on its own first upgrade. Secure-exec processes and
+ * any failure (no /dev/shm, a file we do not own) leave counting in memory only, with one
+ * debug line.
+ */
+#ifndef SHIM_COUNTERS_H
+#define SHIM_COUNTERS_H
+
+#include <stdint.h>
+
+enum shim_counter {
+	SHIM_CTR_UPGRADED = 0, /* TCP socket created as MPTCP */
+	SHIM_CTR_FALLBACK,     /* MPTCP socket could not be created (unavailable): plain TCP */
+	SHIM_CTR_SWAP_OPTION,  /* swapped to TCP in place because of a socket option */
+	SHIM_CTR_SWAP_RULE,    /* swapped to TCP by a destination or listener rule */
+	SHIM_CTR_EMULATED,     /* a refused option answered by emulation */
+	SHIM_CTR_LOOPBACK,     /* swapped to TCP because the destination is loopback */
+	SHIM_CTR_COUNT
+};
+
+/* Names as status prints them, indexed by enum shim_counter. */
+#define SHIM_COUNTER_NAMES                                                                         \
+	{                                                                                          \
+		"upgraded", "fallback_unavailable", "swapped_option", "swapped_rule",              \
+		    "emulated_options", "loopback_skipped"                                         \
+	}
+
+#define SHIM_COUNTERS_MAGIC UINT64_C(0x31524e54435a504d) /* "MPZCTNR1" little-endian */
+#define SHIM_COUNTERS_VERSION 1
+#define SHIM_COUNTERS_SLOTS 16
+#define SHIM_COUNTERS_PATH_FMT "/dev/shm/mptcpize-%ld"
+
+/* The file's layout (fixed size, native endianness: read on the same host). */
+struct shim_counters_file {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t ncounters;  /* SHIM_CTR_COUNT of the writer */
+	int64_t pid;         /* the writer's pid in its own namespace */
+	uint64_t created_ns; /* CLOCK_BOOTTIME at creation: a pid reused later is older */
+	uint64_t pidns;      /* inode of the writer's pid namespace (0: unknown): a file
+	                        named by another namespace's pid is not ours to judge */
+	uint64_t value[SHIM_COUNTERS_SLOTS];
+};
+
+/* Counts one event. On the first SHIM_CTR_UPGRADED, creates and maps the file. */
+void shim_count(enum shim_counter c);
+
+#endif

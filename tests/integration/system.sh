@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# `mptcpize install|uninstall --system`: ld.so.preload edits under --root DIR (byte-for-byte
+# round trip, idempotence, refusals, a crash before rename), then the real thing in a private
+# mount namespace whose /etc is an overlay on the host's (the host's /etc is never written):
+# a program gets MPTCP from ld.so.preload alone, and setuid programs keep working.
+# Usage: system.sh BUILDDIR   (TAP output)
+set -u
+BUILDDIR=$(realpath "${1:?usage: system.sh BUILDDIR}")
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+set +e
+require_root
+M=$BUILDDIR/tools/mptcpize
+LIB=$BUILDDIR/shim/libmptcpize.so
+TESTER=$BUILDDIR/tests/tester
+R=$TMP/root
+mkdir -p "$R/etc"
+host_before=$(sha256sum /etc/ld.so.preload 2>/dev/null || echo none)
+
+plan 17
+printf '# site preloads\n/usr/lib/other.so  # keep this comment\n\n/opt/a.so:/opt/b.so\n' >"$R/etc/ld.so.preload"
+cp "$R/etc/ld.so.preload" "$TMP/orig"
+
+out=$("$M" install --system --root "$R" 2>&1); rc=$?
+check "no config file: install refused" test "$rc" != 0
+check "refusal names the config file" grep -q "mptcpize.conf does not exist" <<<"$out"
+check "refused install left the file untouched" cmp -s "$R/etc/ld.so.preload" "$TMP/orig"
+
+echo 'default = "mptcp";' >"$R/etc/mptcpize.conf"
+"$M" install --system --root "$R" >"$TMP/inst.log" 2>&1
+rc=$?
+lines=$(wc -l <"$R/etc/ld.so.preload")
+check "install adds exactly one line with the library (rc $rc)" \
+	bash -c "test $rc = 0 && test $lines = 5 && test \"\$(tail -1 '$R/etc/ld.so.preload')\" = '$LIB'"
+check "install keeps every other byte (old file is a prefix)" \
+	cmp -s "$TMP/orig" <(head -c "$(stat -c %s "$TMP/orig")" "$R/etc/ld.so.preload")
+cp "$R/etc/ld.so.preload" "$TMP/installed"
+out=$("$M" install --system --root "$R" 2>&1)
+check "second install is a no-op and says so" \
+	bash -c "cmp -s '$R/etc/ld.so.preload' '$TMP/installed' && grep -q 'nothing to do' <<<'$out'"
+"$M" uninstall --system --root "$R" >/dev/null 2>&1
+check "uninstall restores the file byte-for-byte" cmp -s "$R/etc/ld.so.preload" "$TMP/orig"
+out=$("$M" uninstall --system --root "$R" 2>&1)
+check "second uninstall is a no-op" \
+	bash -c "cmp -s '$R/etc/ld.so.preload' '$TMP/orig' && grep -q 'nothing to do' <<<'$out'"
+
+head -c 4096 /dev/urandom >"$TMP/notelf.so"
+out=$(MPTCPIZE_LIB=$TMP/notelf.so "$M" install --system --root "$R" 2>&1); rc=$?
+check "a library that is not ELF is refused (loader test)" \
+	bash -c "test $rc != 0 && grep -q 'cannot be preloaded' <<<'$out' && cmp -s '$R/etc/ld.so.preload' '$TMP/orig'"
+mkdir -p "$TMP/gw" && cp "$LIB" "$TMP/gw/libmptcpize.so" && chmod 664 "$TMP/gw/libmptcpize.so"
+out=$(MPTCPIZE_LIB=$TMP/gw/libmptcpize.so "$M" install --system --root "$R" 2>&1); rc=$?
+check "a group-writable library is refused" \
+	bash -c "test $rc != 0 && grep -q 'writable by group' <<<'$out'"
+
+MPTCPIZE_TEST_CRASH_BEFORE_RENAME=1 bash -c '"$0" install --system --root "$1"; exit $?' \
+	"$M" "$R" >/dev/null 2>&1
+rc=$?
+check "crash right before rename (abort, rc $rc): old file whole" \
+	bash -c "test $rc = 134 && cmp -s '$R/etc/ld.so.preload' '$TMP/orig'"
+"$M" install --system --root "$R" >/dev/null 2>&1
+check "next install succeeds and removes the crashed run's temp file" \
+	bash -c "test -z \"\$(ls -A '$R/etc' | grep '^\.ld\.so\.preload\.')\" && tail -1 '$R/etc/ld.so.preload' | grep -qx '$LIB'"
+
+# --- the real /etc, in a private mount namespace over an overlay --------------------------
+cp "$TESTER" "$TMP/suid-tester" && chmod 4755 "$TMP/suid-tester"
+cp /bin/cat "$TMP/suid-cat" && chmod 4755 "$TMP/suid-cat"
+mkdir -p "$TMP/ov/up" "$TMP/ov/work"
+cat >"$TMP/inner.sh" <<INNER
+set -u
+mount --make-rprivate / || exit 1
+mount -t overlay overlay -o lowerdir=/etc,upperdir=$TMP/ov/up,workdir=$TMP/ov/work /etc || exit 1
+echo 'default = "mptcp";' >/etc/mptcpize.conf
+"$M" install --system >$TMP/ns-install.log 2>&1 || exit 1
+echo "forced=\$(MPTCPIZE=1 "$TESTER" kind inet)"
+echo "plain=\$("$TESTER" kind inet)"
+nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+s=\$(\$nobody env MPTCPIZE=1 "$TMP/suid-tester" kind inet)
+echo "suid=\$s,rc\$?"
+echo "suidmaps=\$(\$nobody "$TMP/suid-cat" /proc/self/maps | grep -c libmptcpize)"
+echo "passwd=\$(\$nobody passwd --help >/dev/null 2>&1; echo \$?)"
+"$M" uninstall --system >/dev/null 2>&1
+echo "after=\$(MPTCPIZE=1 "$TESTER" kind inet)"
+INNER
+res=$(timeout 60 unshare -m bash "$TMP/inner.sh" 2>"$TMP/ns.err")
+rc=$?
+diag "namespace run: rc=$rc $(echo "$res" | tr '\n' ' ') $(head -c 300 "$TMP/ns.err")"
+v() { sed -n "s/^$1=//p" <<<"$res"; }
+check "mount namespace: ld.so.preload alone gives a program MPTCP (MPTCPIZE=1, kernel says)" \
+	test "$(v forced)" = mptcp
+check "setuid program under nobody runs, ignores MPTCPIZE=1 (secure-exec): $(v suid)" \
+	test "$(v suid)" = "tcp,rc0"
+check "the shim is really loaded into the setuid program (its /proc/self/maps)" \
+	test "$(v suidmaps)" -ge 1
+check "setuid passwd --help still works (exit $(v passwd))" test "$(v passwd)" = 0
+diag "without MPTCPIZE=1 (config parser decides): $(v plain); after uninstall: $(v after)"
+host_after=$(sha256sum /etc/ld.so.preload 2>/dev/null || echo none)
+check "host /etc/ld.so.preload untouched" test "$host_before" = "$host_after"
+finish

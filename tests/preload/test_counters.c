@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Preload tests of the shim's counters file (/dev/shm/mptcpize-<pid>, shim/counters.h): absent
+ * until the first upgrade, then counting upgrades, option swaps, emulations and loopback skips;
+ * a fork child counts in its own file; removed at normal exit.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include "../common/kernel_truth.h"
+#include "../../shim/counters.h"
+
+static bool read_file(long pid, struct shim_counters_file *out)
+{
+	char path[64];
+	snprintf(path, sizeof(path), SHIM_COUNTERS_PATH_FMT, pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool ok = fread(out, sizeof(*out), 1, f) == 1 && out->magic == SHIM_COUNTERS_MAGIC;
+	fclose(f);
+	return ok;
+}
+
+static uint64_t counter(enum shim_counter c)
+{
+	struct shim_counters_file f;
+	return read_file((long)getpid(), &f) ? f.value[c] : UINT64_MAX;
+}
+
+/* Each test runs in its own process (criterion forks it), so the file starts absent. */
+Test(counters, absent_until_first_upgrade_then_counts)
+{
+	struct shim_counters_file f;
+	int unix_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_expect_not(read_file((long)getpid(), &f), "a file before any upgrade");
+	close(unix_fd);
+	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET6, SOCK_STREAM, 0);
+	cr_assert(kernel_says_mptcp(a) && kernel_says_mptcp(b));
+	cr_assert(read_file((long)getpid(), &f), "no counters file after an upgrade");
+	cr_expect_eq(f.pid, (int64_t)getpid());
+	cr_expect_eq(f.ncounters, SHIM_CTR_COUNT);
+	cr_expect_eq(f.value[SHIM_CTR_UPGRADED], 2);
+	cr_expect_eq(f.value[SHIM_CTR_SWAP_OPTION], 0);
+	close(a);
+	close(b);
+}
+
+Test(counters, option_swap_emulation_and_loopback)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sock_filter insn = BPF_STMT(BPF_RET | BPF_K, 0xffffffff);
+	struct sock_fprog prog = {.len = 1, .filter = &insn};
+	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)), 0,
+		     "SO_ATTACH_FILTER: %s", strerror(errno));
+	cr_expect_not(kernel_says_mptcp(fd), "SO_ATTACH_FILTER must swap to TCP");
+	cr_expect_eq(counter(SHIM_CTR_SWAP_OPTION), 1);
+	close(fd);
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one)), 0);
+	cr_expect(kernel_says_mptcp(fd));
+	cr_expect_eq(counter(SHIM_CTR_EMULATED), 1);
+	close(fd);
+
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	cr_assert_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(l, 1), 0);
+	getsockname(l, (struct sockaddr *)&sin, &len);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0, "%s", strerror(errno));
+	cr_expect_not(kernel_says_mptcp(c));
+	cr_expect_eq(counter(SHIM_CTR_LOOPBACK), 1);
+	cr_expect_eq(counter(SHIM_CTR_SWAP_RULE), 0);
+	cr_expect_eq(counter(SHIM_CTR_UPGRADED), 4);
+	close(c);
+	close(l);
+}
+
+Test(counters, fork_child_has_its_own_file_removed_at_exit)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(counter(SHIM_CTR_UPGRADED), 1);
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t child = fork();
+	if (child == 0) {
+		/* Before its own upgrade the child has no file; after it, its own count only. */
+		struct shim_counters_file f;
+		int ok = !read_file((long)getpid(), &f);
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		ok = ok && read_file((long)getpid(), &f) && f.value[SHIM_CTR_UPGRADED] == 1;
+		close(s);
+		char c = ok ? 'y' : 'n';
+		(void)!write(p[1], &c, 1);
+		exit(0); /* normal exit: the destructor removes the child's file */
+	}
+	char c = 0;
+	cr_assert_eq(read(p[0], &c, 1), 1);
+	cr_expect_eq(c, 'y', "child: no file before its upgrade, then its own count of 1");
+	int status;
+	waitpid(child, &status, 0);
+	struct shim_counters_file f;
+	cr_expect_not(read_file((long)child, &f), "child's file left after a normal exit");
+	cr_expect_eq(counter(SHIM_CTR_UPGRADED), 1, "the child's upgrade leaked into the parent");
+	close(fd);
+}

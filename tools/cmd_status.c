@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_status.c - `mptcpize status [PID...]`: what the shim did in running programs.
+ *
+ * Without PIDs: every process that has libmptcpize mapped (/proc/PID/maps). For each: its TCP
+ * and MPTCP sockets (fd -> socket inode -> sock_diag in the process's own network namespace),
+ * with the kind the kernel reports, fallback, subflows and their addresses, then the shim's
+ * counters from /proc/PID/root/dev/shm/mptcpize-<pid as the process sees itself>. Counter files
+ * of dead processes (or of an earlier process with a reused pid) are ignored and removed.
+ */
+#include "commands.h"
+#include "counters.h"
+#include "sockdiag.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static bool maps_library(long pid)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "/libmptcpize.so") != NULL;
+	fclose(f);
+	return found;
+}
+
+static void read_line(const char *path, char *out, size_t size)
+{
+	out[0] = '\0';
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(out, (int)size, f))
+		out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+}
+
+/* The pid as the process sees itself (last NSpid field), and its start in ns since boot. */
+static long ns_pid(long pid)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	FILE *f = fopen(path, "re");
+	long v = pid;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NSpid:", 6) != 0)
+			continue;
+		for (char *tok = strtok(line + 6, " \t\n"); tok; tok = strtok(NULL, " \t\n"))
+			v = atol(tok);
+		break;
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static uint64_t start_ns(long pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	read_line(path, buf, sizeof(buf));
+	char *p = strrchr(buf, ')'); /* comm may contain spaces */
+	if (!p)
+		return 0;
+	unsigned long long ticks = 0;
+	/* after ") ": state is field 3; starttime is field 22 */
+	if (sscanf(p + 2,
+	           "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+	           "%*s %*s %llu",
+	           &ticks) != 1)
+		return 0;
+	return ticks * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+static uint64_t pidns_of(const char *proc_dir)
+{
+	char path[128];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/ns/pid", proc_dir);
+	return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* Reads the counters file; false if absent, not ours, or stale. */
+static bool read_counters(const char *path, long want_pid, uint64_t started,
+                          struct shim_counters_file *out)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)sizeof(*out) &&
+	          pread(fd, out, sizeof(*out), 0) == (ssize_t)sizeof(*out);
+	close(fd);
+	/* A file made before this process started belongs to an earlier holder of the pid. */
+	uint64_t slack = 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
+	return ok && out->magic == SHIM_COUNTERS_MAGIC && out->pid == want_pid &&
+	       (started == 0 || out->created_ns + slack >= started);
+}
+
+/* Removes our counter files whose process is gone (same pid namespace as ours). */
+static void clean_stale(void)
+{
+	DIR *d = opendir("/dev/shm");
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "mptcpize-", 9) != 0 ||
+		    !isdigit((unsigned char)de->d_name[9]))
+			continue;
+		long pid = atol(de->d_name + 9);
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "/dev/shm/%s", de->d_name);
+		struct shim_counters_file f;
+		bool alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
+		if (!read_counters(path, pid, 0, &f))
+			continue; /* not ours */
+		if (f.pidns && f.pidns != pidns_of("/proc/self"))
+			continue; /* named by a pid of another pid namespace */
+		if (!alive || (alive && !read_counters(path, pid, start_ns(pid), &f)))
+			unlink(path);
+	}
+	closedir(d);
+}
+
+static void addr_str(const struct diag_rec *r, bool local, char *out, size_t size)
+{
+	const uint8_t *a = local ? r->src : r->dst;
+	uint16_t port = local ? r->sport : r->dport;
+	char ip[INET6_ADDRSTRLEN] = "?";
+	inet_ntop(r->family, a, ip, sizeof(ip));
+	if (r->family == AF_INET6)
+		snprintf(out, size, "[%s]:%u", ip, port);
+	else
+		snprintf(out, size, "%s:%u", ip, port);
+}
+
+static void print_socket(int fd, const struct diag_rec *r, const struct diag_set *set)
+{
+	char l[64], p[64];
+	addr_str(r, true, l, sizeof(l));
+	addr_str(r, false, p, sizeof(p));
+	if (r->state == 10) /* LISTEN */
+		snprintf(p, sizeof(p), "*");
+	if (!r->mptcp) {
+		printf("  fd %-4d TCP    %-10s %s -> %s\n", fd, sockdiag_state_name(r->state), l,
+		       p);
+		return;
+	}
+	size_t seen = 0;
+	for (size_t i = 0; i < set->n; i++)
+		seen += set->recs[i].subflow && set->recs[i].token == r->token && r->token;
+	bool est = r->state == 1;
+	printf("  fd %-4d MPTCP  %-10s %s -> %s", fd, sockdiag_state_name(r->state), l, p);
+	if (r->fallback)
+		printf("  fallback-to-TCP");
+	if (est || seen)
+		printf("  subflows %zu", seen ? seen : (size_t)r->extra_subflows + 1);
+	printf("\n");
+	for (size_t i = 0; est && i < set->n; i++) {
+		const struct diag_rec *s = &set->recs[i];
+		if (!s->subflow || s->token != r->token || s->state == 10)
+			continue;
+		addr_str(s, true, l, sizeof(l));
+		addr_str(s, false, p, sizeof(p));
+		printf("           subflow %-10s %s -> %s\n", sockdiag_state_name(s->state), l, p);
+	}
+}
+
+static int show(long pid)
+{
+	char path[PATH_MAX], comm[64], ns[64], myns[64];
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	read_line(path, comm, sizeof(comm));
+	snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+	ssize_t n = readlink(path, ns, sizeof(ns) - 1);
+	ns[n > 0 ? n : 0] = '\0';
+	n = readlink("/proc/self/ns/net", myns, sizeof(myns) - 1);
+	myns[n > 0 ? n : 0] = '\0';
+	if (!*comm) {
+		fprintf(stderr, "mptcpize: no process %ld\n", pid);
+		return 1;
+	}
+	bool other_ns = *ns && strcmp(ns, myns) != 0;
+	printf("%ld %s%s%s%s\n", pid, comm, maps_library(pid) ? "" : "  (library not loaded)",
+	       other_ns ? "  netns " : "", other_ns ? ns : "");
+
+	struct shim_counters_file c;
+	long nspid = ns_pid(pid);
+	snprintf(path, sizeof(path), "/proc/%ld/root" SHIM_COUNTERS_PATH_FMT, pid, nspid);
+	char proc_dir[64];
+	snprintf(proc_dir, sizeof(proc_dir), "/proc/%ld", pid);
+	if (read_counters(path, nspid, start_ns(pid), &c) &&
+	    (!c.pidns || c.pidns == pidns_of(proc_dir))) {
+		static const char *const names[] = SHIM_COUNTER_NAMES;
+		printf("  counters:");
+		for (unsigned int i = 0; i < SHIM_CTR_COUNT && i < c.ncounters; i++)
+			printf(" %s=%llu", names[i],
+			       (unsigned long long)__atomic_load_n(&c.value[i], __ATOMIC_RELAXED));
+		printf("\n");
+	} else {
+		printf("  counters: none (no socket upgraded yet, or counting off)\n");
+	}
+
+	struct diag_set set;
+	char why[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+	if (sockdiag_dump(other_ns ? path : NULL, &set, why, sizeof(why)) != 0) {
+		printf("  sockets: skipped (%s)\n", why);
+		return 0;
+	}
+	if (!set.mptcp_ok)
+		printf("  note: the kernel gave no MPTCP socket diagnostics (before 5.10?)\n");
+	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+	DIR *d = opendir(path);
+	size_t shown = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL) {
+		char link[PATH_MAX + 300], target[128];
+		snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
+		ssize_t t = readlink(link, target, sizeof(target) - 1);
+		unsigned long ino;
+		if (t <= 0)
+			continue;
+		target[t] = '\0';
+		if (sscanf(target, "socket:[%lu]", &ino) != 1)
+			continue;
+		for (size_t i = 0; i < set.n; i++)
+			if (set.recs[i].ino == ino && !set.recs[i].subflow) {
+				print_socket(atoi(de->d_name), &set.recs[i], &set);
+				shown++;
+				break;
+			}
+	}
+	if (d)
+		closedir(d);
+	if (!d)
+		printf("  sockets: cannot read %s: %s\n", path, strerror(errno));
+	else if (!shown)
+		printf("  no TCP or MPTCP sockets\n");
+	sockdiag_free(&set);
+	return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	int rc = 0;
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: mptcpize status [PID...]\n"
+		       "  sockets (kind, fallback, subflows) and shim counters of each process;\n"
+		       "  default: every process with libmptcpize.so loaded\n");
+		return 0;
+	}
+	clean_stale();
+	if (argc > 1) {
+		for (int i = 1; i < argc; i++) {
+			char *end;
+			long pid = strtol(argv[i], &end, 10);
+			if (*end || pid <= 0) {
+				fprintf(stderr, "mptcpize: '%s' is not a pid\n", argv[i]);
+				return 2;
+			}
+			rc |= show(pid);
+		}
+		return rc;
+	}
+	DIR *d = opendir("/proc");
+	if (!d) {
+		perror("mptcpize: /proc");
+		return 1;
+	}
+	size_t found = 0;
+	struct dirent *de;
+	long self = (long)getpid();
+	while ((de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		long pid = atol(de->d_name);
+		if (pid == self || !maps_library(pid))
+			continue;
+		found++;
+		rc |= show(pid);
+	}
+	closedir(d);
+	if (!found)
+		printf("no running process has libmptcpize.so loaded\n");
+	return rc;
+}

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_system.c - `mptcpize install --system [--root DIR] [--force]` and
+ * `mptcpize uninstall --system [--root DIR]`: the library in DIR/etc/ld.so.preload, which makes
+ * the loader put it into every dynamically linked program, setuid ones included.
+ *
+ * A bad entry there breaks every program on the machine, so install first checks the library:
+ * a regular file owned by root in root-owned directories nobody else can write, that the loader
+ * really preloads (a test run of /bin/true). The file is rewritten atomically (temp file in the
+ * same directory, fsync, rename, fsync of the directory): a crash leaves the old file or the new
+ * one, never a mix. Every other entry, comment and byte is kept. Install and uninstall are
+ * idempotent.
+ *
+ * Test-only: MPTCPIZE_TEST_CRASH_BEFORE_RENAME=1 makes the rewrite abort() after the temp file is
+ * written and synced, just before rename, to show the old file survives a crash.
+ */
+#include "commands.h"
+#include "syscheck.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TEMP_PREFIX ".ld.so.preload.mptcpize-"
+
+/* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
+static const char *under(const char *root)
+{
+	return strcmp(root, "/") == 0 ? "" : root;
+}
+
+static void system_usage(FILE *out)
+{
+	fprintf(out, "usage: mptcpize install --system [--root DIR] [--force]\n"
+	             "       mptcpize uninstall --system [--root DIR]\n"
+	             "  --system  add/remove the library in DIR/etc/ld.so.preload (all programs)\n"
+	             "  --root    operate on the system image under DIR (default /)\n"
+	             "  --force   install even without DIR/etc/mptcpize.conf\n");
+}
+
+static bool is_sep(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == ':';
+}
+
+static bool entry_is(const char *buf, size_t s, size_t e, const char *lib)
+{
+	return e - s == strlen(lib) && memcmp(buf + s, lib, e - s) == 0;
+}
+
+/* Removes the entry [s, e): its whole line if nothing else is on it, else the entry and the
+ * separators after it on the same line. */
+static size_t remove_entry(char *buf, size_t len, size_t s, size_t e)
+{
+	size_t ls = s, le = e;
+	while (ls > 0 && buf[ls - 1] != '\n' && (buf[ls - 1] == ' ' || buf[ls - 1] == '\t'))
+		ls--;
+	while (le < len && (buf[le] == ' ' || buf[le] == '\t'))
+		le++;
+	bool whole_line = (ls == 0 || buf[ls - 1] == '\n') && (le == len || buf[le] == '\n');
+	if (whole_line) {
+		s = ls;
+		e = le < len ? le + 1 : le;
+	} else {
+		while (e < len && buf[e] != '\n' && is_sep(buf[e]))
+			e++;
+	}
+	memmove(buf + s, buf + e, len - e);
+	return len - (e - s);
+}
+
+/* Temp files of an earlier run that crashed before its rename. */
+static void remove_stale_temps(const char *etc)
+{
+	DIR *d = opendir(etc);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+/* Writes buf as path atomically, with the mode and owner of the file it replaces. */
+static int replace_file(const char *etc, const char *path, const char *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s/" TEMP_PREFIX "XXXXXX", etc);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		fprintf(stderr, "mptcpize: cannot create a temp file in %s: %s\n", etc,
+		        strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	mode_t mode = 0644;
+	if (stat(path, &st) == 0) {
+		mode = st.st_mode & 07777;
+		if (fchown(fd, st.st_uid, st.st_gid) != 0)
+			goto fail;
+	}
+	if (fchmod(fd, mode) != 0)
+		goto fail;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	close(fd);
+	const char *crash = getenv("MPTCPIZE_TEST_CRASH_BEFORE_RENAME");
+	if (crash && strcmp(crash, "1") == 0)
+		abort();
+	if (rename(tmp, path) != 0) {
+		fprintf(stderr, "mptcpize: cannot replace %s: %s\n", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	int dfd = open(etc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	fprintf(stderr, "mptcpize: cannot write %s: %s\n", tmp, strerror(errno));
+	close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+struct system_args {
+	const char *root;
+	bool force;
+	bool system;
+};
+
+static int parse_args(int argc, char **argv, struct system_args *a)
+{
+	*a = (struct system_args){.root = "/"};
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--system") == 0)
+			a->system = true;
+		else if (strcmp(argv[i], "--force") == 0 && strcmp(argv[0], "install") == 0)
+			a->force = true;
+		else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
+			a->root = argv[++i];
+		else if (strncmp(argv[i], "--root=", 7) == 0)
+			a->root = argv[i] + 7;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			system_usage(stdout);
+			return 0;
+		} else {
+			system_usage(stderr);
+			return 2;
+		}
+	}
+	if (!a->system) {
+		fprintf(stderr, "mptcpize: %s needs --system (per-service: mptcpize enable UNIT)\n",
+		        argv[0]);
+		return 2;
+	}
+	return -1;
+}
+
+/* The entry to write: the library's path as seen from inside the root. */
+static const char *entry_for(const char *lib, const char *root)
+{
+	size_t n = strlen(root);
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	if (n > 1 && strncmp(lib, root, n) == 0 && lib[n] == '/')
+		return lib + n;
+	return lib;
+}
+
+int cmd_install(int argc, char **argv)
+{
+	struct system_args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	const char *lib = mptcpize_library_path();
+	if (!lib)
+		return 1;
+	char why[PATH_MAX + 128];
+	if (!syscheck_library_is_safe(lib, why, sizeof(why)) ||
+	    !syscheck_library_preloads(lib, why, sizeof(why))) {
+		fprintf(stderr, "mptcpize: refusing to preload %s system-wide: %s\n", lib, why);
+		return 1;
+	}
+	char conf[PATH_MAX];
+	snprintf(conf, sizeof(conf), "%s/etc/mptcpize.conf", under(a.root));
+	enum syscheck_conf cs = syscheck_config_state(conf);
+	if (cs == SYSCHECK_CONF_MISSING && !a.force) {
+		fprintf(stderr,
+		        "mptcpize: refusing: %s does not exist. The preloaded library follows that "
+		        "file; without it every program stays on plain TCP.\n"
+		        "  Create it (e.g. with the line: default = \"mptcp\";) or pass --force.\n",
+		        conf);
+		return 1;
+	}
+	if (cs == SYSCHECK_CONF_NOT_DEFAULT)
+		printf("note: %s does not set default = \"mptcp\": only the programs its rules "
+		       "select will use MPTCP\n",
+		       conf);
+
+	char etc[PATH_MAX], path[PATH_MAX + 32];
+	snprintf(etc, sizeof(etc), "%s/etc", under(a.root));
+	snprintf(path, sizeof(path), "%s/ld.so.preload", etc);
+	remove_stale_temps(etc);
+	size_t len;
+	char *buf = syscheck_read_file(path, &len, 0);
+	if (!buf)
+		return 1;
+	const char *entry = entry_for(lib, a.root);
+	size_t pos = 0, s, e;
+	while (syscheck_next_entry(buf, len, &pos, &s, &e)) {
+		if (entry_is(buf, s, e, entry)) {
+			printf("%s is already in %s: nothing to do\n", entry, path);
+			free(buf);
+			return 0;
+		}
+		if (syscheck_entry_is_ours(buf, s, e)) {
+			fprintf(stderr,
+			        "mptcpize: %s already preloads another copy (%.*s); run "
+			        "`mptcpize uninstall --system` first\n",
+			        path, (int)(e - s), buf + s);
+			free(buf);
+			return 1;
+		}
+	}
+	size_t elen = strlen(entry);
+	char *out = realloc(buf, len + elen + 2);
+	if (!out) {
+		free(buf);
+		return 1;
+	}
+	/* Appended on a line of its own; an unterminated last line gets its newline first. */
+	if (len > 0 && out[len - 1] != '\n')
+		out[len++] = '\n';
+	memcpy(out + len, entry, elen);
+	len += elen;
+	out[len++] = '\n';
+	rc = replace_file(etc, path, out, len);
+	free(out);
+	if (rc != 0)
+		return 1;
+	printf("added %s to %s: dynamically linked programs started from now on load it\n", entry,
+	       path);
+	return 0;
+}
+
+int cmd_uninstall(int argc, char **argv)
+{
+	struct system_args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	char etc[PATH_MAX], path[PATH_MAX + 32];
+	snprintf(etc, sizeof(etc), "%s/etc", under(a.root));
+	snprintf(path, sizeof(path), "%s/ld.so.preload", etc);
+	remove_stale_temps(etc);
+	size_t len;
+	bool missing = false;
+	char *buf = syscheck_read_file(path, &len, &missing);
+	if (!buf)
+		return 1;
+	int removed = 0;
+	size_t pos = 0, s, e;
+	while (syscheck_next_entry(buf, len, &pos, &s, &e)) {
+		if (!syscheck_entry_is_ours(buf, s, e))
+			continue;
+		printf("removing %.*s from %s\n", (int)(e - s), buf + s, path);
+		len = remove_entry(buf, len, s, e);
+		removed++;
+		pos = 0; /* offsets moved: rescan */
+	}
+	if (!removed) {
+		printf("no libmptcpize.so in %s: nothing to do\n", missing ? "(no file)" : path);
+		free(buf);
+		return 0;
+	}
+	rc = replace_file(etc, path, buf, len);
+	free(buf);
+	return rc == 0 ? 0 : 1;
+}

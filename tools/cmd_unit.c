@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_unit.c - `mptcpize enable UNIT` / `mptcpize disable UNIT` [--root DIR] [--no-reload]:
+ * MPTCP for one systemd unit through a drop-in, DIR/etc/systemd/system/UNIT.d/50-mptcpize.conf.
+ *
+ * The vendor unit and every other drop-in are left alone (unlike rewriting the unit file, which
+ * loses its Environment= lines). A service gets Environment=LD_PRELOAD=<lib> and MPTCPIZE=1.
+ * systemd keeps the last assignment of a variable, so this LD_PRELOAD replaces one set for the
+ * same unit by an earlier drop-in or the unit itself: enable warns when it sees one. A socket
+ * unit gets SocketProtocol=mptcp when systemd is 257 or newer (systemd creates the listening
+ * socket itself, so a preload cannot reach it); older systemd is refused with that reason.
+ *
+ * Test-only: MPTCPIZE_TEST_SYSTEMD_VERSION=N stands in for `systemctl --version`.
+ */
+#include "commands.h"
+#include "syscheck.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DROPIN "50-mptcpize.conf"
+#define MADE_DIR_MARK "# mptcpize created this directory"
+
+struct unit_args {
+	char unit[256];
+	const char *root;
+	bool no_reload;
+};
+
+/* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
+static const char *under(const char *root)
+{
+	return strcmp(root, "/") == 0 ? "" : root;
+}
+
+static void unit_usage(FILE *out)
+{
+	fprintf(out, "usage: mptcpize enable|disable UNIT [--root DIR] [--no-reload]\n"
+	             "  UNIT         a service (default suffix) or, with systemd >= 257, a socket\n"
+	             "  --root DIR   operate on the system image under DIR (no daemon-reload)\n"
+	             "  --no-reload  do not run `systemctl daemon-reload`\n");
+}
+
+static bool valid_unit_name(const char *u)
+{
+	if (!*u || strlen(u) > 200 || u[0] == '.')
+		return false;
+	for (const char *p = u; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr(":_.@-\\", *p)))
+			return false;
+	return true;
+}
+
+static const char *suffix_of(const char *unit)
+{
+	static const char *const types[] = {".service",   ".socket", ".device", ".mount",
+	                                    ".automount", ".swap",   ".target", ".path",
+	                                    ".timer",     ".slice",  ".scope"};
+	const char *dot = strrchr(unit, '.');
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dot, types[i]) == 0)
+			return types[i];
+	return NULL;
+}
+
+static int parse_args(int argc, char **argv, struct unit_args *a)
+{
+	*a = (struct unit_args){.root = "/"};
+	const char *name = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--no-reload") == 0)
+			a->no_reload = true;
+		else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
+			a->root = argv[++i];
+		else if (strncmp(argv[i], "--root=", 7) == 0)
+			a->root = argv[i] + 7;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			unit_usage(stdout);
+			return 0;
+		} else if (argv[i][0] != '-' && !name)
+			name = argv[i];
+		else {
+			unit_usage(stderr);
+			return 2;
+		}
+	}
+	if (!name) {
+		unit_usage(stderr);
+		return 2;
+	}
+	if (!valid_unit_name(name)) {
+		fprintf(stderr, "mptcpize: '%s' is not a unit name\n", name);
+		return 2;
+	}
+	snprintf(a->unit, sizeof(a->unit), "%s%s", name, suffix_of(name) ? "" : ".service");
+	const char *sfx = suffix_of(a->unit);
+	if (strcmp(sfx, ".service") != 0 && strcmp(sfx, ".socket") != 0) {
+		fprintf(stderr, "mptcpize: %s: only services and sockets can use MPTCP\n", a->unit);
+		return 2;
+	}
+	return -1;
+}
+
+static int systemd_version(void)
+{
+	const char *forced = getenv("MPTCPIZE_TEST_SYSTEMD_VERSION");
+	if (forced && *forced)
+		return atoi(forced);
+	FILE *p = popen("systemctl --version 2>/dev/null", "re");
+	if (!p)
+		return 0;
+	int v = 0;
+	if (fscanf(p, "systemd %d", &v) != 1)
+		v = 0;
+	pclose(p);
+	return v;
+}
+
+static bool root_is_slash(const char *root)
+{
+	char real[PATH_MAX];
+	return realpath(root, real) && strcmp(real, "/") == 0;
+}
+
+static void maybe_reload(const struct unit_args *a)
+{
+	struct stat st;
+	if (a->no_reload || !root_is_slash(a->root) || stat("/run/systemd/system", &st) != 0) {
+		printf("not reloading systemd%s; run `systemctl daemon-reload` where it applies\n",
+		       a->no_reload              ? " (--no-reload)"
+		       : !root_is_slash(a->root) ? " (--root)"
+		                                 : " (it is not running)");
+		return;
+	}
+	int rc = system("systemctl daemon-reload");
+	if (rc != 0)
+		fprintf(stderr, "mptcpize: systemctl daemon-reload failed (status %d)\n", rc);
+	else
+		printf("systemd reloaded; restart %s to apply\n", a->unit);
+}
+
+/* Warn about LD_PRELOAD set for the unit elsewhere: ours would replace it. */
+static void warn_other_preload(const struct unit_args *a)
+{
+	static const char *const dirs[] = {"etc/systemd/system", "run/systemd/system",
+	                                   "usr/lib/systemd/system", "lib/systemd/system"};
+	int unit_files = 0;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char pattern[PATH_MAX];
+		for (int pass = 0; pass < 2; pass++) {
+			snprintf(pattern, sizeof(pattern), pass ? "%s/%s/%s.d/*.conf" : "%s/%s/%s",
+			         under(a->root), dirs[i], a->unit);
+			glob_t g;
+			if (glob(pattern, 0, NULL, &g) != 0)
+				continue;
+			unit_files += pass == 0 ? (int)g.gl_pathc : 0;
+			for (size_t k = 0; k < g.gl_pathc; k++) {
+				if (strstr(g.gl_pathv[k], "/" DROPIN))
+					continue;
+				size_t len;
+				char *buf = syscheck_read_file(g.gl_pathv[k], &len, NULL);
+				if (buf && strstr(buf, "LD_PRELOAD"))
+					printf("warning: %s sets LD_PRELOAD too; systemd keeps "
+					       "only the "
+					       "last value, so one of them will be ignored\n",
+					       g.gl_pathv[k]);
+				free(buf);
+			}
+			globfree(&g);
+		}
+	}
+	if (!unit_files)
+		printf("warning: no unit file %s found under %s: the drop-in applies once it "
+		       "exists (check the name)\n",
+		       a->unit, a->root);
+}
+
+static int write_atomically(const char *dir, const char *path, const char *text)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, DROPIN);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		fprintf(stderr, "mptcpize: cannot create a file in %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	size_t len = strlen(text);
+	bool ok = fchmod(fd, 0644) == 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
+	close(fd);
+	if (!ok || rename(tmp, path) != 0) {
+		fprintf(stderr, "mptcpize: cannot write %s: %s\n", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_enable(int argc, char **argv)
+{
+	struct unit_args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	bool socket_unit = strcmp(suffix_of(a.unit), ".socket") == 0;
+	char text[PATH_MAX + 1024];
+	int n = snprintf(text, sizeof(text),
+	                 "# Written by `mptcpize enable %s`; undo with `mptcpize disable %s`.\n",
+	                 a.unit, a.unit);
+	if (socket_unit) {
+		int v = systemd_version();
+		if (v < 257) {
+			fprintf(stderr,
+			        "mptcpize: %s: systemd %d creates this socket itself and only "
+			        "systemd >= 257 has SocketProtocol=mptcp; enable the service it "
+			        "starts instead (inherited sockets stay TCP)\n",
+			        a.unit, v);
+			return 1;
+		}
+		snprintf(text + n, sizeof(text) - (size_t)n, "[Socket]\nSocketProtocol=mptcp\n");
+	} else {
+		const char *lib = mptcpize_library_path();
+		if (!lib)
+			return 1;
+		char why[PATH_MAX + 128];
+		if (!syscheck_library_is_safe(lib, why, sizeof(why)) ||
+		    !syscheck_library_preloads(lib, why, sizeof(why))) {
+			fprintf(stderr, "mptcpize: refusing to preload %s into %s: %s\n", lib,
+			        a.unit, why);
+			return 1;
+		}
+		snprintf(text + n, sizeof(text) - (size_t)n,
+		         "# systemd keeps the last LD_PRELOAD assignment: one set for this unit\n"
+		         "# elsewhere is replaced by this one (or replaces it, if read later).\n"
+		         "[Service]\nEnvironment=LD_PRELOAD=%s\nEnvironment=MPTCPIZE=1\n",
+		         lib);
+		warn_other_preload(&a);
+	}
+
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", under(a.root), a.unit);
+	snprintf(path, sizeof(path), "%s/%s", dir, DROPIN);
+	size_t len;
+	bool missing;
+	char *old = syscheck_read_file(path, &len, &missing);
+	if (!old)
+		return 1;
+	/* The same content, whether or not we made the directory, means nothing to do. */
+	char *mark = strstr(old, MADE_DIR_MARK "\n");
+	bool same = !missing && strcmp(mark ? old + strlen(MADE_DIR_MARK "\n") : old, text) == 0;
+	free(old);
+	if (same) {
+		printf("%s is already enabled (%s): nothing to do\n", a.unit, path);
+		return 0;
+	}
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s/etc/systemd/system", under(a.root));
+	struct stat st;
+	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "mptcpize: %s is not a directory: is systemd installed there?\n",
+		        parent);
+		return 1;
+	}
+	bool made_dir = mkdir(dir, 0755) == 0;
+	if (!made_dir && errno != EEXIST) {
+		fprintf(stderr, "mptcpize: cannot create %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	if (made_dir || (mark && !missing)) {
+		char marked[sizeof(text) + 64];
+		snprintf(marked, sizeof(marked), "%s\n%s", MADE_DIR_MARK, text);
+		rc = write_atomically(dir, path, marked);
+	} else {
+		rc = write_atomically(dir, path, text);
+	}
+	if (rc != 0) {
+		if (made_dir)
+			rmdir(dir);
+		return 1;
+	}
+	printf("%s: wrote %s (%s)\n", a.unit, path,
+	       socket_unit ? "SocketProtocol=mptcp" : "Environment=LD_PRELOAD + MPTCPIZE=1");
+	maybe_reload(&a);
+	return 0;
+}
+
+int cmd_disable(int argc, char **argv)
+{
+	struct unit_args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", under(a.root), a.unit);
+	snprintf(path, sizeof(path), "%s/%s", dir, DROPIN);
+	size_t len;
+	bool missing;
+	char *old = syscheck_read_file(path, &len, &missing);
+	if (!old)
+		return 1;
+	bool made_dir = strncmp(old, MADE_DIR_MARK "\n", strlen(MADE_DIR_MARK) + 1) == 0;
+	free(old);
+	if (missing) {
+		printf("%s is not enabled (no %s): nothing to do\n", a.unit, path);
+		return 0;
+	}
+	if (unlink(path) != 0) {
+		fprintf(stderr, "mptcpize: cannot remove %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	printf("%s: removed %s\n", a.unit, path);
+	if (made_dir && rmdir(dir) == 0)
+		printf("%s: removed the empty %s\n", a.unit, dir);
+	maybe_reload(&a);
+	return 0;
+}
