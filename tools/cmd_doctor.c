@@ -8,6 +8,7 @@
  * `ip netns exec NS mptcpize doctor` for another one); file checks look under DIR.
  */
 #include "commands.h"
+#include "mptcpize-config.h"
 #include "syscheck.h"
 
 #include <ctype.h>
@@ -274,13 +275,16 @@ static void check_files(const char *root)
 	}
 	free(buf);
 	char conf[PATH_MAX];
-	snprintf(conf, sizeof(conf), "%s/etc/mptcpize.conf", under(root));
-	enum syscheck_conf cs = syscheck_config_state(conf);
+	snprintf(conf, sizeof(conf), "%s%s", under(root), MPTCPIZE_SYSCONF_FILE);
+	char problem[512];
+	enum syscheck_conf cs = syscheck_config_state(conf, problem, sizeof(problem));
 	if (!listed)
 		report(V_OK, NULL, "system-wide: not installed (%s)", path);
 	else if (cs == SYSCHECK_CONF_MISSING)
-		report(V_WARN, "create it with: default = \"mptcp\";",
+		report(V_WARN, "write rules for the programs that should use MPTCP (mptcpize.conf(5))",
 		       "config: %s missing: preloaded programs stay on TCP", conf);
+	else if (cs == SYSCHECK_CONF_INVALID)
+		report(V_FAIL, "mptcpize check", "config: %s: %s", conf, problem);
 	else
 		report(V_OK, NULL, "config: %s%s", conf,
 		       cs == SYSCHECK_CONF_DEFAULT_MPTCP ? " (default mptcp)" : "");

@@ -15,6 +15,7 @@
  * written and synced, just before rename, to show the old file survives a crash.
  */
 #include "commands.h"
+#include "mptcpize-config.h"
 #include "syscheck.h"
 
 #include <dirent.h>
@@ -202,20 +203,33 @@ int cmd_install(int argc, char **argv)
 		return 1;
 	}
 	char conf[PATH_MAX];
-	snprintf(conf, sizeof(conf), "%s/etc/mptcpize.conf", under(a.root));
-	enum syscheck_conf cs = syscheck_config_state(conf);
+	snprintf(conf, sizeof(conf), "%s%s", under(a.root), MPTCPIZE_SYSCONF_FILE);
+	/* System-wide means "only what the rules allow": a missing or broken file, or one that
+	 * sends every program to MPTCP, needs --force. */
+	char problem[512];
+	enum syscheck_conf cs = syscheck_config_state(conf, problem, sizeof(problem));
 	if (cs == SYSCHECK_CONF_MISSING && !a.force) {
 		fprintf(stderr,
 		        "mptcpize: refusing: %s does not exist. The preloaded library follows that "
 		        "file; without it every program stays on plain TCP.\n"
-		        "  Create it (e.g. with the line: default = \"mptcp\";) or pass --force.\n",
+		        "  Write rules for the programs that should use MPTCP (see mptcpize.conf(5)) "
+		        "or pass --force.\n",
 		        conf);
 		return 1;
 	}
-	if (cs == SYSCHECK_CONF_NOT_DEFAULT)
-		printf("note: %s does not set default = \"mptcp\": only the programs its rules "
-		       "select will use MPTCP\n",
-		       conf);
+	if (cs == SYSCHECK_CONF_INVALID && !a.force) {
+		fprintf(stderr, "mptcpize: refusing: %s is not usable: %s\n  Fix it (mptcpize check) "
+		                "or pass --force.\n", conf, problem);
+		return 1;
+	}
+	if (cs == SYSCHECK_CONF_DEFAULT_MPTCP && !a.force) {
+		fprintf(stderr,
+		        "mptcpize: refusing: %s sets default = \"mptcp\": every program on this "
+		        "machine would be upgraded.\n  System-wide mode is meant for the programs "
+		        "the rules select; pass --force if you really want that.\n",
+		        conf);
+		return 1;
+	}
 
 	char etc[PATH_MAX], path[PATH_MAX + 32];
 	snprintf(etc, sizeof(etc), "%s/etc", under(a.root));

@@ -4,6 +4,9 @@
  */
 #include "syscheck.h"
 
+#include "config.h"
+#include "rules.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -163,32 +166,23 @@ bool syscheck_library_preloads(const char *lib, char *why, size_t size)
 	return true;
 }
 
-enum syscheck_conf syscheck_config_state(const char *path)
+enum syscheck_conf syscheck_config_state(const char *path, char *problem, size_t size)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
+	/* The same parser and trust check the library uses in system-wide mode. */
+	static struct shim_ruleset rs;
+	struct shim_config_report rep = {0};
+	*problem = '\0';
+	switch (shim_config_load(&rs, path, true, &rep)) {
+	case SHIM_CONFIG_MISSING:
 		return SYSCHECK_CONF_MISSING;
-	enum syscheck_conf state = SYSCHECK_CONF_NOT_DEFAULT;
-	char line[1024];
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (strncmp(p, "default", 7) != 0)
-			continue;
-		p += 7;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p != '=' && *p != ':')
-			continue;
-		p++;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (strncmp(p, "\"mptcp\"", 7) == 0)
-			state = SYSCHECK_CONF_DEFAULT_MPTCP;
+	case SHIM_CONFIG_ERROR:
+		snprintf(problem, size, "%s", rep.first);
+		return SYSCHECK_CONF_INVALID;
+	case SHIM_CONFIG_OK:
+		break;
 	}
-	fclose(f);
-	return state;
+	return rs.default_mode == SHIM_MODE_MPTCP ? SYSCHECK_CONF_DEFAULT_MPTCP
+						  : SYSCHECK_CONF_RULES_ONLY;
 }
 
 static bool is_sep(char c)

@@ -24,11 +24,13 @@ bool syscheck_library_preloads(const char *lib, char *why, size_t size);
 
 enum syscheck_conf {
 	SYSCHECK_CONF_MISSING,
-	SYSCHECK_CONF_NOT_DEFAULT, /* exists, but no `default = "mptcp"` line */
-	SYSCHECK_CONF_DEFAULT_MPTCP,
+	SYSCHECK_CONF_INVALID,       /* unparsable or untrusted: problem says why */
+	SYSCHECK_CONF_RULES_ONLY,    /* default tcp: only what the rules select gets MPTCP */
+	SYSCHECK_CONF_DEFAULT_MPTCP, /* every program no rule excludes gets MPTCP */
 };
-/* A plain text scan until the config parser is available to the launcher. */
-enum syscheck_conf syscheck_config_state(const char *path);
+/* Parses path with the library's own parser and trust check (root-owned, not group/world
+ * writable). */
+enum syscheck_conf syscheck_config_state(const char *path, char *problem, size_t size);
 
 /* ld.so.preload entries: the loader splits on ' ', '\t', '\n', ':'; '#' starts a comment.
  * Finds the next entry [*start, *end) at or after *pos; false at the end. */

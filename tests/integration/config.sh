@@ -247,7 +247,7 @@ in_mnt() {
 		set -e
 		mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/up,workdir=$T/work" /etc
 		echo "$LIB" >/etc/ld.so.preload
-		mount -t tmpfs none "$SYSDIR"
+		[ "$SYSDIR" = /etc ] || mount -t tmpfs none "$SYSDIR"  # /etc is the overlay already
 		cp "$T/sys-mptcp.conf" "$SYSCONF"
 		chmod "$MODE" "$SYSCONF"
 		chown "$OWNER" "$SYSCONF"

@@ -18,7 +18,7 @@ R=$TMP/root
 mkdir -p "$R/etc"
 host_before=$(sha256sum /etc/ld.so.preload 2>/dev/null || echo none)
 
-plan 17
+plan 20
 printf '# site preloads\n/usr/lib/other.so  # keep this comment\n\n/opt/a.so:/opt/b.so\n' >"$R/etc/ld.so.preload"
 cp "$R/etc/ld.so.preload" "$TMP/orig"
 
@@ -28,6 +28,15 @@ check "refusal names the config file" grep -q "mptcpize.conf does not exist" <<<
 check "refused install left the file untouched" cmp -s "$R/etc/ld.so.preload" "$TMP/orig"
 
 echo 'default = "mptcp";' >"$R/etc/mptcpize.conf"
+out=$("$M" install --system --root "$R" 2>&1); rc=$?
+check "config with default = \"mptcp\": install refused without --force" \
+	bash -c "test $rc != 0 && grep -q 'sets default' <<<'$out' && cmp -s '$R/etc/ld.so.preload' '$TMP/orig'"
+echo 'rules = ( { name = "nope"; mode = "mptcp"; }' >"$R/etc/mptcpize.conf"
+out=$("$M" install --system --root "$R" 2>&1); rc=$?
+check "broken config: install refused, naming file:line" \
+	bash -c "test $rc != 0 && grep -q 'mptcpize.conf:[0-9]' <<<'$out'"
+# Rules only (default tcp): what system-wide mode is for.
+echo 'rules = ( { name = "tester"; mode = "mptcp"; } );' >"$R/etc/mptcpize.conf"
 "$M" install --system --root "$R" >"$TMP/inst.log" 2>&1
 rc=$?
 lines=$(wc -l <"$R/etc/ld.so.preload")
@@ -71,7 +80,7 @@ cat >"$TMP/inner.sh" <<INNER
 set -u
 mount --make-rprivate / || exit 1
 mount -t overlay overlay -o lowerdir=/etc,upperdir=$TMP/ov/up,workdir=$TMP/ov/work /etc || exit 1
-echo 'default = "mptcp";' >/etc/mptcpize.conf
+echo 'rules = ( { name = "tester"; mode = "mptcp"; } );' >/etc/mptcpize.conf
 "$M" install --system >$TMP/ns-install.log 2>&1 || exit 1
 echo "forced=\$(MPTCPIZE=1 "$TESTER" kind inet)"
 echo "plain=\$("$TESTER" kind inet)"
@@ -94,7 +103,9 @@ check "setuid program under nobody runs, ignores MPTCPIZE=1 (secure-exec): $(v s
 check "the shim is really loaded into the setuid program (its /proc/self/maps)" \
 	test "$(v suidmaps)" -ge 1
 check "setuid passwd --help still works (exit $(v passwd))" test "$(v passwd)" = 0
-diag "without MPTCPIZE=1 (config parser decides): $(v plain); after uninstall: $(v after)"
+check "mount namespace: without MPTCPIZE, the config's rule selects the program" \
+	test "$(v plain)" = mptcp
+diag "after uninstall: $(v after)"
 host_after=$(sha256sum /etc/ld.so.preload 2>/dev/null || echo none)
 check "host /etc/ld.so.preload untouched" test "$host_before" = "$host_after"
 finish
