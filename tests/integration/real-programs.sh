@@ -289,6 +289,10 @@ run_case() {
 		bg_stop "$spid"
 		return 0
 	fi
+	# Is the listening socket an MPTCP one? (ss -M alone lists MPTCP sockets only; with -t
+	# it would list TCP ones too.)
+	local lis_mptcp
+	lis_mptcp=$(in_ns srv ss -HMln "sport = :$PORT" 2>/dev/null | grep -c . || true)
 	"$cfn" "$fam" "$PORT" "${CL[@]}" || crc=$?
 	local dt=$((SECONDS - t0))
 	bg_stop "$spid"
@@ -336,6 +340,7 @@ run_case() {
 		[[ ${#why[@]} == 0 ]] && ok "$name: fell back to TCP (client MPCapableFallbackSYNACK +$d_fbsa)"
 		;;
 	srv)
+		((lis_mptcp >= 1)) || why+=("server's listener is not MPTCP (ss -HMln sport = :$PORT empty)")
 		((d_ctx == 0)) || why+=("cli MPTcpExtMPCapableSYNTX +$d_ctx (want 0: plain client)")
 		((d_syn == 0)) || why+=("srv MPTcpExtMPCapableSYNRX +$d_syn (want 0)")
 		[[ ${#why[@]} == 0 ]] && ok "$name: plain TCP client served by MPTCP listener"
