@@ -7,9 +7,9 @@ set -euo pipefail
 
 build_pkgs=(gcc meson ninja-build pkg-config libconfig-dev libcriterion-dev scdoc)
 test_pkgs=("${build_pkgs[@]}" iproute2 curl wget python3 iperf3 socat ncat nginx-light
-	redis-server redis-tools openssh-server openssh-client ethtool kmod procps coreutils
-	clang valgrind qemu-system-x86 busybox-static cpio kmod xz-utils zstd iputils-ping strace)
-demo_pkgs=("${build_pkgs[@]}" iproute2 curl python3 iperf3 procps)
+	redis-server redis-tools openssh-server openssh-client ethtool iputils-ping kmod procps coreutils
+	clang valgrind qemu-system-x86 busybox-static cpio xz-utils zstd strace)
+demo_pkgs=("${build_pkgs[@]}" iproute2 iputils-ping ethtool curl python3 iperf3 procps)
 bench_pkgs=("${test_pkgs[@]}" mptcpize hyperfine)
 
 want=()

@@ -57,6 +57,21 @@ static int answer_as_tcp(struct shim_fd *rec, int level, int optname, void *optv
 	return rc;
 }
 
+/* Unvalidated pre-check: does the record's log hold an emulated value for this option? Checking
+ * that the record is current costs two syscalls (shim_managed_lock: fstat + SO_PROTOCOL); when
+ * the log has nothing to answer from, the real result stands whether the record is current or
+ * stale, so the check can be skipped. That keeps a plain read such as TCP_NODELAY, on an
+ * upgraded socket that has a log, at the cost of the real call. */
+static bool may_answer_from_log(struct shim_fd *rec, int level, int optname)
+{
+	if (!shim_fd_lock(rec))
+		return true; /* cannot tell: take the validated path */
+	const struct shim_optent *e = shim_optlog_find(rec->log, level, optname);
+	bool emulated = e && (e->flags & SHIM_OPT_EMULATED);
+	shim_fd_unlock(rec);
+	return emulated;
+}
+
 static bool is_mptcp_ulp(const void *optval, const socklen_t *optlen)
 {
 	return optval && optlen && *optlen >= 5 && memcmp(optval, "mptcp", 5) == 0;
@@ -70,6 +85,8 @@ static int after_success(int fd, int level, int optname, void *optval, socklen_t
 	bool ulp = level == IPPROTO_TCP && optname == TCP_ULP && is_mptcp_ulp(optval, optlen);
 	struct shim_fd *rec = shim_fd_peek(fd);
 	if (!rec || (!protocol && !ulp && !rec->log))
+		return 0;
+	if (!protocol && !ulp && !may_answer_from_log(rec, level, optname))
 		return 0;
 	rec = shim_managed_lock(fd);
 	if (!rec)

@@ -20,9 +20,9 @@
 #   packages:   ensure_cmds cmd:package ...
 #
 # Environment:
-#   MPTCPIZE   launcher to use (default: $BUILDDIR/tools/mptcpize when it is
-#              executable, else /usr/bin/mptcpize)
-#   BUILDDIR   meson build directory (default: <repo>/build)
+#   MPTCPIZE   launcher to use (default: $BUILDDIR/tools/mptcpize)
+#   BUILDDIR   meson build directory (default: <repo>/build; the scripts also
+#              take it as an optional first argument, as meson passes it)
 #   TB_PREFIX  testbed prefix (default: set by the test script, unique per run)
 #   KEEP_TMP=1 keep the temp dir (logs) after the run
 
@@ -32,12 +32,13 @@ LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LIB_DIR/../.." && pwd)
 TESTBED=${TESTBED:-$REPO_DIR/scripts/netns-testbed}
 BUILDDIR=${BUILDDIR:-$REPO_DIR/build}
-if [[ -z ${MPTCPIZE:-} ]]; then
-	if [[ -x $BUILDDIR/tools/mptcpize ]]; then
-		MPTCPIZE=$BUILDDIR/tools/mptcpize
-	else
-		MPTCPIZE=/usr/bin/mptcpize
-	fi
+# Our launcher by default; another one (e.g. Debian's /usr/bin/mptcpize, which takes the same
+# "run CMD" form) only when asked for explicitly, so a missing build is an error, not a silent
+# test of someone else's shim.
+MPTCPIZE=${MPTCPIZE:-$BUILDDIR/tools/mptcpize}
+if [[ ! -x $MPTCPIZE ]]; then
+	echo "Bail out! launcher $MPTCPIZE not found (build first, or set MPTCPIZE/BUILDDIR)"
+	exit 1
 fi
 export MPTCPIZE BUILDDIR
 export NETNS_TESTBED_QUIET=${NETNS_TESTBED_QUIET:-1}
@@ -84,7 +85,7 @@ finish() {
 		T_FAIL=$((T_FAIL + (T_PLAN > T_NUM ? T_PLAN - T_NUM : 0)))
 	fi
 	diag "runtime ${SECONDS}s, launcher: $MPTCPIZE"
-	echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	diag "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
 	((T_FAIL == 0))
 }
 

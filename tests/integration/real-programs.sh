@@ -8,12 +8,17 @@
 #   cli   client only under the launcher -> falls back to TCP, payload intact
 #   srv   server only under the launcher -> plain client works, payload intact
 #
-# Usage: tests/integration/real-programs.sh [PROGRAM...]
+# Usage: tests/integration/real-programs.sh [BUILDDIR] [PROGRAM...]
 #   PROGRAM in: curl curl6 iperf3 socat socat6 ncat wget redis ssh
 #   (default: all).  Env: MPTCPIZE, BUILDDIR (see lib.sh), PAYLOAD_MB (4),
 #   MODES ("both cli srv"), RATE (per-path shaping, default 200mbit).
 # Output: TAP, two test points per case (payload, kernel evidence).
 set -euo pipefail
+# An existing directory as first argument is the meson build directory (meson passes it).
+if [[ -n ${1:-} && -d $1 ]]; then
+	BUILDDIR=$(realpath "$1")
+	shift
+fi
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -22,11 +27,6 @@ ensure_cmds ip:iproute2 ss:iproute2 tc:iproute2 ethtool:ethtool ping:iputils-pin
 	/usr/bin/python3:python3 curl:curl wget:wget iperf3:iperf3 socat:socat ncat:ncat \
 	/usr/sbin/nginx:nginx-light redis-server:redis-server redis-cli:redis-tools \
 	/usr/sbin/sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client
-[[ -x $MPTCPIZE ]] || ensure_cmds mptcpize:mptcpize
-[[ -x $MPTCPIZE ]] || {
-	echo "Bail out! launcher $MPTCPIZE not found"
-	exit 1
-}
 
 PY=/usr/bin/python3
 PAYLOAD_MB=${PAYLOAD_MB:-4}
@@ -125,8 +125,11 @@ srv_ncat() {
 	local fam=$1 port=$2
 	shift 2
 	WAIT_HOST=$(srv_addr a "$fam")
-	# -k keeps the listener open (needed for MP_JOINs, see srv_socat)
-	bg_start srv "$TMP/srv.log" "$@" sh -c "exec ncat -$fam -l -k --recv-only '$WAIT_HOST' $port > '$OUT'"
+	# -k keeps the listener open (needed for MP_JOINs, see srv_socat).  Not
+	# --recv-only: it shut()s the write side at accept, and the kernel rejects
+	# MP_JOINs to a connection that is no longer ESTABLISHED (MPJoinRejected;
+	# same with Debian's libmptcpwrap).  --no-shutdown: stdin is /dev/null.
+	bg_start srv "$TMP/srv.log" "$@" sh -c "exec ncat -$fam -l -k --no-shutdown '$WAIT_HOST' $port > '$OUT'"
 }
 cli_ncat() {
 	local fam=$1 port=$2
@@ -286,6 +289,10 @@ run_case() {
 		bg_stop "$spid"
 		return 0
 	fi
+	# Is the listening socket an MPTCP one? (ss -M alone lists MPTCP sockets only; with -t
+	# it would list TCP ones too.)
+	local lis_mptcp
+	lis_mptcp=$(in_ns srv ss -HMln "sport = :$PORT" 2>/dev/null | grep -c . || true)
 	"$cfn" "$fam" "$PORT" "${CL[@]}" || crc=$?
 	local dt=$((SECONDS - t0))
 	bg_stop "$spid"
@@ -333,6 +340,7 @@ run_case() {
 		[[ ${#why[@]} == 0 ]] && ok "$name: fell back to TCP (client MPCapableFallbackSYNACK +$d_fbsa)"
 		;;
 	srv)
+		((lis_mptcp >= 1)) || why+=("server's listener is not MPTCP (ss -HMln sport = :$PORT empty)")
 		((d_ctx == 0)) || why+=("cli MPTcpExtMPCapableSYNTX +$d_ctx (want 0: plain client)")
 		((d_syn == 0)) || why+=("srv MPTcpExtMPCapableSYNRX +$d_syn (want 0)")
 		[[ ${#why[@]} == 0 ]] && ok "$name: plain TCP client served by MPTCP listener"
