@@ -364,3 +364,26 @@ Test(swap, no_spare_fd_is_a_clean_error)
 	expect_tcp(fd, "after the limit was lifted");
 	close(fd);
 }
+
+/* A socket open under two fd numbers (dup, dup2, dup3) can never be swapped: the swap could
+ * replace only one of them. The option fails as on MPTCP; both fds stay the same socket. */
+Test(swap, duplicated_socket_is_never_swapped)
+{
+	for (int how = 0; how < 3; how++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int other = how == 0 ? dup(fd) : how == 1 ? dup2(fd, 100) : dup3(fd, 101, O_CLOEXEC);
+		cr_assert_geq(other, 0);
+		struct tcp_md5sig md5 = md5_key(AF_INET);
+		cr_expect_eq(setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5)), -1,
+			     "dup variant %d: swapped a shared socket", how);
+		cr_expect(kernel_says_mptcp(fd) && kernel_says_mptcp(other));
+		int ut = 5000, got = 0;
+		socklen_t len = sizeof(got);
+		cr_expect_eq(setsockopt(other, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut)), 0,
+			     "dup variant %d: no emulation on the duplicate", how);
+		cr_expect_eq(getsockopt(other, IPPROTO_TCP, TCP_USER_TIMEOUT, &got, &len), 0);
+		cr_expect_eq(got, 5000);
+		close(other);
+		close(fd);
+	}
+}
