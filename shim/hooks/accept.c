@@ -18,7 +18,7 @@ static int after_accept(int listener, int fd)
 		return fd;
 	shim_fd_forget(fd);
 	uint32_t flags = shim_fd_flags_of(listener);
-	if (!(flags & SHIM_FD_UPGRADED))
+	if (!(flags & (SHIM_FD_UPGRADED | SHIM_FD_EXPLICIT)))
 		return fd;
 	int saved_errno = errno;
 	struct shim_fd *lrec = shim_fd_peek(listener);
@@ -27,7 +27,10 @@ static int after_accept(int listener, int fd)
 		shim_fd_clear(rec);
 		rec->family = lrec->family;
 		rec->ino = shim_fd_inode(fd);
-		shim_fd_set_flags(rec, SHIM_FD_ACCEPTED | SHIM_FD_CONNECTED);
+		/* From an explicit MPTCP listener the connection is the program's own MPTCP too. */
+		shim_fd_set_flags(rec, (flags & SHIM_FD_UPGRADED)
+					       ? SHIM_FD_ACCEPTED | SHIM_FD_CONNECTED
+					       : SHIM_FD_EXPLICIT);
 		shim_fd_unlock(rec);
 	}
 	errno = saved_errno;

@@ -155,8 +155,19 @@ SHIM_EXPORT int setsockopt(int fd, int level, int optname, const void *optval, s
 	int saved_errno = errno;
 	int rc = real_setsockopt(fd, level, optname, optval, optlen);
 	uint32_t flags = shim_fd_flags_of(fd);
-	if (__builtin_expect(!(flags & SHIM_FD_MANAGED), 1))
-		return rc;
+	if (__builtin_expect(!(flags & SHIM_FD_MANAGED), 1)) {
+		/* Success, or an error that is not MPTCP's refusal: not our business. A refusal
+		 * on an MPTCP socket we have no record of may be one inherited across exec. */
+		if (rc == 0 || !shim_is_refusal(errno))
+			return rc;
+		int err = errno;
+		struct shim_fd *adopted = shim_managed_adopt(fd);
+		errno = err;
+		if (!adopted)
+			return rc;
+		shim_fd_unlock(adopted);
+		flags = shim_fd_flags_of(fd);
+	}
 	int err = errno;
 	if (rc == 0) {
 		record_success(fd, flags, level, optname, optval, optlen);

@@ -415,3 +415,52 @@ Test(sockopt, mptcp_truth_stays_readable)
 	close(c);
 	close(l);
 }
+
+/* An MPTCP socket this process did not make (inherited across exec: sshd re-execs itself per
+ * connection; here made with the raw syscall, which the shim cannot tell apart) is adopted on
+ * its first refusal: emulated, never swapped. Sockets the program made MPTCP itself - and their
+ * accepted children and dups - are not. */
+Test(sockopt, inherited_mptcp_socket_is_adopted_explicit_is_not)
+{
+	int l = raw_socket(AF_INET6, SOCK_STREAM, IPPROTO_MPTCP);
+	cr_assert_eq(testnet_listen(l, AF_INET6, 4), 0);
+	int c = raw_socket(AF_INET6, SOCK_STREAM, IPPROTO_MPTCP);
+	cr_assert_eq(testnet_connect(c, AF_INET6, testnet_port(l)), 0);
+	int a = (int)syscall(SYS_accept4, l, NULL, NULL, 0);
+	int fds[] = {c, a};
+	for (int i = 0; i < 2; i++) {
+		int v = 0x20;
+		cr_expect_eq(setsockopt(fds[i], IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v)), 0,
+			     "IPV6_TCLASS on an inherited MPTCP socket: %s", strerror(errno));
+		v = 0;
+		socklen_t len = sizeof(v);
+		cr_expect_eq(getsockopt(fds[i], IPPROTO_IPV6, IPV6_TCLASS, &v, &len), 0);
+		cr_expect_eq(v, 0x20, "reads back as on TCP");
+		struct tcp_md5sig md5;
+		memset(&md5, 0, sizeof(md5));
+		testnet_addr(AF_INET6, 0, (struct sockaddr_storage *)&md5.tcpm_addr);
+		md5.tcpm_keylen = 4;
+		cr_expect_eq(setsockopt(fds[i], IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5)), -1,
+			     "never swapped: another process may hold it");
+		cr_expect(kernel_says_mptcp(fds[i]));
+	}
+	close(a);
+	close(c);
+	close(l);
+
+	int el = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	cr_assert_eq(testnet_listen(el, AF_INET, 4), 0);
+	int ec = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	cr_assert_eq(testnet_connect(ec, AF_INET, testnet_port(el)), 0);
+	int ea = accept(el, NULL, NULL);
+	int ed = dup(ec);
+	int efds[] = {el, ec, ea, ed};
+	for (int i = 0; i < 4; i++) {
+		int v = 10000;
+		errno = 0;
+		cr_expect_eq(setsockopt(efds[i], IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v)), -1,
+			     "explicit MPTCP socket #%d emulated", i);
+		cr_expect_eq(errno, ENOPROTOOPT);
+		close(efds[i]);
+	}
+}
