@@ -8,7 +8,7 @@ set -euo pipefail
 build_pkgs=(gcc meson ninja-build pkg-config libconfig-dev libcriterion-dev scdoc)
 test_pkgs=("${build_pkgs[@]}" iproute2 curl wget python3 iperf3 socat ncat nginx-light
 	redis-server redis-tools openssh-server openssh-client ethtool kmod procps coreutils
-	clang valgrind)
+	clang valgrind haproxy strace)
 demo_pkgs=("${build_pkgs[@]}" iproute2 curl python3 iperf3 procps)
 bench_pkgs=("${test_pkgs[@]}" mptcpize hyperfine)
 
