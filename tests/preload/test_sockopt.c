@@ -98,6 +98,7 @@ static const char *check_row(const struct row *r, int family, enum state st)
 	char b1[64], b2[64], b3[64];
 	bool swapped = false;
 	bool expect_mptcp_get = false;
+	const char *verdict = "as-TCP";
 
 	if (!(r->flags & R_GET_ONLY)) {
 		do_set(W_SHIM, s.fd, r, &v, &ss);
@@ -115,26 +116,34 @@ static const char *check_row(const struct row *r, int family, enum state st)
 			/* MPTCP behaves as TCP, or the refusal is not one the shim handles. */
 			cr_expect(same(&ss, &ms, false), "%s v%d %s: set %s, MPTCP %s", what, fam, sn,
 				  show(&ss, b1, 64), show(&ms, b2, 64));
+			verdict = ss.rc ? "TCP-err" : "native";
 		} else if (r->known_set_diff & (1u << st)) {
 			/* Documented: TCP's answer depends on state the fresh oracle lacks. */
 			cr_expect(ss.rc != 0 && (ss.err == ts.err || ss.err == ms.err),
 				  "%s v%d %s: set %s, TCP %s, MPTCP %s", what, fam, sn,
 				  show(&ss, b1, 64), show(&ts, b2, 64), show(&ms, b3, 64));
 			swapped = (r->known_swap & (1u << st)) != 0;
+			verdict = swapped		 ? "TCP-err,swap*"
+				  : ss.err == ts.err ? "TCP-err*"
+						     : "MPTCP-err*";
 		} else if (ts.rc != 0) {
 			cr_expect(same(&ss, &ts, false), "%s v%d %s: set %s, TCP rejects it too: %s",
 				  what, fam, sn, show(&ss, b1, 64), show(&ts, b2, 64));
+			verdict = r->known_swap & (1u << st) ? "TCP-err,swap*" : "TCP-err";
 		} else if (pol == 'E') {
 			cr_expect(same(&ss, &ts, false), "%s v%d %s: emulated set %s, TCP %s", what,
 				  fam, sn, show(&ss, b1, 64), show(&ts, b2, 64));
+			verdict = "emulated";
 		} else if (pol == 'F' && before_connect) {
 			cr_expect(same(&ss, &ts, false), "%s v%d %s: fallback set %s, TCP %s", what,
 				  fam, sn, show(&ss, b1, 64), show(&ts, b2, 64));
 			swapped = true;
+			verdict = "TCP(swap)";
 		} else { /* fallback after connect, or pass: MPTCP's own answer */
 			cr_expect(same(&ss, &ms, false), "%s v%d %s: set %s, MPTCP %s", what, fam, sn,
 				  show(&ss, b1, 64), show(&ms, b2, 64));
 			expect_mptcp_get = true;
+			verdict = "MPTCP-err";
 		}
 		if (refused && ts.rc != 0)
 			swapped = (r->known_swap & (1u << st)) != 0;
@@ -183,11 +192,7 @@ static const char *check_row(const struct row *r, int family, enum state st)
 	release(&m);
 	if (r->flags & R_GET_ONLY)
 		return expect_mptcp_get ? "as-MPTCP" : "as-TCP";
-	if (swapped)
-		return "TCP(swap)";
-	if (expect_mptcp_get)
-		return ss.rc ? "refused" : "MPTCP";
-	return ss.rc ? "TCP-errno" : "ok";
+	return verdict;
 }
 
 TestSuite(sockopt, .init = setup, .timeout = 60);
