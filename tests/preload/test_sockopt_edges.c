@@ -187,3 +187,49 @@ Test(sockopt_edges, inherited_mptcp_socket_is_adopted_explicit_is_not)
 		close(efds[i]);
 	}
 }
+
+/* TCP copies a listener's options into the sockets it accepts (sk_clone): what the shim
+ * emulated on the listener must read back on the accepted socket as on TCP. */
+Test(sockopt_edges, emulated_listener_options_are_inherited_by_accepted)
+{
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+		int worlds[2] = {socket(family, SOCK_STREAM, 0),
+				 raw_socket(family, SOCK_STREAM, IPPROTO_TCP)};
+		int acc[2], cli[2];
+		for (int w = 0; w < 2; w++) {
+			int ut = 30000, ttl = 33, lev = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+			int opt = family == AF_INET ? IP_TTL : IPV6_UNICAST_HOPS;
+			cr_assert_eq(setsockopt(worlds[w], IPPROTO_TCP, TCP_USER_TIMEOUT, &ut,
+						sizeof(ut)), 0);
+			cr_assert_eq(setsockopt(worlds[w], lev, opt, &ttl, sizeof(ttl)), 0);
+			cr_assert_eq(testnet_listen(worlds[w], family, 4), 0);
+			cli[w] = socket(family, SOCK_STREAM, 0);
+			cr_assert_eq(testnet_connect(cli[w], family, testnet_port(worlds[w])), 0);
+			acc[w] = accept(worlds[w], NULL, NULL);
+			cr_assert_geq(acc[w], 0);
+		}
+		cr_expect(kernel_says_mptcp(acc[0]));
+		int v[2];
+		for (int w = 0; w < 2; w++) {
+			socklen_t len = sizeof(v[w]);
+			cr_expect_eq(getsockopt(acc[w], IPPROTO_TCP, TCP_USER_TIMEOUT, &v[w], &len), 0);
+		}
+		cr_expect_eq(v[0], v[1], "v%d TCP_USER_TIMEOUT on accepted: shim %d, TCP %d",
+			     f ? 6 : 4, v[0], v[1]);
+		for (int w = 0; w < 2; w++) {
+			socklen_t len = sizeof(v[w]);
+			cr_expect_eq(getsockopt(acc[w], family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+						family == AF_INET ? IP_TTL : IPV6_UNICAST_HOPS, &v[w],
+						&len),
+				     0);
+		}
+		cr_expect_eq(v[0], v[1], "v%d hop limit on accepted: shim %d, TCP %d", f ? 6 : 4,
+			     v[0], v[1]);
+		for (int w = 0; w < 2; w++) {
+			close(acc[w]);
+			close(cli[w]);
+			close(worlds[w]);
+		}
+	}
+}
