@@ -113,7 +113,8 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 			if (!warned_once(info))
 				shim_log(SHIM_LOG_WARN,
 					 "fd %d: %s needs plain TCP but the MPTCP socket is already "
-					 "connected or shared: refused as MPTCP refuses it",
+					 "connected, shared, or listening with connections queued: "
+					 "refused as MPTCP refuses it",
 					 fd, label);
 			goto out;
 		}
