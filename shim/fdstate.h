@@ -27,6 +27,7 @@ enum shim_fd_flag {
 	SHIM_FD_SWAPPED = 1u << 2,  /* was upgraded, now replaced in place by plain TCP */
 	SHIM_FD_SHARED = 1u << 3,   /* the socket is also open under another fd: never swap */
 	SHIM_FD_CONNECTED = 1u << 4, /* connect() was called: too late to swap or to replay */
+	SHIM_FD_EXPLICIT = 1u << 5, /* MPTCP because the program asked for it: never adopted */
 	SHIM_FD_LOCKED = 1u << 31,
 };
 

@@ -5,6 +5,8 @@
 #include "managed.h"
 
 #include "classify.h"
+#include "log.h"
+#include "policy.h"
 #include "real.h"
 
 #include <errno.h>
@@ -31,6 +33,40 @@ struct shim_fd *shim_managed_lock(int fd)
 		return rec;
 	}
 	shim_fd_unlock(rec);
+no:
+	errno = saved_errno;
+	return NULL;
+}
+
+struct shim_fd *shim_managed_adopt(int fd)
+{
+	int saved_errno = errno;
+	int domain = 0;
+	socklen_t len = sizeof(domain);
+	if (!shim_policy_process_wants_mptcp() || !kernel_says_mptcp(fd) ||
+	    real_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+	    (domain != AF_INET && domain != AF_INET6))
+		goto no;
+	struct shim_fd *rec = shim_fd_get(fd);
+	if (!rec || !shim_fd_lock(rec))
+		goto no;
+	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
+	bool same = shim_fd_matches(rec, fd);
+	if (same && (flags & SHIM_FD_MANAGED)) /* another thread adopted it meanwhile */
+		goto yes;
+	if (same && (flags & SHIM_FD_EXPLICIT)) {
+		shim_fd_unlock(rec);
+		goto no;
+	}
+	shim_fd_clear(rec);
+	rec->family = (int16_t)domain;
+	rec->ino = shim_fd_inode(fd);
+	shim_fd_set_flags(rec, SHIM_FD_ACCEPTED | SHIM_FD_CONNECTED | SHIM_FD_SHARED);
+	shim_log(SHIM_LOG_INFO, "fd %d: adopted an MPTCP socket made before exec or elsewhere "
+				"(emulation only)", fd);
+yes:
+	errno = saved_errno;
+	return rec;
 no:
 	errno = saved_errno;
 	return NULL;

@@ -24,4 +24,12 @@ static inline bool shim_is_refusal(int err)
 /* Locks and returns fd's record if fd is a managed MPTCP socket; NULL otherwise (unlocked). */
 struct shim_fd *shim_managed_lock(int fd);
 
+/* For an MPTCP socket this process has no record of: one inherited across exec (sshd re-execs
+ * itself for every connection and hands the accepted socket to the new image) or received over
+ * a unix socket, while the shim's MPTCP verdict holds for this process. Unless the program made
+ * it MPTCP itself (SHIM_FD_EXPLICIT), the socket is adopted for emulation only: marked
+ * connected and shared, so it is never swapped (another process may hold it). Returns the
+ * record locked, or NULL. Called only after a refusal, never on a successful call. */
+struct shim_fd *shim_managed_adopt(int fd);
+
 #endif

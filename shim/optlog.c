@@ -19,19 +19,33 @@ static union block *free_list;
 static unsigned long in_use;
 static int slab_lock;
 
+/* Set while this thread holds (or is taking) the slab lock. A signal handler that interrupted
+ * the holder must not spin: the holder cannot run until the handler returns, and with a fast
+ * timer (SIGALRM every 300 us) every handler spent its whole budget spinning, so the
+ * interrupted thread never got to release the lock (a livelock found by test_stress). It now
+ * fails at once and the caller falls back as for any full log. */
+static __thread bool slab_mine __attribute__((tls_model("initial-exec")));
+
 static bool lock_slab(void)
 {
+	if (slab_mine)
+		return false;
+	slab_mine = true;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	for (int spin = 0; spin < 1000; spin++) {
 		if (!__atomic_exchange_n(&slab_lock, 1, __ATOMIC_ACQUIRE))
 			return true;
 		sched_yield();
 	}
-	return false; /* held by a thread we interrupted, or stuck: caller falls back */
+	slab_mine = false;
+	return false; /* held by another thread that is stuck: caller falls back */
 }
 
 static void unlock_slab(void)
 {
 	__atomic_store_n(&slab_lock, 0, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	slab_mine = false;
 }
 
 void shim_optlog_atfork_child(void)

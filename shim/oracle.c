@@ -8,13 +8,15 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 
 static int scratch_socket(int family)
 {
 	return real_socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 }
 
-int shim_oracle_set(int family, int level, int optname, const void *optval, socklen_t optlen)
+int shim_oracle_set(int family, const struct shim_optlog *prior, int level, int optname,
+		    const void *optval, socklen_t optlen)
 {
 	int saved_errno = errno;
 	int fd = scratch_socket(family);
@@ -22,6 +24,9 @@ int shim_oracle_set(int family, int level, int optname, const void *optval, sock
 		errno = saved_errno;
 		return -1;
 	}
+	for (const struct shim_optent *e = shim_optlog_next(prior, NULL); e;
+	     e = shim_optlog_next(prior, e))
+		(void)real_setsockopt(fd, e->level, e->optname, e->value, e->len);
 	int rc = real_setsockopt(fd, level, optname, optval, optlen) == 0 ? 0 : errno;
 	real_close(fd);
 	errno = saved_errno;

@@ -17,9 +17,12 @@
 
 #include "optlog.h"
 
-/* setsockopt on a scratch TCP socket. Returns 0 if TCP accepts the option and value, else the
- * errno TCP gives; -1 if no scratch socket could be made. */
-int shim_oracle_set(int family, int level, int optname, const void *optval, socklen_t optlen);
+/* setsockopt on a scratch TCP socket, after replaying the options of `prior` (if non-NULL) on
+ * it in order, so that an option whose validity depends on an earlier one (a reuseport filter
+ * needs SO_REUSEPORT) is judged as on the program's socket. Returns 0 if TCP accepts the option
+ * and value, else the errno TCP gives; -1 if no scratch socket could be made. */
+int shim_oracle_set(int family, const struct shim_optlog *prior, int level, int optname,
+		    const void *optval, socklen_t optlen);
 
 /* getsockopt on a scratch TCP socket, after applying `prior` (if non-NULL) to it: the exact
  * answer TCP gives, written into the caller's buffers. Returns the getsockopt result with errno

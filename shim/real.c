@@ -54,6 +54,10 @@ static int sys_close(int fd)
 {
 	return (int)syscall(SYS_close, fd);
 }
+static int sys_dup(int oldfd)
+{
+	return (int)syscall(SYS_dup, oldfd);
+}
 static int sys_dup2(int oldfd, int newfd)
 {
 	if (oldfd == newfd) /* dup3 refuses equal fds; dup2 checks validity instead */

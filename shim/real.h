@@ -28,6 +28,7 @@
 	X(int, accept4, (int fd, struct sockaddr *addr, socklen_t *len, int flags),                \
 	  (fd, addr, len, flags))                                                                  \
 	X(int, close, (int fd), (fd))                                                              \
+	X(int, dup, (int oldfd), (oldfd))                                                          \
 	X(int, dup2, (int oldfd, int newfd), (oldfd, newfd))                                       \
 	X(int, dup3, (int oldfd, int newfd, int flags), (oldfd, newfd, flags))                     \
 	X(int, close_range, (unsigned int first, unsigned int last, int flags),                    \

@@ -11,6 +11,23 @@
 #include "../settings.h"
 
 #include <errno.h>
+#include <stddef.h>
+
+/* TCP copies the listener's options into every socket it accepts (sk_clone); MPTCP has not
+ * kept the ones the shim emulated on the listener (TCP_USER_TIMEOUT, hop limit...), so the
+ * accepted socket's record gets those values: it then reads back as a TCP child would.
+ * Both records are locked by try-lock; a busy listener just means no inheritance. */
+static void inherit_emulated(struct shim_fd *rec, struct shim_fd *lrec)
+{
+	if (!__atomic_load_n(&lrec->log, __ATOMIC_RELAXED) || !shim_fd_lock(lrec))
+		return;
+	for (const struct shim_optent *e = shim_optlog_next(lrec->log, NULL); e;
+	     e = shim_optlog_next(lrec->log, e))
+		if (e->flags & SHIM_OPT_EMULATED)
+			(void)shim_optlog_put(&rec->log, SHIM_OPT_EMULATED, e->level, e->optname,
+					      e->value, e->len);
+	shim_fd_unlock(lrec);
+}
 
 static int after_accept(int listener, int fd)
 {
@@ -18,7 +35,7 @@ static int after_accept(int listener, int fd)
 		return fd;
 	shim_fd_forget(fd);
 	uint32_t flags = shim_fd_flags_of(listener);
-	if (!(flags & SHIM_FD_UPGRADED))
+	if (!(flags & (SHIM_FD_UPGRADED | SHIM_FD_EXPLICIT)))
 		return fd;
 	int saved_errno = errno;
 	struct shim_fd *lrec = shim_fd_peek(listener);
@@ -27,7 +44,12 @@ static int after_accept(int listener, int fd)
 		shim_fd_clear(rec);
 		rec->family = lrec->family;
 		rec->ino = shim_fd_inode(fd);
-		shim_fd_set_flags(rec, SHIM_FD_ACCEPTED | SHIM_FD_CONNECTED);
+		/* From an explicit MPTCP listener the connection is the program's own MPTCP too. */
+		shim_fd_set_flags(rec, (flags & SHIM_FD_UPGRADED)
+					       ? SHIM_FD_ACCEPTED | SHIM_FD_CONNECTED
+					       : SHIM_FD_EXPLICIT);
+		if (flags & SHIM_FD_UPGRADED)
+			inherit_emulated(rec, lrec);
 		shim_fd_unlock(rec);
 	}
 	errno = saved_errno;

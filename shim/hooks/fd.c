@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fd.c - bookkeeping hooks for the calls that close or duplicate file descriptors: close(),
- * dup2(), dup3(), close_range(). They keep the per-fd records honest; for an fd the shim never
- * upgraded they cost one table lookup.
+ * dup(), dup2(), dup3(), close_range(). They keep the per-fd records honest; for an fd the
+ * shim never upgraded they cost one table lookup.
  *
  * A record is forgotten before the real call, while the fd number is still ours: after the call
  * another thread may already have been given the same number for a new socket.
@@ -29,7 +29,7 @@ static void note_duplicate(int oldfd, int newfd)
 {
 	struct shim_fd *src = shim_fd_peek(oldfd);
 	uint32_t flags = shim_fd_flags_of(oldfd);
-	if (!src || !(flags & SHIM_FD_MANAGED))
+	if (!src || !(flags & (SHIM_FD_MANAGED | SHIM_FD_EXPLICIT)))
 		return;
 	struct shim_fd *dst = shim_fd_get(newfd);
 	if (!shim_fd_lock(src))
@@ -45,6 +45,24 @@ static void note_duplicate(int oldfd, int newfd)
 		shim_fd_set_flags(dst, flags | SHIM_FD_SHARED);
 		shim_fd_unlock(dst);
 	}
+}
+
+/* dup() too: without it a dup'd upgraded socket had no record (no emulation there) and the
+ * original was not marked shared, so a later swap replaced one fd and left the other on the
+ * old MPTCP socket. (fcntl(F_DUPFD) is not interposed; see the report.) */
+SHIM_EXPORT int dup(int oldfd)
+{
+	shim_init();
+	int rc = real_dup(oldfd);
+	if (rc >= 0 && (shim_fd_flags_of(oldfd) & (SHIM_FD_MANAGED | SHIM_FD_EXPLICIT))) {
+		int saved_errno = errno;
+		shim_fd_forget(rc);
+		note_duplicate(oldfd, rc);
+		errno = saved_errno;
+	} else if (rc >= 0) {
+		shim_fd_forget(rc); /* a stale record from an fd closed behind our back */
+	}
+	return rc;
 }
 
 SHIM_EXPORT int dup2(int oldfd, int newfd)

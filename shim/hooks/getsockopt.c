@@ -109,10 +109,28 @@ SHIM_EXPORT int getsockopt(int fd, int level, int optname, void *optval, socklen
 {
 	shim_init();
 	int saved_errno = errno;
+	/* TCP_ULP on a socket without a ULP: TCP writes nothing (length 0), MPTCP writes "mptcp".
+	 * Keep the caller's bytes so a program that reads the buffer as a C string sees what it
+	 * would see on TCP. Costs a copy only for managed fds. */
+	char ulp_saved[16];
+	socklen_t ulp_len = 0;
+	if (level == IPPROTO_TCP && optname == TCP_ULP && optval && optlen &&
+	    (shim_fd_flags_of(fd) & SHIM_FD_MANAGED)) {
+		ulp_len = *optlen < (socklen_t)sizeof(ulp_saved) ? *optlen : sizeof(ulp_saved);
+		memcpy(ulp_saved, optval, ulp_len);
+	}
 	int rc = real_getsockopt(fd, level, optname, optval, optlen);
 	if (__builtin_expect(!(shim_fd_flags_of(fd) & SHIM_FD_MANAGED), 1))
 		return rc;
 	int err = errno;
+	if (rc == 0 && ulp_len && is_mptcp_ulp(optval, optlen)) {
+		rc = after_success(fd, level, optname, optval, optlen, saved_errno);
+		if (rc == 0 && *optlen == 0)
+			memcpy(optval, ulp_saved, ulp_len);
+		if (rc == 0)
+			errno = saved_errno;
+		return rc;
+	}
 	if (rc == 0) {
 		rc = after_success(fd, level, optname, optval, optlen, saved_errno);
 		if (rc == 0)
@@ -138,11 +156,17 @@ SHIM_EXPORT int getsockopt(int fd, int level, int optname, void *optval, socklen
 	/* Not emulated: keep MPTCP's refusal, unless TCP refuses the call too (then TCP's errno). */
 	int family = rec->family;
 	shim_fd_unlock(rec);
-	unsigned char scratch[SHIM_OPT_VALUE_MAX];
-	socklen_t scratch_len = sizeof(scratch);
+	/* The same length and input bytes as the program's call: some gets read their buffer
+	 * (TCP_ZEROCOPY_RECEIVE) or check its size, and a made-up length draws a made-up EINVAL. */
+	unsigned char scratch[1024];
+	socklen_t scratch_len = optlen ? *optlen : 0;
 	bool ok;
-	if (shim_oracle_get(family, NULL, level, optname, scratch, &scratch_len, &ok) != 0 && ok)
-		err = errno;
+	if (optval && scratch_len <= sizeof(scratch)) {
+		memcpy(scratch, optval, scratch_len);
+		if (shim_oracle_get(family, NULL, level, optname, scratch, &scratch_len, &ok) != 0 &&
+		    ok)
+			err = errno;
+	}
 	errno = err;
 	return -1;
 }

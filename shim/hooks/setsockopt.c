@@ -23,6 +23,7 @@
 #include "../swap.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 
 static void option_label(char *buf, size_t size, const struct shim_opt_info *info, int level,
@@ -94,6 +95,14 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	int rc = -1;
 	int out_errno = err;
 
+	/* Ask TCP first: a call TCP rejects too gets TCP's errno, and must not cost the socket its
+	 * MPTCP (a swap for TCP_ULP=tls without kTLS, or TCP_TIMESTAMP without repair mode, would
+	 * fail on TCP anyway). The scratch socket gets the options logged so far, in order. */
+	int tcp_err = shim_oracle_set(rec->family, rec->log, level, optname, optval, optlen);
+	if (tcp_err > 0) {
+		out_errno = tcp_err;
+		goto out;
+	}
 	if (policy == SHIM_POLICY_FALLBACK || (policy == SHIM_POLICY_FALLBACK_OR_EMULATE &&
 					       shim_swap_possible(fd, rec))) {
 		rc = swap_and_apply(fd, rec, level, optname, optval, optlen, label);
@@ -106,17 +115,13 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 			if (!warned_once(info))
 				shim_log(SHIM_LOG_WARN,
 					 "fd %d: %s needs plain TCP but the MPTCP socket is already "
-					 "connected or shared: refused as MPTCP refuses it",
+					 "connected, shared, or listening with connections queued: "
+					 "refused as MPTCP refuses it",
 					 fd, label);
 			goto out;
 		}
 	}
 
-	int tcp_err = shim_oracle_set(rec->family, level, optname, optval, optlen);
-	if (tcp_err > 0) { /* TCP would refuse this call too: answer as TCP */
-		out_errno = tcp_err;
-		goto out;
-	}
 	if (policy == SHIM_POLICY_PASS || tcp_err < 0) {
 		if (tcp_err < 0)
 			shim_log(SHIM_LOG_WARN, "fd %d: cannot check %s against TCP (no spare fd)",
@@ -154,8 +159,19 @@ SHIM_EXPORT int setsockopt(int fd, int level, int optname, const void *optval, s
 	int saved_errno = errno;
 	int rc = real_setsockopt(fd, level, optname, optval, optlen);
 	uint32_t flags = shim_fd_flags_of(fd);
-	if (__builtin_expect(!(flags & SHIM_FD_MANAGED), 1))
-		return rc;
+	if (__builtin_expect(!(flags & SHIM_FD_MANAGED), 1)) {
+		/* Success, or an error that is not MPTCP's refusal: not our business. A refusal
+		 * on an MPTCP socket we have no record of may be one inherited across exec. */
+		if (rc == 0 || !shim_is_refusal(errno))
+			return rc;
+		int err = errno;
+		struct shim_fd *adopted = shim_managed_adopt(fd);
+		errno = err;
+		if (!adopted)
+			return rc;
+		shim_fd_unlock(adopted);
+		flags = shim_fd_flags_of(fd);
+	}
 	int err = errno;
 	if (rc == 0) {
 		record_success(fd, flags, level, optname, optval, optlen);
@@ -163,7 +179,12 @@ SHIM_EXPORT int setsockopt(int fd, int level, int optname, const void *optval, s
 		return 0;
 	}
 	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	bool refusal = shim_is_refusal(err) ||
+	/* An IPv6-level call on an AF_INET socket: TCP says ENOPROTOOPT in every state, MPTCP says
+	 * EINVAL once connected (IPV6_V6ONLY). Going through the refusal path asks the oracle,
+	 * which answers TCP's errno. */
+	struct shim_fd *rec = shim_fd_peek(fd);
+	bool v6_on_v4 = err == EINVAL && level == IPPROTO_IPV6 && rec && rec->family == AF_INET;
+	bool refusal = shim_is_refusal(err) || v6_on_v4 ||
 		       (err == EINVAL && info && (info->flags & SHIM_OPTF_EINVAL_REFUSAL));
 	if (!refusal) {
 		errno = err;

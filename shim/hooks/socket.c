@@ -26,9 +26,31 @@ static int plain_socket(int domain, int type, int protocol)
 	return fd;
 }
 
+/* The program asked for MPTCP itself: remember that, so that its refusals are never taken for
+ * those of an inherited socket (shim_managed_adopt). */
+static int explicit_mptcp_socket(int domain, int type, int protocol)
+{
+	int fd = real_socket(domain, type, protocol);
+	if (fd < 0)
+		return fd;
+	int saved_errno = errno;
+	struct shim_fd *rec = shim_fd_get(fd);
+	if (rec && shim_fd_lock(rec)) {
+		shim_fd_clear(rec);
+		rec->family = (int16_t)domain;
+		rec->ino = shim_fd_inode(fd);
+		shim_fd_set_flags(rec, SHIM_FD_EXPLICIT);
+		shim_fd_unlock(rec);
+	}
+	errno = saved_errno;
+	return fd;
+}
+
 SHIM_EXPORT int socket(int domain, int type, int protocol)
 {
 	shim_init();
+	if (protocol == IPPROTO_MPTCP && (domain == AF_INET || domain == AF_INET6))
+		return explicit_mptcp_socket(domain, type, protocol);
 	if (!shim_is_tcp_request(domain, type, protocol) || !shim_policy_process_wants_mptcp())
 		return plain_socket(domain, type, protocol);
 	if (!shim_mptcp_worth_trying()) {

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testnet.h - a private network for one preload test process: a new network namespace with lo up
+ * and two non-loopback test addresses on it (198.18.0.1/32, fd00::1/128). The shim keeps
+ * loopback destinations on TCP by design, so MPTCP connections in tests go to these addresses.
+ * Also raw (shim-bypassing) helpers to build TCP or MPTCP sockets in a given state.
+ */
+#ifndef TESTS_TESTNET_H
+#define TESTS_TESTNET_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kernel_truth.h"
+
+#define TESTNET_V4 "198.18.0.1"
+#define TESTNET_V6 "fd00::1"
+
+/* Run in the test process (criterion .init): 0 on success. The `ip` helper runs without the
+ * preload (it is not under test, and a sanitizer runtime would be preloaded into it). */
+static inline int testnet_enter(void)
+{
+	if (unshare(CLONE_NEWNET) != 0)
+		return -1;
+	return system("env -u LD_PRELOAD sh -c 'ip link set lo up && "
+		      "ip addr add " TESTNET_V4 "/32 dev lo && "
+		      "ip -6 addr add " TESTNET_V6 "/128 dev lo nodad' >/dev/null 2>&1");
+}
+
+static inline socklen_t testnet_addr(int family, unsigned short port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		inet_pton(AF_INET, TESTNET_V4, &sin->sin_addr);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	inet_pton(AF_INET6, TESTNET_V6, &sin6->sin6_addr);
+	return sizeof(*sin6);
+}
+
+static inline unsigned short testnet_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* bind to the test address (port 0) and listen; returns 0 or -1. */
+static inline int testnet_listen(int fd, int family, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = testnet_addr(family, 0, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+		return -1;
+	return listen(fd, backlog);
+}
+
+static inline int testnet_connect(int fd, int family, unsigned short port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = testnet_addr(family, port, &ss);
+	return connect(fd, (struct sockaddr *)&ss, len);
+}
+
+/* Raw syscalls: the shim never sees these. */
+static inline int raw_setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
+{
+	return (int)syscall(SYS_setsockopt, fd, level, opt, val, len);
+}
+
+static inline int raw_getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
+{
+	return (int)syscall(SYS_getsockopt, fd, level, opt, val, len);
+}
+
+static inline int raw_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
+/* Number of open fds of this process. */
+static inline int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+#endif
