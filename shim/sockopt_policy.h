@@ -33,6 +33,12 @@ enum shim_opt_info_flag {
 	SHIM_OPTF_FORGETS = 1u << 1,
 	/* getsockopt only. */
 	SHIM_OPTF_GET_ONLY = 1u << 2,
+	/* TCP itself refuses the set with EINVAL once connected (the oracle's scratch socket is
+	 * always fresh, so it cannot tell). */
+	SHIM_OPTF_TCP_UNCONNECTED_ONLY = 1u << 3,
+	/* On a connected TCP socket getsockopt reads the live value, not the one set: TCP_MAXSEG
+	 * reads the current MSS (tcpi_snd_mss). */
+	SHIM_OPTF_READS_LIVE_MSS = 1u << 4,
 };
 
 struct shim_opt_info {

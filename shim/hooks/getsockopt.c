@@ -19,6 +19,7 @@
 #include "../sockopt_policy.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -40,9 +41,35 @@ static bool copy_entry(const struct shim_fd *rec, int level, int optname, struct
 }
 
 /* Answer from the oracle as TCP would. rec is locked on entry and unlocked on return. */
-static int answer_as_tcp(struct shim_fd *rec, int level, int optname, void *optval,
+/* A connected TCP socket reads TCP_MAXSEG as its current MSS, whatever was set; MPTCP's
+ * TCP_INFO (the first subflow's) has it as tcpi_snd_mss. False if that cannot be read. */
+static bool live_mss(int fd, const struct shim_fd *rec, int level, int optname, void *optval,
+		     socklen_t *optlen)
+{
+	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
+	if (!info || !(info->flags & SHIM_OPTF_READS_LIVE_MSS) ||
+	    !(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_CONNECTED) || !optval ||
+	    !optlen || *optlen < (socklen_t)sizeof(int))
+		return false;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if (real_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || ti.tcpi_snd_mss == 0 ||
+	    len < offsetof(struct tcp_info, tcpi_snd_mss) + sizeof(ti.tcpi_snd_mss))
+		return false;
+	int mss = (int)ti.tcpi_snd_mss;
+	memcpy(optval, &mss, sizeof(mss));
+	*optlen = sizeof(mss);
+	return true;
+}
+
+static int answer_as_tcp(int fd, struct shim_fd *rec, int level, int optname, void *optval,
 			 socklen_t *optlen, int mptcp_rc, int mptcp_errno)
 {
+	if (live_mss(fd, rec, level, optname, optval, optlen)) {
+		shim_fd_unlock(rec);
+		return 0;
+	}
 	struct entry_copy copy;
 	bool have = copy_entry(rec, level, optname, &copy);
 	int family = rec->family;
@@ -102,7 +129,7 @@ static int after_success(int fd, int level, int optname, void *optval, socklen_t
 		errno = saved_errno;
 		return 0;
 	}
-	return answer_as_tcp(rec, level, optname, optval, optlen, 0, saved_errno);
+	return answer_as_tcp(fd, rec, level, optname, optval, optlen, 0, saved_errno);
 }
 
 SHIM_EXPORT int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
@@ -148,7 +175,7 @@ SHIM_EXPORT int getsockopt(int fd, int level, int optname, void *optval, socklen
 	}
 	enum shim_opt_policy policy = shim_opt_policy(level, optname);
 	if (policy == SHIM_POLICY_EMULATE || policy == SHIM_POLICY_FALLBACK_OR_EMULATE) {
-		rc = answer_as_tcp(rec, level, optname, optval, optlen, rc, err);
+		rc = answer_as_tcp(fd, rec, level, optname, optval, optlen, rc, err);
 		if (rc == 0)
 			errno = saved_errno;
 		return rc;

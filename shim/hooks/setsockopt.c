@@ -99,6 +99,9 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	 * MPTCP (a swap for TCP_ULP=tls without kTLS, or TCP_TIMESTAMP without repair mode, would
 	 * fail on TCP anyway). The scratch socket gets the options logged so far, in order. */
 	int tcp_err = shim_oracle_set(rec->family, rec->log, level, optname, optval, optlen);
+	if (tcp_err == 0 && info && (info->flags & SHIM_OPTF_TCP_UNCONNECTED_ONLY) &&
+	    (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_CONNECTED))
+		tcp_err = EINVAL; /* what a connected TCP socket answers */
 	if (tcp_err > 0) {
 		out_errno = tcp_err;
 		goto out;
