@@ -10,20 +10,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#define CHUNK_SHIFT 10
+#define CHUNK_SHIFT SHIM_FD_CHUNK_SHIFT
 #define CHUNK_LEN (1u << CHUNK_SHIFT)
 #define NCHUNKS (SHIM_FD_MAX >> CHUNK_SHIFT)
 
-static struct shim_fd *chunks[NCHUNKS];
+struct shim_fd *shim_fd_chunks[NCHUNKS];
+#define chunks shim_fd_chunks
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-struct shim_fd *shim_fd_peek(int fd)
-{
-	if ((unsigned int)fd >= SHIM_FD_MAX)
-		return NULL;
-	struct shim_fd *chunk = __atomic_load_n(&chunks[fd >> CHUNK_SHIFT], __ATOMIC_ACQUIRE);
-	return chunk ? &chunk[fd & (CHUNK_LEN - 1)] : NULL;
-}
 
 static void atfork_child(void)
 {
@@ -120,7 +114,10 @@ uint64_t shim_fd_inode(int fd)
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
 }
 
-bool shim_fd_matches(const struct shim_fd *rec, int fd)
+bool shim_fd_matches(struct shim_fd *rec, int fd)
 {
-	return rec->ino != 0 && rec->ino == shim_fd_inode(fd);
+	uint64_t ino = shim_fd_inode(fd);
+	if (rec->ino == 0)
+		rec->ino = ino;
+	return ino != 0 && rec->ino == ino;
 }

@@ -17,9 +17,13 @@
 #define SHIM_FDSTATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "optlog.h"
+
+/* Upper bound on tracked fd numbers; sockets above it are never upgraded. */
+#define SHIM_FD_MAX (1 << 20)
 
 enum shim_fd_flag {
 	SHIM_FD_UPGRADED = 1u << 0, /* created as MPTCP by the shim in place of TCP */
@@ -38,15 +42,24 @@ struct shim_fd {
 	int16_t family;  /* AF_INET or AF_INET6 */
 	int16_t unused;
 	int32_t backlog; /* listen() backlog, for re-listening after a swap */
-	uint64_t ino;    /* st_ino of the socket this record was made for */
+	uint64_t ino;    /* st_ino of the socket this record was made for; 0: not taken yet */
 	struct shim_optlog *log; /* options to replay / emulated values; NULL if none */
 };
 
-/* Upper bound on tracked fd numbers; sockets above it are never upgraded. */
-#define SHIM_FD_MAX (1 << 20)
+
+#define SHIM_FD_CHUNK_SHIFT 10
+/* The table's top level (fdstate.c); inline below because every hook asks it. */
+extern struct shim_fd *shim_fd_chunks[SHIM_FD_MAX >> SHIM_FD_CHUNK_SHIFT];
 
 /* The record for fd if its chunk exists, else NULL. Never allocates. */
-struct shim_fd *shim_fd_peek(int fd);
+static inline struct shim_fd *shim_fd_peek(int fd)
+{
+	if ((unsigned int)fd >= SHIM_FD_MAX)
+		return NULL;
+	struct shim_fd *chunk =
+		__atomic_load_n(&shim_fd_chunks[fd >> SHIM_FD_CHUNK_SHIFT], __ATOMIC_ACQUIRE);
+	return chunk ? &chunk[fd & ((1u << SHIM_FD_CHUNK_SHIFT) - 1)] : NULL;
+}
 /* The record for fd, allocating its chunk if needed; NULL if fd is out of range or mmap fails. */
 struct shim_fd *shim_fd_get(int fd);
 
@@ -72,7 +85,11 @@ void shim_fd_forget_range(unsigned int first, unsigned int last);
 
 /* The inode of fd's open file, 0 if fstat fails. */
 uint64_t shim_fd_inode(int fd);
-/* True if rec was made for the socket now open at fd. */
-bool shim_fd_matches(const struct shim_fd *rec, int fd);
+/* True if rec was made for the socket now open at fd. With the lock held. A record made on the
+ * hot path (socket(), accept()) has no inode yet: the first check takes it, so that creating a
+ * socket costs no fstat (about 5% of a socket()+close() here). The price: an fd closed behind
+ * our back and reused by an unhooked path before the socket's first slow-path use is not
+ * detected; the kernel's SO_PROTOCOL check in shim_managed_lock still applies. */
+bool shim_fd_matches(struct shim_fd *rec, int fd);
 
 #endif

@@ -70,9 +70,12 @@ static void init_process(void)
 	initializing = false;
 }
 
-void shim_init(void)
+bool shim_initialized;
+
+void shim_init_slow(void)
 {
 	if (initializing)
 		return;
 	pthread_once(&init_once, init_process);
+	__atomic_store_n(&shim_initialized, true, __ATOMIC_RELEASE);
 }

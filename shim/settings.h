@@ -26,8 +26,17 @@ struct shim_settings {
 
 extern struct shim_settings shim_settings;
 
-/* Binds the real symbols and reads the settings, once per process. */
-void shim_init(void);
+/* Set once shim_init()'s work is done (it is inherited by fork children, where it stays true). */
+extern bool shim_initialized;
+void shim_init_slow(void);
+
+/* Binds the real symbols and reads the settings, once per process. After the first call it is
+ * one load, inline: every hook calls it. */
+static inline void shim_init(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&shim_initialized, __ATOMIC_ACQUIRE), 0))
+		shim_init_slow();
+}
 
 /* For unit tests: parse an explicit environment instead of the process's own. */
 void shim_settings_parse(struct shim_settings *out, bool secure_exec,

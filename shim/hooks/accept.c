@@ -43,7 +43,7 @@ static int after_accept(int listener, int fd)
 	if (rec && lrec && shim_fd_lock(rec)) {
 		shim_fd_clear(rec);
 		rec->family = lrec->family;
-		rec->ino = shim_fd_inode(fd);
+		rec->ino = 0; /* taken lazily: shim_fd_matches() */
 		/* From an explicit MPTCP listener the connection is the program's own MPTCP too. */
 		shim_fd_set_flags(rec, (flags & SHIM_FD_UPGRADED)
 					       ? SHIM_FD_ACCEPTED | SHIM_FD_CONNECTED

@@ -135,14 +135,15 @@ static int after_success(int fd, int level, int optname, void *optval, socklen_t
 SHIM_EXPORT int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
 {
 	shim_init();
+	if (__builtin_expect(!(shim_fd_flags_of(fd) & SHIM_FD_MANAGED), 1))
+		return real_getsockopt(fd, level, optname, optval, optlen);
 	int saved_errno = errno;
 	/* TCP_ULP on a socket without a ULP: TCP writes nothing (length 0), MPTCP writes "mptcp".
 	 * Keep the caller's bytes so a program that reads the buffer as a C string sees what it
 	 * would see on TCP. Costs a copy only for managed fds. */
 	char ulp_saved[16];
 	socklen_t ulp_len = 0;
-	if (level == IPPROTO_TCP && optname == TCP_ULP && optval && optlen &&
-	    (shim_fd_flags_of(fd) & SHIM_FD_MANAGED)) {
+	if (level == IPPROTO_TCP && optname == TCP_ULP && optval && optlen) {
 		ulp_len = *optlen < (socklen_t)sizeof(ulp_saved) ? *optlen : sizeof(ulp_saved);
 		memcpy(ulp_saved, optval, ulp_len);
 	}

@@ -156,15 +156,21 @@ out:
 	return rc;
 }
 
+static int after_call(int fd, uint32_t flags, int level, int optname, const void *optval,
+		      socklen_t optlen, int rc, int err, int saved_errno);
+
 SHIM_EXPORT int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
 {
 	shim_init();
-	int saved_errno = errno;
-	int rc = real_setsockopt(fd, level, optname, optval, optlen);
 	uint32_t flags = shim_fd_flags_of(fd);
 	if (__builtin_expect(!(flags & SHIM_FD_MANAGED), 1)) {
-		/* Success, or an error that is not MPTCP's refusal: not our business. A refusal
-		 * on an MPTCP socket we have no record of may be one inherited across exec. */
+		/* Success, or an error that is not MPTCP's refusal: not our business, and not
+		 * worth even reading errno (a call into libc) on this path. A refusal on an MPTCP
+		 * socket we have no record of may be one inherited across exec: adopted, it is
+		 * emulated like ours, except that errno after an emulated success is left as the
+		 * refusal set it (the value before the call was not kept, to keep this path
+		 * free). */
+		int rc = real_setsockopt(fd, level, optname, optval, optlen);
 		if (rc == 0 || !shim_is_refusal(errno))
 			return rc;
 		int err = errno;
@@ -173,9 +179,18 @@ SHIM_EXPORT int setsockopt(int fd, int level, int optname, const void *optval, s
 		if (!adopted)
 			return rc;
 		shim_fd_unlock(adopted);
-		flags = shim_fd_flags_of(fd);
+		return after_call(fd, shim_fd_flags_of(fd), level, optname, optval, optlen, rc, err,
+				  err);
 	}
-	int err = errno;
+	int saved_errno = errno;
+	int rc = real_setsockopt(fd, level, optname, optval, optlen);
+	return after_call(fd, flags, level, optname, optval, optlen, rc, errno, saved_errno);
+}
+
+/* The managed path, after the real call returned rc with errno err. */
+static int after_call(int fd, uint32_t flags, int level, int optname, const void *optval,
+		      socklen_t optlen, int rc, int err, int saved_errno)
+{
 	if (rc == 0) {
 		record_success(fd, flags, level, optname, optval, optlen);
 		errno = saved_errno;

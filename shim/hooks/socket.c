@@ -79,7 +79,7 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 	}
 	shim_fd_clear(rec);
 	rec->family = (int16_t)domain;
-	rec->ino = shim_fd_inode(fd);
+	rec->ino = 0; /* taken lazily: shim_fd_matches() */
 	shim_fd_set_flags(rec, SHIM_FD_UPGRADED);
 	shim_fd_unlock(rec);
 	shim_count(SHIM_CTR_UPGRADED);
