@@ -37,11 +37,23 @@ static void note_duplicate(int oldfd, int newfd)
 	shim_fd_set_flags(src, flags | SHIM_FD_SHARED);
 	int16_t family = src->family;
 	uint64_t ino = src->ino;
+	/* Both numbers name one socket: the duplicate answers from the same emulated values. A
+	 * copy, not a shared log: a value set later through one fd is not seen through the other
+	 * (a known limit; programs that dup a socket rarely configure it through both). */
+	struct shim_optlog copy;
+	bool have_log = src->log != NULL;
+	if (have_log)
+		copy = *src->log;
 	shim_fd_unlock(src);
 	if (dst && shim_fd_lock(dst)) {
 		shim_fd_clear(dst);
 		dst->family = family;
 		dst->ino = ino;
+		for (const struct shim_optent *e = have_log ? shim_optlog_next(&copy, NULL) : NULL; e;
+		     e = shim_optlog_next(&copy, e))
+			if (e->flags & SHIM_OPT_EMULATED)
+				(void)shim_optlog_put(&dst->log, SHIM_OPT_EMULATED, e->level,
+						      e->optname, e->value, e->len);
 		shim_fd_set_flags(dst, flags | SHIM_FD_SHARED);
 		shim_fd_unlock(dst);
 	}

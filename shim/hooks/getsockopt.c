@@ -107,8 +107,14 @@ static bool is_mptcp_ulp(const void *optval, const socklen_t *optlen)
 static int after_success(int fd, int level, int optname, void *optval, socklen_t *optlen,
 			 int saved_errno)
 {
+	/* SO_PROTOCOL: the full int is read again, so a short buffer (which holds the low bytes
+	 * of 262) is rewritten too, with the same bytes TCP's 6 would give. */
+	int proto = 0;
+	socklen_t proto_len = sizeof(proto);
 	bool protocol = level == SOL_SOCKET && optname == SO_PROTOCOL && optval && optlen &&
-			*optlen >= (socklen_t)sizeof(int) && *(int *)optval == IPPROTO_MPTCP;
+			*optlen > 0 &&
+			real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &proto_len) == 0 &&
+			proto == IPPROTO_MPTCP;
 	bool ulp = level == IPPROTO_TCP && optname == TCP_ULP && is_mptcp_ulp(optval, optlen);
 	struct shim_fd *rec = shim_fd_peek(fd);
 	if (!rec || (!protocol && !ulp && !rec->log))
@@ -120,7 +126,8 @@ static int after_success(int fd, int level, int optname, void *optval, socklen_t
 		return 0;
 	if (protocol) {
 		shim_fd_unlock(rec);
-		*(int *)optval = IPPROTO_TCP;
+		int tcp = IPPROTO_TCP;
+		memcpy(optval, &tcp, *optlen < (socklen_t)sizeof(tcp) ? *optlen : sizeof(tcp));
 		return 0;
 	}
 	struct entry_copy unused;
@@ -147,10 +154,29 @@ SHIM_EXPORT int getsockopt(int fd, int level, int optname, void *optval, socklen
 		ulp_len = *optlen < (socklen_t)sizeof(ulp_saved) ? *optlen : sizeof(ulp_saved);
 		memcpy(ulp_saved, optval, ulp_len);
 	}
+	socklen_t in_len = optlen ? *optlen : 0;
 	int rc = real_getsockopt(fd, level, optname, optval, optlen);
 	if (__builtin_expect(!(shim_fd_flags_of(fd) & SHIM_FD_MANAGED), 1))
 		return rc;
 	int err = errno;
+	struct shim_fd *peeked = shim_fd_peek(fd);
+	if (peeked && peeked->family == AF_INET && level == IPPROTO_IPV6) {
+		/* MPTCP answers some IPv6-level reads on an IPv4 socket; TCP refuses them all. */
+		rc = -1;
+		err = EOPNOTSUPP;
+	}
+	if (rc == 0 && (level == IPPROTO_TCP || level == IPPROTO_IPV6) && in_len > 1 &&
+	    in_len < (socklen_t)sizeof(int) && *optlen == 1 && optval) {
+		/* A short buffer for an int option: TCP copies in_len bytes of the int, MPTCP one
+		 * (SOL_IP's one-byte answer is TCP's own, so it is left alone). Read the int again
+		 * and copy as TCP does. */
+		int v = 0;
+		socklen_t len = sizeof(v);
+		if (real_getsockopt(fd, level, optname, &v, &len) == 0 && len == sizeof(v)) {
+			memcpy(optval, &v, in_len);
+			*optlen = in_len;
+		}
+	}
 	if (rc == 0 && ulp_len && is_mptcp_ulp(optval, optlen)) {
 		rc = after_success(fd, level, optname, optval, optlen, saved_errno);
 		if (rc == 0 && *optlen == 0)
@@ -174,14 +200,21 @@ SHIM_EXPORT int getsockopt(int fd, int level, int optname, void *optval, socklen
 		errno = err;
 		return rc;
 	}
+	/* Emulated options read as TCP, from their value. So do options outside the table (such
+	 * as IP_OPTIONS, which sshd reads: TCP answers an empty list): had the program set one, the
+	 * socket would be TCP by now or the set would have failed, so TCP's default is the
+	 * truth. The table's fallback options (repair, saved SYN, peek offset...) keep MPTCP's
+	 * refusal: reading them on a socket that could not become TCP should say so. */
 	enum shim_opt_policy policy = shim_opt_policy(level, optname);
-	if (policy == SHIM_POLICY_EMULATE || policy == SHIM_POLICY_FALLBACK_OR_EMULATE) {
+	bool listed_fallback = policy == SHIM_POLICY_FALLBACK && shim_opt_lookup(level, optname);
+	if (policy != SHIM_POLICY_PASS && !listed_fallback) {
 		rc = answer_as_tcp(fd, rec, level, optname, optval, optlen, rc, err);
 		if (rc == 0)
 			errno = saved_errno;
 		return rc;
 	}
-	/* Not emulated: keep MPTCP's refusal, unless TCP refuses the call too (then TCP's errno). */
+	/* `pass` and listed fallback options: keep MPTCP's refusal, unless TCP refuses the call
+	 * too (then TCP's errno). */
 	int family = rec->family;
 	shim_fd_unlock(rec);
 	/* The same length and input bytes as the program's call: some gets read their buffer

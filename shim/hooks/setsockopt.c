@@ -205,6 +205,17 @@ static int after_call(int fd, uint32_t flags, int level, int optname, const void
 	bool refusal = shim_is_refusal(err) || v6_on_v4 ||
 		       (err == EINVAL && info && (info->flags & SHIM_OPTF_EINVAL_REFUSAL));
 	if (!refusal) {
+		/* Not MPTCP's refusal, but MPTCP may validate in another order than TCP (a NULL
+		 * value with a short length: EINVAL before EFAULT). If TCP rejects the call too,
+		 * the program gets TCP's errno. Failure paths only. */
+		struct shim_fd *mrec = shim_managed_lock(fd);
+		if (mrec) {
+			int family = mrec->family;
+			shim_fd_unlock(mrec);
+			int tcp_err = shim_oracle_set(family, NULL, level, optname, optval, optlen);
+			if (tcp_err > 0)
+				err = tcp_err;
+		}
 		errno = err;
 		return rc;
 	}
