@@ -39,6 +39,14 @@ disabled=$("$runner" --quiet --kernel "$KERNEL" --timeout 300 --copy "$BUILDDIR"
 	-- "$BUILDDIR/tests/tester" kind inet 2>>"$out.2")
 drc=$?
 
+# kTLS: with the tls module loaded, TCP_ULP "tls" really works on TCP; the shim must get a
+# program that announces it before connect onto a kTLS-capable TCP socket.
+ktls=$("$runner" --quiet --kernel "$KERNEL" --timeout 300 --copy "$BUILDDIR" --modules tls \
+	--env LD_PRELOAD="$lib" --env MPTCPIZE=1 \
+	-- "$BUILDDIR/tests/preload-ktls --tap=- --jobs=1 2>/dev/null; grep -c tls /proc/sys/net/ipv4/tcp_available_ulp" \
+	2>>"$out.2")
+krc=$?
+
 n=0
 emit() { n=$((n + 1)); echo "$1 $n - [$KERNEL] $2"; }
 while IFS= read -r line; do
@@ -51,6 +59,17 @@ if [ "$rc" != 0 ]; then
 	emit "not ok" "VM run exited $rc"
 	sed 's/^/# /' "$out.2" | tail -20
 	grep -v '^\(ok\|not ok\)' "$out" | sed 's/^/# /' | tail -20
+fi
+while IFS= read -r line; do
+	case "$line" in
+	"ok "*) emit ok "tls module: ${line#ok - }" ;;
+	"not ok "*) emit "not ok" "tls module: ${line#not ok - }" ;;
+	esac
+done <<<"$ktls"
+if [ "$krc" = 0 ] && [ "$(tail -n1 <<<"$ktls")" = 1 ]; then
+	emit ok "tls module loaded (tcp_available_ulp lists tls)"
+else
+	emit "not ok" "tls module run: exit $krc, last line '$(tail -n1 <<<"$ktls")'"
 fi
 if [ "$drc" = 0 ] && [ "$disabled" = tcp ]; then
 	emit ok "net.mptcp.enabled=0: socket() under the shim gives plain TCP"

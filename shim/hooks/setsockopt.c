@@ -102,6 +102,17 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	if (tcp_err == 0 && info && (info->flags & SHIM_OPTF_TCP_UNCONNECTED_ONLY) &&
 	    (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_CONNECTED))
 		tcp_err = EINVAL; /* what a connected TCP socket answers */
+	if (tcp_err == ENOTCONN && policy == SHIM_POLICY_FALLBACK && shim_swap_possible(fd, rec)) {
+		/* TCP refuses only because it is not connected yet (TCP_ULP "tls"): the program
+		 * announced what it will set after connect, which only TCP can serve. Swap now,
+		 * and answer what TCP answers. */
+		rc = swap_and_apply(fd, rec, level, optname, optval, optlen, label);
+		if (rc != -2) {
+			out_errno = rc == 0 ? saved_errno : errno;
+			goto out;
+		}
+		rc = -1;
+	}
 	if (tcp_err > 0) {
 		out_errno = tcp_err;
 		goto out;
