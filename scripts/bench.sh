@@ -65,14 +65,48 @@ trap 'exit 130' INT TERM
 RAW=$TMP/raw.tsv # bench \t variant \t value \t kernel protocol of the TCP socket
 : >"$RAW"
 
-# as VARIANT CMD... : runs CMD with the variant's preload
+# A 50-rule config whose last rule selects the tester: what a process that opens a socket
+# pays to load and match a realistic system config once (OURS_MODE=config, OURS_MODE=syswide).
+CONF50=$TMP/mptcpize-50.conf
+{
+	echo 'default = "tcp";'
+	echo 'rules = ('
+	for i in $(seq 1 49); do
+		echo "  { id = \"r$i\"; name = \"prog-$i\"; mode = \"mptcp\"; exclude = [ \"10.$i.0.0/16\", \"0.0.0.0/0:53\" ]; },"
+	done
+	echo '  { id = "tester"; name = "tester"; mode = "mptcp"; }'
+	echo ');'
+} >"$CONF50"
+TESTER=$BUILDDIR/tests/tester
+
+# The system-wide variants run CMD in a private mount namespace whose /etc (an overlay, never the
+# real one) lists the library in ld.so.preload and has the 50-rule config.
+mkdir -p "$TMP/ov/up" "$TMP/ov/work"
+SYSWIDE_SH='mount -t overlay overlay -o "lowerdir=/etc,upperdir=$0/ov/up,workdir=$0/ov/work" /etc &&
+	cp "$1" /etc/mptcpize.conf && chmod 644 /etc/mptcpize.conf &&
+	if [ -n "$2" ]; then echo "$2" >/etc/ld.so.preload; else rm -f /etc/ld.so.preload; fi &&
+	shift 3 && exec "$@"'
+syswide() { # LIB CMD...
+	local lib=$1
+	shift
+	env -u LD_PRELOAD -u MPTCPIZE unshare -m --propagation private sh -c "$SYSWIDE_SH" \
+		"$TMP" "$CONF50" "$lib" -- "$@"
+}
+
+# as VARIANT CMD... : runs CMD with the variant's preload. OURS_MODE: force (MPTCPIZE=1, what
+# `mptcpize run` does), config (the 50-rule file decides), syswide (via /etc/ld.so.preload).
+OURS_MODE=force
 as() {
 	local v=$1
 	shift
-	case $v in
-	none) env -u LD_PRELOAD -u MPTCPIZE "$@" ;;
-	ours) env LD_PRELOAD="$OURS" MPTCPIZE=1 "$@" ;;
-	wrap) env -u MPTCPIZE LD_PRELOAD="$WRAP" "$@" ;;
+	case $OURS_MODE/$v in
+	syswide/none) syswide "" "$@" ;;
+	syswide/ours) syswide "$OURS" "$@" ;;
+	syswide/wrap) syswide "$WRAP" "$@" ;;
+	*/none) env -u LD_PRELOAD -u MPTCPIZE "$@" ;;
+	config/ours) env -u MPTCPIZE LD_PRELOAD="$OURS" MPTCPIZE_CONFIG="$CONF50" "$@" ;;
+	*/ours) env LD_PRELOAD="$OURS" MPTCPIZE=1 "$@" ;;
+	*/wrap) env -u MPTCPIZE LD_PRELOAD="$WRAP" "$@" ;;
 	esac
 }
 # The three variants in an order that rotates with the round number.
@@ -146,6 +180,9 @@ micro sockopt-tcp sockopt-tcp 300000
 micro connect-loopback connect 1000 127.0.0.1 @PORT@
 micro connect-netns connect 1000 "$("$TESTBED" addr "$P1" srv a 4)" @PORT@ "$P1-srv"
 micro spawn-true spawn 300 /bin/true
+OURS_MODE=config micro spawn-socket-config spawn 300 "$TESTER" kind inet
+OURS_MODE=syswide micro spawn-true-syswide spawn 300 /bin/true
+OURS_MODE=syswide micro spawn-socket-syswide spawn 300 "$TESTER" kind inet
 iperf throughput-1path "$P1" "$TP_SECS"
 iperf throughput-1path-1g "$P3" "$TP_SECS"
 iperf throughput-2paths "$P2" "$TP_SECS"
@@ -175,6 +212,9 @@ ROWS = [  # bench, what, unit, scale, higher_is_better, target (variant, max rat
     ("connect-loopback", "connect()+accept()+close() to 127.0.0.1 (ours: client kept on TCP)", "µs", 1e-3, False, None),
     ("connect-netns", "connect()+accept()+close() across a namespace pair, 198.18.1.0/24", "µs", 1e-3, False, None),
     ("spawn-true", "process start: posix_spawn(/bin/true)+waitpid", "µs", 1e-3, False, ("wrap", 1.10)),
+    ("spawn-socket-config", "process start + one TCP socket, ours deciding from a 50-rule config (MPTCPIZE_CONFIG)", "µs", 1e-3, False, None),
+    ("spawn-true-syswide", "process start, library in /etc/ld.so.preload + 50-rule /etc/mptcpize.conf (/bin/true: no socket, config never read)", "µs", 1e-3, False, ("wrap", 1.10)),
+    ("spawn-socket-syswide", "same, system-wide, program opens one TCP socket (config loaded and matched once)", "µs", 1e-3, False, None),
     ("throughput-1path", f"iperf3 {tp_secs} s, one unshaped veth path", "Gbit/s", 1e-9, True, None),
     ("throughput-1path-1g", f"iperf3 {tp_secs} s, one veth path shaped to 1 gbit/s", "Mbit/s", 1e-6, True, None),
     ("throughput-2paths", f"iperf3 {tp_secs} s, two paths of 20 mbit/s each", "Mbit/s", 1e-6, True, None),
