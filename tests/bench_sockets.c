@@ -10,7 +10,7 @@
  *   bench-sockets connect N ADDR PORT [NETNS]
  *        connect() + accept() + close() of both ends, one process; the listener is created in
  *        network namespace NETNS (/run/netns/NETNS) when given, so the connection crosses it
- *   bench-sockets spawn N PATH       posix_spawn(PATH) + waitpid (PATH inherits the environment)
+ *   bench-sockets spawn N PATH [ARGS...]  posix_spawn(PATH ARGS) + waitpid (inherits the environment)
  *
  * Prints one line: "OP ns_per_op PROTO", PROTO being the kernel's protocol of the TCP socket the
  * benchmark used (6 = TCP, 262 = MPTCP, read with a raw syscall so no hook can disguise it), or
@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,11 +112,16 @@ static void one_connect(void)
 	close(a);
 }
 
-static void one_spawn(const char *path)
+static void one_spawn(char **argv)
 {
 	pid_t pid;
-	char *argv[] = {(char *)path, NULL};
-	int err = posix_spawn(&pid, path, NULL, NULL, argv, environ);
+	const char *path = argv[0];
+	/* The child's output (the tester prints its socket kind) must not mix with our one line. */
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	int err = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	if (err) {
 		errno = err;
 		die("posix_spawn");
@@ -185,7 +191,7 @@ int main(int argc, char **argv)
 			one_connect();
 			break;
 		case SPAWN:
-			one_spawn(argv[3]);
+			one_spawn(argv + 3);
 			break;
 		}
 	}
