@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Installs what the tests need, builds, and runs every test: once in a normal -Werror build and
-# once with AddressSanitizer + UndefinedBehaviorSanitizer. Ends with one line
+# Installs what the tests need, builds, and runs every test: in a normal -Werror build, with
+# AddressSanitizer + UndefinedBehaviorSanitizer (unit and preload tiers), and with
+# ThreadSanitizer (the thread stress program). Ends with one line
 # "N passed, N failed" counting every TAP test case (criterion cases, integration checks) of
 # both builds. Exit status non-zero if anything failed.
 set -uo pipefail
@@ -24,12 +25,15 @@ run_build() { # name, meson options...
 		return 1
 }
 
-mkdir -p "$top/build-test" "$top/build-sanitize"
-rmdir "$top/build-test" "$top/build-sanitize" 2>/dev/null
+mkdir -p "$top/build-test" "$top/build-sanitize" "$top/build-tsan"
+rmdir "$top/build-test" "$top/build-sanitize" "$top/build-tsan" 2>/dev/null
 run_build test || overall=1
 results+=("$top/build-test/meson-logs/testlog.json")
 run_build sanitize -Db_sanitize=address,undefined -Db_lundef=false || overall=1
 results+=("$top/build-sanitize/meson-logs/testlog.json")
+# ThreadSanitizer: only the threads x dups stress program (criterion cannot start under TSan).
+run_build tsan -Db_sanitize=thread -Db_lundef=false || overall=1
+results+=("$top/build-tsan/meson-logs/testlog.json")
 
 # Count TAP cases across both builds; a non-TAP test (or one that died before printing TAP)
 # counts as one case by its result.

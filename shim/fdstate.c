@@ -70,6 +70,16 @@ void shim_fd_unlock(struct shim_fd *rec)
 	__atomic_fetch_and(&rec->flags, ~(uint32_t)SHIM_FD_LOCKED, __ATOMIC_RELEASE);
 }
 
+int shim_fd_family(int fd)
+{
+	struct shim_fd *rec = shim_fd_peek(fd);
+	if (!rec || !shim_fd_lock(rec))
+		return 0;
+	int family = rec->family;
+	shim_fd_unlock(rec);
+	return family;
+}
+
 void shim_fd_set_flags(struct shim_fd *rec, uint32_t flags)
 {
 	__atomic_store_n(&rec->flags, flags | SHIM_FD_LOCKED, __ATOMIC_RELEASE);

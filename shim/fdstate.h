@@ -73,6 +73,9 @@ static inline uint32_t shim_fd_flags_of(int fd)
 bool shim_fd_lock(struct shim_fd *rec);
 void shim_fd_unlock(struct shim_fd *rec);
 
+/* fd's recorded address family, read under the record's lock; 0 if unknown or busy. */
+int shim_fd_family(int fd);
+
 /* With the lock held: set the record's flags (lock bit preserved). */
 void shim_fd_set_flags(struct shim_fd *rec, uint32_t flags);
 /* With the lock held: forget everything (flags, inode, options). */

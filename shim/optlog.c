@@ -83,7 +83,7 @@ void shim_optlog_free(struct shim_optlog **logp)
 	union block *b = (union block *)*logp;
 	if (!b)
 		return;
-	*logp = NULL;
+	__atomic_store_n(logp, NULL, __ATOMIC_RELAXED); /* some hooks peek at it unlocked */
 	if (!lock_slab())
 		return; /* leak one block rather than block a signal handler */
 	b->next_free = free_list;
@@ -135,8 +135,12 @@ bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, i
 {
 	if (len > SHIM_OPT_VALUE_MAX || (len && !value))
 		return false;
-	if (!*logp && !(*logp = alloc_log()))
-		return false;
+	if (!*logp) {
+		struct shim_optlog *fresh = alloc_log();
+		if (!fresh)
+			return false;
+		__atomic_store_n(logp, fresh, __ATOMIC_RELAXED); /* some hooks peek at it unlocked */
+	}
 	struct shim_optlog *log = *logp;
 	struct shim_optent *old = (struct shim_optent *)shim_optlog_find(log, level, optname);
 	if (old && entry_size(old->len) == entry_size(len)) {

@@ -117,7 +117,7 @@ static int after_success(int fd, int level, int optname, void *optval, socklen_t
 			proto == IPPROTO_MPTCP;
 	bool ulp = level == IPPROTO_TCP && optname == TCP_ULP && is_mptcp_ulp(optval, optlen);
 	struct shim_fd *rec = shim_fd_peek(fd);
-	if (!rec || (!protocol && !ulp && !rec->log))
+	if (!rec || (!protocol && !ulp && !__atomic_load_n(&rec->log, __ATOMIC_RELAXED)))
 		return 0;
 	if (!protocol && !ulp && !may_answer_from_log(rec, level, optname))
 		return 0;
@@ -159,8 +159,7 @@ SHIM_EXPORT int getsockopt(int fd, int level, int optname, void *optval, socklen
 	if (__builtin_expect(!(shim_fd_flags_of(fd) & SHIM_FD_MANAGED), 1))
 		return rc;
 	int err = errno;
-	struct shim_fd *peeked = shim_fd_peek(fd);
-	if (peeked && peeked->family == AF_INET && level == IPPROTO_IPV6) {
+	if (level == IPPROTO_IPV6 && shim_fd_family(fd) == AF_INET) {
 		/* MPTCP answers some IPv6-level reads on an IPv4 socket; TCP refuses them all. */
 		rc = -1;
 		err = EOPNOTSUPP;

@@ -211,8 +211,7 @@ static int after_call(int fd, uint32_t flags, int level, int optname, const void
 	/* An IPv6-level call on an AF_INET socket: TCP says ENOPROTOOPT in every state, MPTCP says
 	 * EINVAL once connected (IPV6_V6ONLY). Going through the refusal path asks the oracle,
 	 * which answers TCP's errno. */
-	struct shim_fd *rec = shim_fd_peek(fd);
-	bool v6_on_v4 = err == EINVAL && level == IPPROTO_IPV6 && rec && rec->family == AF_INET;
+	bool v6_on_v4 = err == EINVAL && level == IPPROTO_IPV6 && shim_fd_family(fd) == AF_INET;
 	bool refusal = shim_is_refusal(err) || v6_on_v4 ||
 		       (err == EINVAL && info && (info->flags & SHIM_OPTF_EINVAL_REFUSAL));
 	if (!refusal) {

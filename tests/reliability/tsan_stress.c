@@ -1,17 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tsan_stress.c - a ThreadSanitizer check of the shim, run by hand (criterion's sandbox cannot
- * start under TSan: "Could not initialize inheritable..."), not part of CI:
- *   meson setup build-tsan -Db_sanitize=thread -Db_lundef=false && ninja -C build-tsan
- *   gcc -O1 -g -fsanitize=thread -pthread -o /tmp/tsan_stress tests/manual/tsan_stress.c
- *   TSAN_OPTIONS=halt_on_error=0 LD_PRELOAD=$PWD/build-tsan/shim/libmptcpize.so MPTCPIZE=1 \
- *       /tmp/tsan_stress
+ * tsan_stress.c - a ThreadSanitizer check of the shim. Criterion's sandbox cannot start under
+ * TSan ("Could not initialize inheritable..."), so this is a plain program; scripts/test.sh
+ * builds it and the library with -Db_sanitize=thread and tests/integration/tsan.sh judges the
+ * reports.
  * 8 workers cycle socket / TCP_USER_TIMEOUT (emulated) / TCP_MD5SIG (swap) / getsockopt /
  * close while 2 threads dup/dup2/dup3 over the same fd numbers. Expected: no report whose
  * accesses are in shim memory. TSan does report fd-level races (its interceptors' own fd
  * bookkeeping) for the deliberate dup2-over-a-live-fd; those are the test's, not the shim's.
  */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
