@@ -25,11 +25,6 @@
 enum verdict { V_OK, V_WARN, V_FAIL };
 
 /* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
-static const char *under(const char *root)
-{
-	return strcmp(root, "/") == 0 ? "" : root;
-}
-
 static int worst;
 
 __attribute__((format(printf, 3, 4))) static void report(enum verdict v, const char *fix,
@@ -256,7 +251,7 @@ static void check_files(const char *root)
 		report(V_FAIL, "reinstall mptcpize, or set MPTCPIZE_LIB", "library: not found");
 
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/etc/ld.so.preload", under(root));
+	snprintf(path, sizeof(path), "%s/etc/ld.so.preload", syscheck_under(root));
 	size_t len, pos = 0, s, e;
 	char *buf = syscheck_read_file(path, &len, NULL);
 	bool listed = false;
@@ -275,7 +270,7 @@ static void check_files(const char *root)
 	}
 	free(buf);
 	char conf[PATH_MAX];
-	snprintf(conf, sizeof(conf), "%s%s", under(root), MPTCPIZE_SYSCONF_FILE);
+	snprintf(conf, sizeof(conf), "%s%s", syscheck_under(root), MPTCPIZE_SYSCONF_FILE);
 	char problem[512];
 	enum syscheck_conf cs = syscheck_config_state(conf, problem, sizeof(problem));
 	if (!listed)
@@ -289,7 +284,7 @@ static void check_files(const char *root)
 		report(V_OK, NULL, "config: %s%s", conf,
 		       cs == SYSCHECK_CONF_DEFAULT_MPTCP ? " (default mptcp)" : "");
 
-	snprintf(path, sizeof(path), "%s/etc/systemd/system/*.d/50-mptcpize.conf", under(root));
+	snprintf(path, sizeof(path), "%s/etc/systemd/system/*.d/50-mptcpize.conf", syscheck_under(root));
 	glob_t g;
 	if (glob(path, 0, NULL, &g) == 0) {
 		for (size_t i = 0; i < g.gl_pathc; i++) {
@@ -299,7 +294,7 @@ static void check_files(const char *root)
 			if (pre)
 				sscanf(pre + 11, "%4095[^\n \"]", lp);
 			char full[PATH_MAX * 2];
-			snprintf(full, sizeof(full), "%s%s", under(root), lp);
+			snprintf(full, sizeof(full), "%s%s", syscheck_under(root), lp);
 			struct stat st;
 			if (pre && stat(full, &st) != 0)
 				report(V_FAIL,

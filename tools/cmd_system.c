@@ -32,11 +32,6 @@
 #define TEMP_PREFIX ".ld.so.preload.mptcpize-"
 
 /* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
-static const char *under(const char *root)
-{
-	return strcmp(root, "/") == 0 ? "" : root;
-}
-
 static void system_usage(FILE *out)
 {
 	fprintf(out, "usage: mptcpize install --system [--root DIR] [--force]\n"
@@ -203,7 +198,7 @@ int cmd_install(int argc, char **argv)
 		return 1;
 	}
 	char conf[PATH_MAX];
-	snprintf(conf, sizeof(conf), "%s%s", under(a.root), MPTCPIZE_SYSCONF_FILE);
+	snprintf(conf, sizeof(conf), "%s%s", syscheck_under(a.root), MPTCPIZE_SYSCONF_FILE);
 	/* System-wide means "only what the rules allow": a missing or broken file, or one that
 	 * sends every program to MPTCP, needs --force. */
 	char problem[512];
@@ -232,7 +227,7 @@ int cmd_install(int argc, char **argv)
 	}
 
 	char etc[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(etc, sizeof(etc), "%s/etc", under(a.root));
+	snprintf(etc, sizeof(etc), "%s/etc", syscheck_under(a.root));
 	snprintf(path, sizeof(path), "%s/ld.so.preload", etc);
 	remove_stale_temps(etc);
 	size_t len;
@@ -284,7 +279,7 @@ int cmd_uninstall(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	char etc[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(etc, sizeof(etc), "%s/etc", under(a.root));
+	snprintf(etc, sizeof(etc), "%s/etc", syscheck_under(a.root));
 	snprintf(path, sizeof(path), "%s/ld.so.preload", etc);
 	remove_stale_temps(etc);
 	size_t len;

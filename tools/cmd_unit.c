@@ -37,11 +37,6 @@ struct unit_args {
 };
 
 /* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
-static const char *under(const char *root)
-{
-	return strcmp(root, "/") == 0 ? "" : root;
-}
-
 static void unit_usage(FILE *out)
 {
 	fprintf(out, "usage: mptcpize enable|disable UNIT [--root DIR] [--no-reload]\n"
@@ -159,7 +154,7 @@ static void warn_other_preload(const struct unit_args *a)
 		char pattern[PATH_MAX];
 		for (int pass = 0; pass < 2; pass++) {
 			snprintf(pattern, sizeof(pattern), pass ? "%s/%s/%s.d/*.conf" : "%s/%s/%s",
-			         under(a->root), dirs[i], a->unit);
+			         syscheck_under(a->root), dirs[i], a->unit);
 			glob_t g;
 			if (glob(pattern, 0, NULL, &g) != 0)
 				continue;
@@ -247,7 +242,7 @@ int cmd_enable(int argc, char **argv)
 	}
 
 	char dir[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", under(a.root), a.unit);
+	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", syscheck_under(a.root), a.unit);
 	snprintf(path, sizeof(path), "%s/%s", dir, DROPIN);
 	size_t len;
 	bool missing;
@@ -263,7 +258,7 @@ int cmd_enable(int argc, char **argv)
 		return 0;
 	}
 	char parent[PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s/etc/systemd/system", under(a.root));
+	snprintf(parent, sizeof(parent), "%s/etc/systemd/system", syscheck_under(a.root));
 	struct stat st;
 	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "mptcpize: %s is not a directory: is systemd installed there?\n",
@@ -300,7 +295,7 @@ int cmd_disable(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	char dir[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", under(a.root), a.unit);
+	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", syscheck_under(a.root), a.unit);
 	snprintf(path, sizeof(path), "%s/%s", dir, DROPIN);
 	size_t len;
 	bool missing;

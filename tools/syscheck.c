@@ -166,6 +166,11 @@ bool syscheck_library_preloads(const char *lib, char *why, size_t size)
 	return true;
 }
 
+const char *syscheck_under(const char *root)
+{
+	return strcmp(root, "/") == 0 ? "" : root;
+}
+
 enum syscheck_conf syscheck_config_state(const char *path, char *problem, size_t size)
 {
 	/* The same parser and trust check the library uses in system-wide mode. */

@@ -28,6 +28,9 @@ enum syscheck_conf {
 	SYSCHECK_CONF_RULES_ONLY,    /* default tcp: only what the rules select gets MPTCP */
 	SYSCHECK_CONF_DEFAULT_MPTCP, /* every program no rule excludes gets MPTCP */
 };
+/* The prefix to put before an absolute path for --root DIR: "" for "/", else DIR. */
+const char *syscheck_under(const char *root);
+
 /* Parses path with the library's own parser and trust check (root-owned, not group/world
  * writable). */
 enum syscheck_conf syscheck_config_state(const char *path, char *problem, size_t size);
