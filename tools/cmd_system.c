@@ -86,57 +86,6 @@ static void remove_stale_temps(const char *etc)
 }
 
 /* Writes buf as path atomically, with the mode and owner of the file it replaces. */
-static int replace_file(const char *etc, const char *path, const char *buf, size_t len)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s/" TEMP_PREFIX "XXXXXX", etc);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		fprintf(stderr, "mptcpize: cannot create a temp file in %s: %s\n", etc,
-		        strerror(errno));
-		return -1;
-	}
-	struct stat st;
-	mode_t mode = 0644;
-	if (stat(path, &st) == 0) {
-		mode = st.st_mode & 07777;
-		if (fchown(fd, st.st_uid, st.st_gid) != 0)
-			goto fail;
-	}
-	if (fchmod(fd, mode) != 0)
-		goto fail;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, buf + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	close(fd);
-	const char *crash = getenv("MPTCPIZE_TEST_CRASH_BEFORE_RENAME");
-	if (crash && strcmp(crash, "1") == 0)
-		abort();
-	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "mptcpize: cannot replace %s: %s\n", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	int dfd = open(etc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-fail:
-	fprintf(stderr, "mptcpize: cannot write %s: %s\n", tmp, strerror(errno));
-	close(fd);
-	unlink(tmp);
-	return -1;
-}
-
 struct system_args {
 	const char *root;
 	bool force;
@@ -263,7 +212,7 @@ int cmd_install(int argc, char **argv)
 	memcpy(out + len, entry, elen);
 	len += elen;
 	out[len++] = '\n';
-	rc = replace_file(etc, path, out, len);
+	rc = syscheck_replace_file(etc, TEMP_PREFIX, path, out, len);
 	free(out);
 	if (rc != 0)
 		return 1;
@@ -302,7 +251,7 @@ int cmd_uninstall(int argc, char **argv)
 		free(buf);
 		return 0;
 	}
-	rc = replace_file(etc, path, buf, len);
+	rc = syscheck_replace_file(etc, TEMP_PREFIX, path, buf, len);
 	free(buf);
 	return rc == 0 ? 0 : 1;
 }

@@ -180,26 +180,6 @@ static void warn_other_preload(const struct unit_args *a)
 		       a->unit, a->root);
 }
 
-static int write_atomically(const char *dir, const char *path, const char *text)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, DROPIN);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		fprintf(stderr, "mptcpize: cannot create a file in %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	size_t len = strlen(text);
-	bool ok = fchmod(fd, 0644) == 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
-	close(fd);
-	if (!ok || rename(tmp, path) != 0) {
-		fprintf(stderr, "mptcpize: cannot write %s: %s\n", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
 int cmd_enable(int argc, char **argv)
 {
 	struct unit_args a;
@@ -273,9 +253,9 @@ int cmd_enable(int argc, char **argv)
 	if (made_dir || (mark && !missing)) {
 		char marked[sizeof(text) + 64];
 		snprintf(marked, sizeof(marked), "%s\n%s", MADE_DIR_MARK, text);
-		rc = write_atomically(dir, path, marked);
+		rc = syscheck_replace_file(dir, "." DROPIN ".", path, marked, strlen(marked));
 	} else {
-		rc = write_atomically(dir, path, text);
+		rc = syscheck_replace_file(dir, "." DROPIN ".", path, text, strlen(text));
 	}
 	if (rc != 0) {
 		if (made_dir)

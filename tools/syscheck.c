@@ -166,6 +166,58 @@ bool syscheck_library_preloads(const char *lib, char *why, size_t size)
 	return true;
 }
 
+int syscheck_replace_file(const char *dir, const char *temp_prefix, const char *path,
+			  const char *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s/%sXXXXXX", dir, temp_prefix);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		fprintf(stderr, "mptcpize: cannot create a temp file in %s: %s\n", dir,
+		        strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	mode_t mode = 0644;
+	if (stat(path, &st) == 0) {
+		mode = st.st_mode & 07777;
+		if (fchown(fd, st.st_uid, st.st_gid) != 0)
+			goto fail;
+	}
+	if (fchmod(fd, mode) != 0)
+		goto fail;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	close(fd);
+	const char *crash = getenv("MPTCPIZE_TEST_CRASH_BEFORE_RENAME");
+	if (crash && strcmp(crash, "1") == 0)
+		abort();
+	if (rename(tmp, path) != 0) {
+		fprintf(stderr, "mptcpize: cannot replace %s: %s\n", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	fprintf(stderr, "mptcpize: cannot write %s: %s\n", tmp, strerror(errno));
+	close(fd);
+	unlink(tmp);
+	return -1;
+}
+
 const char *syscheck_under(const char *root)
 {
 	return strcmp(root, "/") == 0 ? "" : root;
