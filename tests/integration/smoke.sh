@@ -12,23 +12,8 @@ PY=/usr/bin/python3
 NS="mpz-smoke-$$"
 ADDR=198.18.0.1
 PORT=8080
-TMP=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	for f in "$TMP"/*.log; do [ -s "$f" ] && sed "s|^|# $(basename "$f"): |" "$f" | tail -5; done
-}
-check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
-in_ns() { ip netns exec "$NS" "$@"; }
-counter() { in_ns nstat -asz "$1" | awk -v c="$1" '$1 == c { print $2 }' | grep . || echo 0; }
+# shellcheck source=netns-tap.sh
+. "$(dirname "$0")/netns-tap.sh"
 
 echo "1..6"
 ip netns add "$NS" || { echo "Bail out! cannot create a network namespace"; exit 1; }

@@ -22,25 +22,9 @@ MPTCPIZE="$BUILDDIR/tools/mptcpize"
 NS="mpz-sop-$$"
 A4=198.18.0.1
 A6=fd00::1
-TMP=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
-	[ -n "${KEEP_TMP:-}" ] && echo "# kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	for f in "$TMP"/*.err "$TMP"/*.out; do
-		[ -s "$f" ] && sed "s|^|# $(basename "$f"): |" "$f" | tail -4
-	done
-}
-check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
-in_ns() { ip netns exec "$NS" "$@"; }
-counter() { in_ns nstat -asz "$1" | awk -v c="$1" '$1 == c { print $2 }' | grep . || echo 0; }
+DIAG_FILES="*.err *.out" DIAG_TAIL=4
+# shellcheck source=netns-tap.sh
+. "$(dirname "$0")/netns-tap.sh"
 syn() { counter MPTcpExtMPCapableSYNRX; }
 # Program stderr without the shim's own log lines.
 clean_err() { grep -v '^mptcpize\[' "$1" 2>/dev/null || true; }
