@@ -36,13 +36,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
+# Several builds (or people) may run this at once: wait for the dpkg lock instead of failing.
+lock=(-o DPkg::Lock::Timeout=900)
+apt-get "${lock[@]}" update -qq >/dev/null
 # Packages that ship services (nginx, redis, ssh) must not start them: tests run their own.
 policy=/usr/sbin/policy-rc.d
 made_policy=0
 if [ ! -e "$policy" ]; then
 	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1
 fi
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 [ "$made_policy" = 1 ] && rm -f "$policy"
 exit 0
