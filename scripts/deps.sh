@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Installs, from Debian's archive, every package the build, the tests, the demo and the
 # benchmarks use. Idempotent and quiet: apt-get runs only when something is missing.
-# Usage: scripts/deps.sh [build|test|demo|bench]...   (default: test)
+# Usage: scripts/deps.sh [build|test|demo|bench|fresh]...   (default: test)
 set -euo pipefail
 
 build_pkgs=(gcc meson ninja-build pkg-config libconfig-dev libcriterion-dev scdoc)
@@ -14,6 +14,7 @@ test_pkgs=("${build_pkgs[@]}" iproute2 curl wget python3 iperf3 socat ncat nginx
 	"${bpf_pkgs[@]}" golang-go)
 demo_pkgs=("${build_pkgs[@]}" "${bpf_pkgs[@]}" iproute2 iputils-ping ethtool curl python3 iperf3 procps)
 bench_pkgs=("${test_pkgs[@]}" mptcpize hyperfine)
+fresh_pkgs=(mmdebstrap git) # scripts/fresh-debian.sh
 
 want=()
 for set in "${@:-test}"; do
@@ -22,6 +23,7 @@ for set in "${@:-test}"; do
 	test) want+=("${test_pkgs[@]}") ;;
 	demo) want+=("${demo_pkgs[@]}") ;;
 	bench) want+=("${bench_pkgs[@]}") ;;
+	fresh) want+=("${fresh_pkgs[@]}") ;;
 	*) echo "deps.sh: unknown set '$set'" >&2; exit 2 ;;
 	esac
 done
@@ -43,11 +45,11 @@ export DEBIAN_FRONTEND=noninteractive
 lock=(-o DPkg::Lock::Timeout=900)
 apt-get "${lock[@]}" update -qq >/dev/null
 # Packages that ship services (nginx, redis, ssh) must not start them: tests run their own.
+# The policy file is removed by a trap, so a failed or interrupted install does not leave the
+# host unable to start services.
 policy=/usr/sbin/policy-rc.d
-made_policy=0
 if [ ! -e "$policy" ]; then
-	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1
+	trap 'rm -f "$policy"' EXIT
+	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
 fi
 apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-[ "$made_policy" = 1 ] && rm -f "$policy"
-exit 0
