@@ -47,6 +47,21 @@ static bool resolve_command(const char *cmd, char *out, size_t size)
 	return false;
 }
 
+/* The loader splits LD_PRELOAD on ' ' and ':', so a library path holding one becomes two
+ * entries: neither loads, the loader prints one line in the child, and the program silently
+ * stays on TCP. The dlopen() check below cannot see that: refuse such a path up front. */
+static bool library_path_is_preloadable(const char *lib)
+{
+	const char *bad = strpbrk(lib, " :\t\n");
+	if (!bad)
+		return true;
+	fprintf(stderr,
+		"mptcpize: cannot preload %s: the path holds a %s, and the loader splits "
+		"LD_PRELOAD there; move or link the library to a path without one (MPTCPIZE_LIB)\n",
+		lib, *bad == ':' ? "colon" : *bad == ' ' ? "space" : "tab or newline");
+	return false;
+}
+
 static bool already_listed(const char *list, const char *lib)
 {
 	size_t n = strlen(lib);
@@ -157,6 +172,8 @@ int cmd_run(int argc, char **argv)
 	const char *lib = mptcpize_library_path();
 	if (!lib)
 		return 127;
+	if (!library_path_is_preloadable(lib))
+		return 2;
 	void *handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		fprintf(stderr, "mptcpize: cannot load %s: %s\n", lib, dlerror());
