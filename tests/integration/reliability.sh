@@ -8,12 +8,9 @@ B=$(realpath "${1:?usage: reliability.sh BUILDDIR}")
 LIB="$B/shim/libmptcpize.so"
 MPTCPIZE="$B/tools/mptcpize"
 T="$B/tests"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got:  $2" "want: $3"; fi; }
+DIAG_FILES=none
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
 
 # Constructor order: sockets opened in the program's and a library's constructors are upgraded.
 got=$(LD_PRELOAD="$LIB" MPTCPIZE=1 "$T/ctor-probe")
@@ -68,5 +65,4 @@ if command -v valgrind >/dev/null; then
 else
 	not_ok "valgrind is installed (scripts/deps.sh installs it)"
 fi
-echo "1..$n"
-[ "$failed" = 0 ]
+finish
