@@ -21,7 +21,12 @@
 #include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <string.h>
+
+#ifndef IP_PROTOCOL
+#define IP_PROTOCOL 52 /* Linux 6.5 */
+#endif
 
 /* A private copy of a log entry, taken under the record lock. */
 struct entry_copy {
@@ -46,9 +51,22 @@ static bool live_read(int fd, const struct shim_fd *rec, int level, int optname,
 		      socklen_t *optlen)
 {
 	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	if (!info || !(info->flags & SHIM_OPTF_READS_LIVE) ||
-	    !(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_CONNECTED) || !optval ||
-	    !optlen || *optlen < (socklen_t)sizeof(int))
+	if (!info || !(info->flags & SHIM_OPTF_READS_LIVE) || !optval || !optlen ||
+	    *optlen < (socklen_t)sizeof(int) || (level == IPPROTO_IPV6 && rec->family != AF_INET6))
+		return false;
+	if (level == IPPROTO_IP && optname == IP_PROTOCOL) {
+		/* TCP answers inet_num, which for TCP is the local port. */
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+			return false;
+		int port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+							  : ((struct sockaddr_in6 *)&ss)->sin6_port);
+		memcpy(optval, &port, sizeof(port));
+		*optlen = sizeof(port);
+		return true;
+	}
+	if (!(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_CONNECTED))
 		return false;
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -123,6 +141,28 @@ static bool may_answer_from_log(struct shim_fd *rec, int level, int optname)
 	bool emulated = e && (e->flags & SHIM_OPT_EMULATED);
 	shim_fd_unlock(rec);
 	return emulated;
+}
+
+/* TCP sets IPV6_V6ONLY when a socket is bound to an IPv6 address that is neither :: nor
+ * v4-mapped (inet6_bind), and accepted sockets inherit it; MPTCP binds its first subflow and
+ * keeps 0. A connected client's address came from connect(), which sets nothing. */
+static void v6only_as_tcp(int fd, void *optval, const socklen_t *optlen)
+{
+	struct shim_fd *rec = shim_fd_peek(fd);
+	uint32_t flags = rec ? __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) : 0;
+	int v = 0;
+	if (!optval || !optlen || *optlen < (socklen_t)sizeof(v) ||
+	    ((flags & SHIM_FD_CONNECTED) && !(flags & SHIM_FD_ACCEPTED)))
+		return;
+	memcpy(&v, optval, sizeof(v));
+	struct sockaddr_in6 sin6;
+	socklen_t sl = sizeof(sin6);
+	if (v != 0 || getsockname(fd, (struct sockaddr *)&sin6, &sl) != 0 ||
+	    sin6.sin6_family != AF_INET6 || IN6_IS_ADDR_UNSPECIFIED(&sin6.sin6_addr) ||
+	    IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr))
+		return;
+	v = 1;
+	memcpy(optval, &v, sizeof(v));
 }
 
 static bool is_mptcp_ulp(const void *optval, const socklen_t *optlen)
@@ -207,6 +247,8 @@ int shim_emulate_get(int fd, int level, int optname, void *optval, socklen_t *op
 			errno = saved_errno;
 		return rc;
 	}
+	if (rc == 0 && level == IPPROTO_IPV6 && optname == IPV6_V6ONLY)
+		v6only_as_tcp(fd, optval, optlen);
 	if (rc == 0) {
 		rc = after_success(fd, level, optname, optval, optlen, saved_errno);
 		if (rc == 0)
@@ -225,10 +267,11 @@ int shim_emulate_get(int fd, int level, int optname, void *optval, socklen_t *op
 	/* A refused read is answered as TCP would answer it: from the emulated value, from the
 	 * connection (READS_LIVE), or else TCP's default, which is the truth: had the program set
 	 * the option, the socket would be TCP by now or the set would have failed (sshd reads
-	 * IP_OPTIONS; Erlang copies IP_RECVTTL from a listener). Only NO_SCRATCH options (a TCP
-	 * data path, NAT state, firewall tables) keep MPTCP's refusal. */
+	 * IP_OPTIONS; Erlang copies IP_RECVTTL from a listener). Only NO_SCRATCH reads (a TCP
+	 * data path) keep MPTCP's refusal. */
 	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	if (!info || !(info->flags & SHIM_OPTF_NO_SCRATCH)) {
+	if (!info || (info->flags & (SHIM_OPTF_NO_SCRATCH | SHIM_OPTF_GET_ONLY)) !=
+			     (SHIM_OPTF_NO_SCRATCH | SHIM_OPTF_GET_ONLY)) {
 		rc = answer_as_tcp(fd, rec, level, optname, optval, optlen, rc, err);
 		if (rc == 0)
 			errno = saved_errno;

@@ -57,30 +57,20 @@ static bool warned_once(const struct shim_opt_info *info)
 }
 
 /* A successful set on a managed socket: log it for replay (before connect) or because MPTCP
- * forgets it; check it against TCP where MPTCP is laxer (VALIDATE); swap to TCP before connect
- * where MPTCP would not apply it to every subflow (WHOLE_CONNECTION). Returns 0, or -1 with
- * TCP's errno. */
-static int after_success(int fd, uint32_t flags, int level, int optname, const void *optval,
+ * forgets it; swap to TCP before connect where MPTCP would not apply it to every subflow
+ * (WHOLE_CONNECTION). Returns 0. */
+static void after_success(int fd, uint32_t flags, int level, int optname, const void *optval,
 			 socklen_t optlen)
 {
 	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
 	unsigned int oflags_info = info ? info->flags : 0;
-	if (__builtin_expect(oflags_info & SHIM_OPTF_VALIDATE, 0)) {
-		int family = shim_fd_family(fd);
-		int tcp_err = family ? shim_oracle_set(family, NULL, level, optname, optval, optlen)
-				     : 0;
-		if (tcp_err > 0) {
-			errno = tcp_err;
-			return -1;
-		}
-	}
 	bool forgets = oflags_info & SHIM_OPTF_FORGETS;
 	bool replay = (flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED);
 	if (!replay && !forgets)
-		return 0;
+		return;
 	struct shim_fd *rec = shim_fd_peek(fd);
 	if (!rec || !shim_fd_lock(rec))
-		return 0;
+		return;
 	char label[48];
 	option_label(label, sizeof(label), info, level, optname);
 	unsigned int oflags = (replay ? SHIM_OPT_REPLAY : 0) | (forgets ? SHIM_OPT_EMULATED : 0);
@@ -103,7 +93,6 @@ static int after_success(int fd, uint32_t flags, int level, int optname, const v
 		}
 	}
 	shim_fd_unlock(rec);
-	return 0;
 }
 
 /* Invariant 1 (sockopt_policy.h): is optval what the option reads now, as TCP would read it?
@@ -132,6 +121,16 @@ static bool reads_same(int fd, const struct shim_fd *rec, const struct shim_opt_
 	return rc == 0 && len == optlen && memcmp(cur, optval, optlen) == 0;
 }
 
+static bool is_listening(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+	int saved_errno = errno;
+	bool yes = real_getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
+	errno = saved_errno;
+	return yes;
+}
+
 static int handle_refusal(int fd, int level, int optname, const void *optval, socklen_t optlen,
 			  int err, int saved_errno)
 {
@@ -150,12 +149,24 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	/* Ask TCP first: a call TCP rejects too gets TCP's errno, and must not cost the socket its
 	 * MPTCP (a swap for TCP_ULP=tls without kTLS, or TCP_TIMESTAMP without repair mode, would
 	 * fail on TCP anyway). The scratch socket gets the options logged so far, in order. */
-	int tcp_err = info && (info->flags & SHIM_OPTF_NO_SCRATCH)
-			      ? 0
-			      : shim_oracle_set(rec->family, rec->log, level, optname, optval, optlen);
-	if (tcp_err == 0 && info && (info->flags & SHIM_OPTF_TCP_UNCONNECTED_ONLY) &&
-	    (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_CONNECTED))
+	unsigned int iflags = info ? info->flags : 0;
+	if (iflags & SHIM_OPTF_GLOBAL) {
+		/* Namespace-wide (netfilter): the scratch TCP socket does it for real. */
+		int tcp_err = shim_oracle_set(rec->family, NULL, level, optname, optval, optlen);
+		rc = tcp_err == 0 ? 0 : -1;
+		out_errno = tcp_err == 0 ? saved_errno : tcp_err > 0 ? tcp_err : err;
+		goto out;
+	}
+	int tcp_err = shim_oracle_set(rec->family, rec->log, level, optname, optval, optlen);
+	uint32_t rflags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
+	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_UNCONNECTED_ONLY) &&
+	    (rflags & SHIM_FD_CONNECTED))
 		tcp_err = EINVAL; /* what a connected TCP socket answers */
+	/* TCP checks the state before the value (repair mode). */
+	if ((iflags & SHIM_OPTF_TCP_EPERM_CONNECTED) && (rflags & SHIM_FD_CONNECTED))
+		tcp_err = EPERM;
+	if ((iflags & SHIM_OPTF_TCP_EPERM_LISTENING) && is_listening(fd))
+		tcp_err = EPERM;
 	if (tcp_err == ENOTCONN && policy == SHIM_POLICY_FALLBACK && shim_swap_possible(fd, rec)) {
 		/* TCP refuses only because it is not connected yet (TCP_ULP "tls"): the program
 		 * announced what it will set after connect, which only TCP can serve. Swap now,
@@ -240,8 +251,7 @@ int shim_emulate_set_result(int fd, uint32_t flags, int level, int optname, cons
 		      socklen_t optlen, int rc, int err, int saved_errno)
 {
 	if (rc == 0) {
-		if (after_success(fd, flags, level, optname, optval, optlen) != 0)
-			return -1;
+		after_success(fd, flags, level, optname, optval, optlen);
 		errno = saved_errno;
 		return 0;
 	}
@@ -274,6 +284,18 @@ int shim_emulate_set(int fd, uint32_t flags, int level, int optname, const void 
 		     socklen_t optlen)
 {
 	int saved_errno = errno;
+	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
+	if (__builtin_expect(info && (info->flags & SHIM_OPTF_VALIDATE), 0)) {
+		/* MPTCP accepts values TCP rejects (TCP_KEEPIDLE 0) and would keep them: ask the
+		 * scratch socket first, so a rejected value changes nothing, as on TCP. */
+		int family = shim_fd_family(fd);
+		int tcp_err = family ? shim_oracle_set(family, NULL, level, optname, optval, optlen)
+				     : 0;
+		if (tcp_err > 0) {
+			errno = tcp_err;
+			return -1;
+		}
+	}
 	int rc = real_setsockopt(fd, level, optname, optval, optlen);
 	return shim_emulate_set_result(fd, flags, level, optname, optval, optlen, rc, errno,
 				       saved_errno);

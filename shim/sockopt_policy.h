@@ -70,8 +70,15 @@ enum shim_opt_info_flag {
 	SHIM_OPTF_WHOLE_CONNECTION = 1u << 7,
 	/* TCP refuses it in every state (datagram/raw only, cmsg types): TCP's errno. */
 	SHIM_OPTF_TCP_REFUSES = 1u << 8,
-	/* Never run on a scratch socket (firewall administration acts globally). */
+	/* A read never answered by a scratch socket (TCP_ZEROCOPY_RECEIVE: a data path). */
 	SHIM_OPTF_NO_SCRATCH = 1u << 9,
+	/* TCP answers EPERM on a listener / once connected (repair mode), where the fresh scratch
+	 * socket would accept it. */
+	SHIM_OPTF_TCP_EPERM_LISTENING = 1u << 10,
+	SHIM_OPTF_TCP_EPERM_CONNECTED = 1u << 11,
+	/* Acts on the network namespace, not the socket (netfilter tables): done once on a
+	 * scratch TCP socket, whose answer is returned; never logged or replayed. */
+	SHIM_OPTF_GLOBAL = 1u << 12,
 };
 
 struct shim_opt_info {
