@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "elfinfo.h"
 #include "execpath.h"
+#include "run_bpf.h"
 
 #include <dlfcn.h>
 #include <stdbool.h>
@@ -115,12 +116,19 @@ static const struct cli_opt run_opts[] = {
 	{"debug", 'd', NULL, "log the shim's decisions to stderr (-dd, -ddd: more detail)", false},
 	{"respect-config", 0x100, NULL, "follow the config file's rules instead of forcing MPTCP",
 	 false},
+	{"bpf", 0x101, NULL,
+	 "use the BPF engine instead of the preload: reaches static and Go programs (root, Linux "
+	 ">= 6.6 with BTF, cgroup v2)", false},
+	{"bpf-options", 0x102, NULL,
+	 "BPF option emulation only, for programs that create MPTCP sockets themselves (no "
+	 "upgrade; any kernel with cgroup v2)", false},
 	{0},
 };
 
 struct run_args {
 	int debug;
 	bool respect_config;
+	int bpf; /* 1 --bpf, 2 --bpf-options */
 };
 
 static int run_opt(void *ctx, int key, const char *arg)
@@ -129,15 +137,18 @@ static int run_opt(void *ctx, int key, const char *arg)
 	(void)arg;
 	if (key == 'd')
 		a->debug++;
-	else
+	else if (key == 0x100)
 		a->respect_config = true;
+	else
+		a->bpf = key == 0x101 ? 1 : 2;
 	return 0;
 }
 
 const struct cli_cmd cli_cmd_run = {
 	.name = "run",
 	.operands = "[--] CMD [ARGS...]",
-	.summary = "Runs CMD with libmptcpize.so preloaded, forced to MPTCP; exits with CMD's status.",
+	.summary = "Runs CMD with libmptcpize.so preloaded (or under the BPF engine), forced to "
+		   "MPTCP; exits with CMD's status.",
 	.opts = run_opts,
 	.flags = CLI_IN_ORDER,
 	.min_operands = 1,
@@ -154,6 +165,10 @@ int cmd_run(int argc, char **argv)
 		return rc;
 	int debug = opt.debug;
 	bool respect_config = opt.respect_config;
+	if (opt.bpf) {
+		struct run_bpf_opts o = {.debug = debug, .options_only = opt.bpf == 2};
+		return run_bpf(&o, args.ops);
+	}
 	const char *lib = mptcpize_library_path();
 	if (!lib)
 		return 127;
