@@ -19,7 +19,7 @@ require_root
 need_cmds iperf3 python3
 M=$BUILDDIR/tools/mptcpize
 TB_PREFIX=mst$$
-plan 22
+plan 23
 LIB=$BUILDDIR/shim/libmptcpize.so
 PIDNS=$(readlink /proc/self/ns/pid | tr -dc 0-9)
 shm() { echo "/dev/shm/mptcpize-$PIDNS-$1"; }
@@ -157,6 +157,17 @@ for kind in sleep upgrade; do
 	kill "$plp" 2>/dev/null
 	rm -f "/dev/shm/mptcpize-$plns-2" /dev/shm/mptcpize-2
 done
+# A user's status of its own process: no map_files without CAP_SYS_ADMIN, so the counters come
+# from our /dev/shm (same mount namespace), with the same checks.
+nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+$nobody env LD_PRELOAD="$LIB" MPTCPIZE=1 /usr/bin/python3 -c "$pidns_prog" 2 30 >"$TMP/user" 2>&1 &
+up=$!
+BG_PIDS+=("$up")
+wait_ready "$TMP/user"
+out=$($nobody "$M" status "$up" 2>&1)
+check "a user's status of its own process shows its counters (upgraded=2)" grep -q "upgraded=2 " <<<"$out"
+kill "$up" 2>/dev/null
+
 # A process with a private /dev/shm (its own mount namespace): read through its own mapping.
 unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs none /dev/shm && exec "$0" "$@"' \
 	env LD_PRELOAD="$LIB" MPTCPIZE=1 python3 -c "$pidns_prog" 2 30 >"$TMP/mnt" 2>&1 &
