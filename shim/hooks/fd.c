@@ -61,7 +61,7 @@ static void note_duplicate(int oldfd, int newfd)
 
 /* dup() too: without it a dup'd upgraded socket had no record (no emulation there) and the
  * original was not marked shared, so a later swap replaced one fd and left the other on the
- * old MPTCP socket. (fcntl(F_DUPFD) is not interposed; see the report.) */
+ * old MPTCP socket. (fcntl(F_DUPFD) is not interposed: docs/reliability.md, "Known differences".) */
 SHIM_EXPORT int dup(int oldfd)
 {
 	shim_init();
