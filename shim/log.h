@@ -17,7 +17,7 @@ enum shim_log_level {
 	SHIM_LOG_TRACE = 3,
 };
 
-/* -1 silences everything; set once by shim_settings_load(). */
+/* -1 silences everything; set once per process by settings.c (MPTCPIZE_DEBUG). */
 extern int shim_log_threshold;
 
 void shim_log_write(enum shim_log_level level, const char *fmt, ...)
