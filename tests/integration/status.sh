@@ -16,7 +16,7 @@ BUILDDIR=$(realpath "${1:?usage: status.sh BUILDDIR}")
 source "$(dirname "$0")/lib.sh"
 set +e
 require_root
-need_cmds iperf3 python3
+need_cmds iperf3 python3 strace setpriv unshare /usr/bin/python3
 M=$BUILDDIR/tools/mptcpize
 TB_PREFIX=mst$$
 plan 23
