@@ -16,6 +16,7 @@
  */
 #include "commands.h"
 #include "mptcpize-config.h"
+#include "ruleimg_write.h"
 #include "syscheck.h"
 
 #include <dirent.h>
@@ -175,6 +176,8 @@ int cmd_install(int argc, char **argv)
 		return 1;
 	}
 
+	if (ruleimg_write_system(a.root) != 0 && !a.force) /* the library reads the image */
+		return 1;
 	char etc[PATH_MAX], path[PATH_MAX + 32];
 	snprintf(etc, sizeof(etc), "%s/etc", syscheck_under(a.root));
 	snprintf(path, sizeof(path), "%s/ld.so.preload", etc);

@@ -13,6 +13,7 @@
  * Test-only: MPTCPIZE_TEST_SYSTEMD_VERSION=N stands in for `systemctl --version`.
  */
 #include "commands.h"
+#include "ruleimg_write.h"
 #include "syscheck.h"
 
 #include <errno.h>
@@ -221,6 +222,7 @@ int cmd_enable(int argc, char **argv)
 		warn_other_preload(&a);
 	}
 
+	(void)ruleimg_write_system(a.root); /* the rules' image, for programs it starts */
 	char dir[PATH_MAX], path[PATH_MAX + 32];
 	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", syscheck_under(a.root), a.unit);
 	snprintf(path, sizeof(path), "%s/%s", dir, DROPIN);
