@@ -8,7 +8,7 @@ set -euo pipefail
 build_pkgs=(gcc meson ninja-build pkg-config libconfig-dev libcriterion-dev scdoc)
 test_pkgs=("${build_pkgs[@]}" iproute2 curl wget python3 iperf3 socat ncat nginx-light
 	redis-server redis-tools openssh-server openssh-client ethtool iputils-ping kmod procps coreutils
-	clang valgrind qemu-system-x86 busybox-static cpio xz-utils zstd strace haproxy)
+	clang valgrind qemu-system-x86 busybox-static cpio xz-utils zstd strace haproxy lighttpd)
 demo_pkgs=("${build_pkgs[@]}" iproute2 iputils-ping ethtool curl python3 iperf3 procps)
 bench_pkgs=("${test_pkgs[@]}" mptcpize hyperfine)
 

@@ -35,6 +35,12 @@ int ruleimg_write_compile(struct shim_config *cfg, const char *source, bool trus
 		fprintf(stderr, "mptcpize: out of memory\n");
 		return -1;
 	}
+	/* The replacement keeps the old file's owner and mode: an image someone else owns, or
+	 * one group/other may write, must not pass them on to the new one. */
+	struct stat old;
+	char why[128];
+	if (trusted_only && lstat(img, &old) == 0 && !shim_ruleimg_trusted(&old, why, sizeof(why)))
+		unlink(img);
 	int rc = syscheck_replace_file(dirname(dir), ".mptcpize.conf.img.", img, buf, len);
 	free(buf);
 	if (rc != 0)
