@@ -4,6 +4,7 @@
  */
 #include "policy.h"
 
+#include "counters.h"
 #include "identity.h"
 #include "log.h"
 #include "mptcpize-config.h"
@@ -133,6 +134,8 @@ static enum verdict decide_process(void)
 	}
 	if (!load_rules())
 		return VERDICT_TCP;
+	if (rules_state == SHIM_RULEIMG_CURRENT)
+		shim_count(SHIM_CTR_RULES_IMAGE); /* `mptcpize status` shows where the rules came from */
 	const struct shim_ruleset *rs = ruleset;
 	/* Read only what the rules match on (the exe too when it is going to be logged). */
 	unsigned int needs = rs->needs;
