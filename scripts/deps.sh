@@ -2,15 +2,19 @@
 # SPDX-License-Identifier: MIT
 # Installs, from Debian's archive, every package the build, the tests, the demo and the
 # benchmarks use. Idempotent and quiet: apt-get runs only when something is missing.
-# Usage: scripts/deps.sh [build|test|demo|bench]...   (default: test)
+# Usage: scripts/deps.sh [build|test|demo|bench|fresh]...   (default: test)
 set -euo pipefail
 
 build_pkgs=(gcc meson ninja-build pkg-config libconfig-dev libcriterion-dev scdoc)
+# `mptcpize run --bpf` (meson option bpf=auto): built only when these are present.
+bpf_pkgs=(clang libbpf-dev bpftool)
 test_pkgs=("${build_pkgs[@]}" iproute2 curl wget python3 iperf3 socat ncat nginx-light
 	redis-server redis-tools openssh-server openssh-client ethtool iputils-ping kmod procps coreutils
-	clang valgrind qemu-system-x86 busybox-static cpio xz-utils zstd strace haproxy lighttpd)
-demo_pkgs=("${build_pkgs[@]}" iproute2 iputils-ping ethtool curl python3 iperf3 procps)
+	clang valgrind qemu-system-x86 busybox-static cpio xz-utils zstd strace haproxy
+	systemd "${bpf_pkgs[@]}" golang-go lighttpd)
+demo_pkgs=("${build_pkgs[@]}" "${bpf_pkgs[@]}" iproute2 iputils-ping ethtool curl python3 iperf3 procps)
 bench_pkgs=("${test_pkgs[@]}" mptcpize hyperfine)
+fresh_pkgs=(mmdebstrap git) # scripts/fresh-debian.sh
 
 want=()
 for set in "${@:-test}"; do
@@ -19,6 +23,7 @@ for set in "${@:-test}"; do
 	test) want+=("${test_pkgs[@]}") ;;
 	demo) want+=("${demo_pkgs[@]}") ;;
 	bench) want+=("${bench_pkgs[@]}") ;;
+	fresh) want+=("${fresh_pkgs[@]}") ;;
 	*) echo "deps.sh: unknown set '$set'" >&2; exit 2 ;;
 	esac
 done
@@ -40,11 +45,11 @@ export DEBIAN_FRONTEND=noninteractive
 lock=(-o DPkg::Lock::Timeout=900)
 apt-get "${lock[@]}" update -qq >/dev/null
 # Packages that ship services (nginx, redis, ssh) must not start them: tests run their own.
+# The policy file is removed by a trap, so a failed or interrupted install does not leave the
+# host unable to start services.
 policy=/usr/sbin/policy-rc.d
-made_policy=0
 if [ ! -e "$policy" ]; then
-	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1
+	trap 'rm -f "$policy"' EXIT
+	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
 fi
 apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-[ "$made_policy" = 1 ] && rm -f "$policy"
-exit 0

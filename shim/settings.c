@@ -6,7 +6,6 @@
 
 #include "log.h"
 #include "real.h"
-#include "sockopt_policy.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -63,12 +62,8 @@ static void init_process(void)
 	const char *debug = secure ? NULL : getenv("MPTCPIZE_DEBUG");
 	shim_log_threshold = parse_level(debug);
 	shim_log_debugging = debug && *debug && strcmp(debug, "0") != 0;
-	/* MPTCPIZE_SOCKOPT was parsed but never installed: overrides had no effect. A bad spec
-	 * changes nothing (all-or-nothing) and says so once. */
-	const char *bad = NULL;
-	if (shim_settings.sockopt_rules &&
-	    shim_opt_apply_overrides(shim_settings.sockopt_rules, &bad) < 0)
-		shim_log(SHIM_LOG_WARN, "MPTCPIZE_SOCKOPT: bad entry at \"%s\": ignored", bad);
+	/* MPTCPIZE_SOCKOPT is applied once, by the process verdict (policy.c), after the file's
+	 * per-rule policies, so that the environment wins. */
 	initializing = false;
 }
 

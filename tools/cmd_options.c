@@ -2,7 +2,7 @@
 /*
  * cmd_options.c - `mptcpize options [--markdown]`: prints the socket-option table the shim
  * uses (sockopt_policy.c), with the policy now in force (MPTCPIZE_SOCKOPT overrides applied)
- * and the reason for each. The README's table is this command's --markdown output.
+ * and the reason for each. docs/socket-options.md's table is this command's --markdown output.
  */
 #include "commands.h"
 #include "sockopt_policy.h"

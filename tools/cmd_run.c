@@ -10,6 +10,7 @@
 #include "ruleimg_write.h"
 #include "commands.h"
 #include "elfinfo.h"
+#include "run_bpf.h"
 
 #include <dlfcn.h>
 #include <stdbool.h>
@@ -23,8 +24,13 @@
 static void run_usage(FILE *out)
 {
 	fprintf(out, "usage: mptcpize run [-d|-dd|-ddd] [--respect-config] [--] CMD [ARGS...]\n"
+		     "       mptcpize run --bpf|--bpf-options [-d|-dd|-ddd] [--] CMD [ARGS...]\n"
 		     "  -d               log the shim's decisions to stderr (more d, more detail)\n"
-		     "  --respect-config follow the config file's rules instead of forcing MPTCP\n");
+		     "  --respect-config follow the config file's rules instead of forcing MPTCP\n"
+		     "  --bpf            use the BPF engine instead of the preload: reaches static and\n"
+		     "                   Go programs (root, Linux >= 6.6 with BTF, cgroup v2)\n"
+		     "  --bpf-options    BPF option emulation only, for programs that create MPTCP\n"
+		     "                   sockets themselves (no upgrade; any kernel with cgroup v2)\n");
 }
 
 /* Finds CMD the way execvp will, so that we inspect the file that will run. */
@@ -45,6 +51,21 @@ static bool resolve_command(const char *cmd, char *out, size_t size)
 			return true;
 		path = end ? end + 1 : path + n;
 	}
+	return false;
+}
+
+/* The loader splits LD_PRELOAD on ' ' and ':', so a library path holding one becomes two
+ * entries: neither loads, the loader prints one line in the child, and the program silently
+ * stays on TCP. The dlopen() check below cannot see that: refuse such a path up front. */
+static bool library_path_is_preloadable(const char *lib)
+{
+	const char *bad = strpbrk(lib, " :\t\n");
+	if (!bad)
+		return true;
+	fprintf(stderr,
+		"mptcpize: cannot preload %s: the path holds a %s, and the loader splits "
+		"LD_PRELOAD there; move or link the library to a path without one (MPTCPIZE_LIB)\n",
+		lib, *bad == ':' ? "colon" : *bad == ' ' ? "space" : "tab or newline");
 	return false;
 }
 
@@ -127,6 +148,7 @@ int cmd_run(int argc, char **argv)
 {
 	int debug = 0;
 	bool respect_config = false;
+	int bpf = 0; /* 1 --bpf, 2 --bpf-options */
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -139,6 +161,10 @@ int cmd_run(int argc, char **argv)
 			debug++;
 		} else if (strcmp(a, "--respect-config") == 0) {
 			respect_config = true;
+		} else if (strcmp(a, "--bpf") == 0) {
+			bpf = 1;
+		} else if (strcmp(a, "--bpf-options") == 0) {
+			bpf = 2;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			run_usage(stdout);
 			return 0;
@@ -155,9 +181,15 @@ int cmd_run(int argc, char **argv)
 		run_usage(stderr);
 		return 2;
 	}
+	if (bpf) {
+		struct run_bpf_opts o = {.debug = debug, .options_only = bpf == 2};
+		return run_bpf(&o, argv + i);
+	}
 	const char *lib = mptcpize_library_path();
 	if (!lib)
 		return 127;
+	if (!library_path_is_preloadable(lib))
+		return 2;
 	void *handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		fprintf(stderr, "mptcpize: cannot load %s: %s\n", lib, dlerror());

@@ -10,7 +10,7 @@ BUILDDIR=$(realpath "${1:?usage: install-layout.sh BUILDDIR}")
 source "$(dirname "$0")/lib.sh"
 set +e
 D=$TMP/dest
-plan 8
+plan 9
 intro() { meson introspect "$BUILDDIR" --buildoptions | python3 -c "
 import json, sys; o = {x['name']: x['value'] for x in json.load(sys.stdin)}; print(o['$1'])"; }
 prefix=$(intro prefix)
@@ -30,6 +30,11 @@ check "example config in \$datadir/doc/mptcpize" \
 	grep -q '^rules = (' "$D$prefix/share/doc/mptcpize/mptcpize.conf.example"
 check "nothing installed outside DESTDIR (no absolute paths in the install log)" \
 	bash -c "grep -q '^Installing ' '$TMP/install.log' && ! grep '^Installing ' '$TMP/install.log' | grep -v ' to $D/'"
+# The exports are exactly the interposed calls of shim/real.h (the version script is generated
+# from that list; nm shows what the linker really exported).
+want=$(grep -o '^[[:space:]]*X([^,()]*, *[a-z_0-9]*' "$(dirname "$0")/../../shim/real.h" | sed 's/.*, *//' | sort)
+got=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TWi]$/ { print $3 }' | sort)
+check "exports = SHIM_REAL_SYMBOLS of real.h ($(echo $got))" test "$got" = "$want"
 NS=mil$$
 ip netns add "$NS" 2>/dev/null
 kind=$(MPTCPIZE_LIB=$lib ip netns exec "$NS" "$D$prefix/bin/mptcpize" run "$BUILDDIR/tests/tester" kind inet 2>&1)

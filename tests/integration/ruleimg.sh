@@ -103,6 +103,9 @@ lines() { grep -c 'mptcpize\[' $TMP/syslog; }
 case_() {
 	local before=\$(lines) kind
 	kind=\$("\${@:2}" 2>$TMP/case.err)
+	# the reader writes the datagram asynchronously: wait for it (1 s at most), then for strays
+	for _ in \$(seq 20); do [ "\$(lines)" != "\$before" ] && break; sleep 0.05; done
+	sleep 0.1
 	echo "\$1=\$kind,\$((\$(lines) - before)),\$(grep -c . $TMP/case.err)"
 	echo "\$1_line=\$(grep 'mptcpize\[' $TMP/syslog | tail -1)"
 }
