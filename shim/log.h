@@ -24,7 +24,7 @@ enum shim_log_level {
 	SHIM_LOG_TRACE = 3,
 };
 
-/* -1 silences everything; set once by shim_settings_load(). */
+/* -1 silences everything; set once per process by settings.c (MPTCPIZE_DEBUG). */
 extern int shim_log_threshold;
 
 /* MPTCPIZE_DEBUG is set (any value but 0): system warnings go to stderr too. */

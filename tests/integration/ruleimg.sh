@@ -57,7 +57,7 @@ check "run --respect-config, source dir not writable: a private copy is used ($g
 mkfifo "$TMP/fifo.conf" "$TMP/fifo.img"
 out=$(timeout 10 "$M" check "$TMP/fifo.conf" 2>&1); rc=$?
 check "check on a FIFO returns at once, refusing it (rc $rc)" \
-	bash -c "[ $rc = 1 ] && grep -q 'not a regular file' <<<'$out'"
+	bash -c "[ $rc = 2 ] && grep -q 'not a regular file' <<<'$out'"
 got=$(timeout 10 env LD_PRELOAD="$LIB" MPTCPIZE_CONFIG="$TMP/fifo.img" "$TESTER" kind inet 2>"$TMP/err"); rc=$?
 check "library with a FIFO image: no hang, TCP, one line ($got, rc $rc)" \
 	bash -c "[ '$got' = tcp ] && [ \$(grep -c 'fifo.img: not a regular file' '$TMP/err') = 1 ]"
