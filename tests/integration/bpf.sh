@@ -16,7 +16,9 @@
 #     exit 2 with one line before CMD runs, nothing attached;
 # 10. net.mptcp.enabled=0 in the launcher's netns: CMD runs on plain TCP, with a note;
 # 11-12. `run` without --bpf: a static binary, and a Go 1.19 binary (version read from its build
-#     info; Go < 1.21 ignores GODEBUG), get a warning that suggests --bpf.
+#     info; Go < 1.21 ignores GODEBUG), get a warning that suggests --bpf;
+# 13. the engine follows the one option table, overrides included: MPTCPIZE_SOCKOPT=
+#     TCP_USER_TIMEOUT=pass gives MPTCP's own answers for it, the other options stay emulated.
 # Usage: bpf.sh BUILDDIR   (TAP output)
 set -u
 BUILDDIR=$(realpath "${1:?usage: bpf.sh BUILDDIR}")
@@ -47,7 +49,7 @@ leftover_cgroups() { find /sys/fs/cgroup -maxdepth 6 -type d -name 'mptcpize-bpf
 eventually() { for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
 not() { ! "$@"; }
 
-echo "1..12"
+echo "1..13"
 "$PROBE" options >"$TMP/ref.log" 2>&1
 rc=$?
 DIAG="ref.log"
@@ -146,6 +148,11 @@ if [ -x "$GOPAIR" ]; then
 else
 	not_ok "tests/gopair was not built (needs golang-go: scripts/deps.sh test)"
 fi
+
+MPTCPIZE_SOCKOPT=TCP_USER_TIMEOUT=pass "$MZ" run --bpf-options -- "$PROBE" options >"$TMP/pass.log" 2>&1
+DIAG="pass.log"
+check "MPTCPIZE_SOCKOPT=TCP_USER_TIMEOUT=pass: TCP_USER_TIMEOUT answers as MPTCP, SO_OOBINLINE still as TCP" \
+	eval 'grep -q "^DIFF TCP_USER_TIMEOUT=5000" "$TMP/pass.log" && grep -q "^same SO_OOBINLINE" "$TMP/pass.log"'
 
 echo "# $n passed+failed, $failed failed"
 [ "$failed" = 0 ]
