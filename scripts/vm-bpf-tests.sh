@@ -57,35 +57,39 @@ for fam in 4 6; do
 done
 t "after exit: no program of ours attached" gone
 
+# snap; ...; mp_capable N: both ends of at least N connections did the MP_CAPABLE handshake
+snap() { s0=$(mib MPCapableSYNRX); a0=$(mib MPCapableSYNACKRX); k0=$(mib MPCapableACKRX); }
+mp_capable() {
+	s1=$(mib MPCapableSYNRX); a1=$(mib MPCapableSYNACKRX); k1=$(mib MPCapableACKRX)
+	echo "# MPCapableSYNRX $s0->$s1 SYNACKRX $a0->$a1 ACKRX $k0->$k1"
+	[ $((s1 - s0)) -ge $1 ] && [ $((a1 - a0)) -ge $1 ] && [ $((k1 - k0)) -ge $1 ]
+}
+# fetch PORT OUT: busybox wget under --bpf, retried while the server starts
+fetch() {
+	for i in $(seq 150); do
+		$MZ run --bpf -- busybox wget -q -O $2 http://127.0.0.1:$1/blob 2>/tmp/wget.err && return 0
+		sleep 0.2
+	done
+	show /tmp/wget.err; return 1
+}
 mkdir -p /tmp/www && dd if=/dev/urandom of=/tmp/www/blob bs=1024 count=1024 2>/dev/null
-s0=$(mib MPCapableSYNRX); a0=$(mib MPCapableSYNACKRX); k0=$(mib MPCapableACKRX)
+snap
 $MZ run --bpf -- busybox httpd -f -p 127.0.0.1:8080 -h /tmp/www &
 hp=$!
-ok=no
-for i in $(seq 50); do
-	$MZ run --bpf -- busybox wget -q -O /tmp/got http://127.0.0.1:8080/blob 2>/tmp/wget.err && { ok=yes; break; }
-	sleep 0.2
-done
+fetch 8080 /tmp/got; ok=$?
 kill $hp; wait $hp
-s1=$(mib MPCapableSYNRX); a1=$(mib MPCapableSYNACKRX); k1=$(mib MPCapableACKRX)
-echo "# MPCapableSYNRX $s0->$s1 SYNACKRX $a0->$a1 ACKRX $k0->$k1"; show /tmp/wget.err
-t "static busybox wget from busybox httpd under --bpf: 1 MiB intact, MP_CAPABLE on both ends (MPTcpExt)" "[ $ok = yes ] && cmp -s /tmp/www/blob /tmp/got && [ \$((s1 - s0)) -ge 1 ] && [ \$((a1 - a0)) -ge 1 ] && [ \$((k1 - k0)) -ge 1 ]"
+t "static busybox wget from busybox httpd under --bpf: 1 MiB intact, MP_CAPABLE on both ends (MPTcpExt)" "[ $ok = 0 ] && cmp -s /tmp/www/blob /tmp/got && mp_capable 1"
 
 # Debian caddy (Go 1.19, cgo-linked: the preload cannot reach its sockets) as a reverse proxy
-s0=$(mib MPCapableSYNRX); a0=$(mib MPCapableSYNACKRX); k0=$(mib MPCapableACKRX)
+snap
 $MZ run --bpf -- busybox httpd -f -p 127.0.0.1:8092 -h /tmp/www &
 op=$!
 XDG_DATA_HOME=/tmp/cad XDG_CONFIG_HOME=/tmp/cad HOME=/tmp/cad $MZ run --bpf -- caddy run --config /tmp/cad/Caddyfile --adapter caddyfile >/tmp/caddy.log 2>&1 &
 cp=$!
-ok=no
-for i in $(seq 150); do
-	$MZ run --bpf -- busybox wget -q -O /tmp/got2 http://127.0.0.1:8091/blob 2>/tmp/wget2.err && { ok=yes; break; }
-	sleep 0.2
-done
+fetch 8091 /tmp/got2; ok=$?
 kill $cp $op; wait $cp $op
-s1=$(mib MPCapableSYNRX); a1=$(mib MPCapableSYNACKRX); k1=$(mib MPCapableACKRX)
-echo "# MPCapableSYNRX $s0->$s1 SYNACKRX $a0->$a1 ACKRX $k0->$k1"; show /tmp/wget2.err; [ $ok = yes ] || tail -5 /tmp/caddy.log | show
-t "caddy reverse proxy under --bpf: wget -> caddy -> httpd, 1 MiB intact, both hops MP_CAPABLE (MPTcpExt +2)" "[ $ok = yes ] && cmp -s /tmp/www/blob /tmp/got2 && [ \$((s1 - s0)) -ge 2 ] && [ \$((a1 - a0)) -ge 2 ] && [ \$((k1 - k0)) -ge 2 ]"
+[ $ok = 0 ] || tail -5 /tmp/caddy.log | show
+t "caddy reverse proxy under --bpf: wget -> caddy -> httpd, 1 MiB intact, both hops MP_CAPABLE (MPTcpExt +2)" "[ $ok = 0 ] && cmp -s /tmp/www/blob /tmp/got2 && mp_capable 2"
 
 echo 0 >/proc/sys/net/mptcp/enabled
 $MZ run --bpf -- $GP server 127.0.0.1:7020 1048576 >/tmp/d-s.out 2>/tmp/d-s.err &
