@@ -56,6 +56,17 @@ static bool warned_once(const struct shim_opt_info *info)
 	return __atomic_exchange_n(&warned[i], 1, __ATOMIC_RELAXED);
 }
 
+/* An empty or all-zero value unbinds (SO_BINDTODEVICE "", SO_BINDTOIFINDEX 0): nothing that
+ * the whole connection must keep to. */
+static bool all_zero(const void *optval, socklen_t optlen)
+{
+	const unsigned char *p = optval;
+	for (socklen_t i = 0; p && i < optlen; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /* A successful set on a managed socket: log it for replay (before connect) or because MPTCP
  * forgets it; swap to TCP before connect where MPTCP would not apply it to every subflow
  * (WHOLE_CONNECTION). Returns 0. */
@@ -82,7 +93,7 @@ static void after_success(int fd, uint32_t flags, int level, int optname, const 
 		else
 			shim_log(SHIM_LOG_DEBUG, "fd %d: %s not recorded (log full)", fd, label);
 	} else if (replay && (oflags_info & SHIM_OPTF_WHOLE_CONNECTION) &&
-		   shim_opt_policy(level, optname) == SHIM_POLICY_FALLBACK &&
+		   shim_opt_policy(level, optname) == SHIM_POLICY_FALLBACK && !all_zero(optval, optlen) &&
 		   shim_fd_matches(rec, fd)) {
 		/* The log replays it on the TCP socket. */
 		if (shim_swap_to_tcp(fd, rec, label) == SHIM_SWAP_DONE) {
