@@ -93,8 +93,8 @@ static void after_success(int fd, uint32_t flags, int level, int optname, const 
 		else
 			shim_log(SHIM_LOG_DEBUG, "fd %d: %s not recorded (log full)", fd, label);
 	} else if (replay && (oflags_info & SHIM_OPTF_WHOLE_CONNECTION) &&
-		   shim_opt_policy(level, optname) == SHIM_POLICY_FALLBACK && !all_zero(optval, optlen) &&
-		   shim_fd_matches(rec, fd)) {
+		   shim_opt_policy(level, optname) == SHIM_POLICY_FALLBACK &&
+		   !all_zero(optval, optlen) && shim_fd_matches(rec, fd)) {
 		/* The log replays it on the TCP socket. */
 		if (shim_swap_to_tcp(fd, rec, label) == SHIM_SWAP_DONE) {
 			shim_count(SHIM_CTR_SWAP_OPTION);
