@@ -173,10 +173,11 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_UNCONNECTED_ONLY) &&
 	    (rflags & SHIM_FD_CONNECTED))
 		tcp_err = EINVAL; /* what a connected TCP socket answers */
-	/* TCP checks the state before the value (repair mode). */
-	if ((iflags & SHIM_OPTF_TCP_EPERM_CONNECTED) && (rflags & SHIM_FD_CONNECTED))
+	/* TCP checks the state before the value (repair mode), if this kernel has the option. */
+	if (tcp_err != ENOPROTOOPT && (iflags & SHIM_OPTF_TCP_EPERM_CONNECTED) &&
+	    (rflags & SHIM_FD_CONNECTED))
 		tcp_err = EPERM;
-	if ((iflags & SHIM_OPTF_TCP_EPERM_LISTENING) && is_listening(fd))
+	if (tcp_err != ENOPROTOOPT && (iflags & SHIM_OPTF_TCP_EPERM_LISTENING) && is_listening(fd))
 		tcp_err = EPERM;
 	if (tcp_err == ENOTCONN && policy == SHIM_POLICY_FALLBACK && shim_swap_possible(fd, rec)) {
 		/* TCP refuses only because it is not connected yet (TCP_ULP "tls"): the program

@@ -65,8 +65,12 @@ static const struct known {
 	 "a TCP child takes the SYN's hop limit here (tcp_v6_syn_recv_sock); MPTCP keeps no SYN"},
 	{IPPROTO_IPV6, IPV6_MULTICAST_IF, VALUE_ONLY | B(S_READ) | B(S_REREAD), STA,
 	 "a TCP child takes the SYN's interface here (tcp_v6_syn_recv_sock); MPTCP keeps no SYN"},
-	{IPPROTO_TCP, 42 /* TCP_AO_REPAIR */, B(S_READ) | B(S_REREAD), STL,
-	 "TCP checks the state first on a listener (EPERM); TCP-AO needs TCP anyway"},
+	{IPPROTO_IPV6, 72 /* IPV6_ADDR_PREFERENCES */, VALUE_ONLY | B(S_REREAD), STC | STA,
+	 "6.1 TCP merges successive values into its flags; emulated after connect (TCP's effect "
+	 "is nil then), the value read is the last one set"},
+	{IPPROTO_TCP, 42 /* TCP_AO_REPAIR */, B(S_READ) | B(S_SET1) | B(S_SET0) | B(S_REREAD), STL,
+	 "a TCP listener says EPERM where a fresh socket says ENOPROTOOPT, as does a kernel "
+	 "without the option (6.1); TCP-AO needs TCP anyway"},
 };
 
 static const char *known_reason(int level, int opt, enum step s, enum state st, bool value_only)
