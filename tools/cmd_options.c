@@ -4,6 +4,7 @@
  * uses (sockopt_policy.c), with the policy now in force (MPTCPIZE_SOCKOPT overrides applied)
  * and the reason for each. docs/socket-options.md's table is this command's --markdown output.
  */
+#include "cli.h"
 #include "commands.h"
 #include "sockopt_policy.h"
 
@@ -29,6 +30,26 @@ static const char *level_name(int level)
 	}
 }
 
+static const struct cli_opt options_opts[] = {
+	{"markdown", 0x100, NULL, "print the table as Markdown (docs/socket-options.md)", false},
+	{0},
+};
+
+const struct cli_cmd cli_cmd_options = {
+	.name = "options",
+	.summary = "Prints what happens to each socket option MPTCP refuses, with the policies in "
+		   "force (MPTCPIZE_SOCKOPT applied).",
+	.opts = options_opts,
+	.run = cmd_options,
+};
+
+static int options_opt(void *ctx, int key, const char *arg)
+{
+	(void)key, (void)arg;
+	*(bool *)ctx = true;
+	return 0;
+}
+
 /* The flags a reader needs to know about (the policy applies when MPTCP refuses). */
 static const char *flag_note(unsigned int flags)
 {
@@ -41,7 +62,11 @@ static const char *flag_note(unsigned int flags)
 
 int cmd_options(int argc, char **argv)
 {
-	bool markdown = argc > 1 && strcmp(argv[1], "--markdown") == 0;
+	bool markdown = false;
+	struct cli_args args;
+	int rc = cli_parse(&cli_cmd_options, argc, argv, options_opt, &markdown, &args);
+	if (rc >= 0)
+		return rc;
 	const char *spec = getenv("MPTCPIZE_SOCKOPT");
 	const char *bad = NULL;
 	if (spec && *spec && shim_opt_apply_overrides(spec, &bad) < 0)
