@@ -21,7 +21,12 @@
 #include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <string.h>
+
+#ifndef IP_PROTOCOL
+#define IP_PROTOCOL 52 /* Linux 6.5 */
+#endif
 
 /* A private copy of a log entry, taken under the record lock. */
 struct entry_copy {
@@ -39,33 +44,65 @@ static bool copy_entry(const struct shim_fd *rec, int level, int optname, struct
 	return true;
 }
 
-/* Answer from the oracle as TCP would. rec is locked on entry and unlocked on return. */
-/* A connected TCP socket reads TCP_MAXSEG as its current MSS, whatever was set; MPTCP's
- * TCP_INFO (the first subflow's) has it as tcpi_snd_mss. False if that cannot be read. */
-static bool live_mss(int fd, const struct shim_fd *rec, int level, int optname, void *optval,
-		     socklen_t *optlen)
+/* A connected TCP socket answers READS_LIVE options from the connection, whatever was set:
+ * TCP_MAXSEG the current MSS, IP_MTU/IPV6_MTU/IPV6_PATHMTU the path MTU, IPV6_ADDRFORM the
+ * family. MPTCP's TCP_INFO (the first subflow's) has them. False if that cannot be read. */
+static bool live_read(int fd, const struct shim_fd *rec, int level, int optname, void *optval,
+		      socklen_t *optlen)
 {
 	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	if (!info || !(info->flags & SHIM_OPTF_READS_LIVE_MSS) ||
-	    !(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_CONNECTED) || !optval ||
-	    !optlen || *optlen < (socklen_t)sizeof(int))
+	if (!info || !(info->flags & SHIM_OPTF_READS_LIVE) || !optval || !optlen ||
+	    *optlen < (socklen_t)sizeof(int) || (level == IPPROTO_IPV6 && rec->family != AF_INET6))
+		return false;
+	if (level == IPPROTO_IP && optname == IP_PROTOCOL) {
+		/* TCP answers inet_num, which for TCP is the local port. */
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+			return false;
+		int port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+							  : ((struct sockaddr_in6 *)&ss)->sin6_port);
+		memcpy(optval, &port, sizeof(port));
+		*optlen = sizeof(port);
+		return true;
+	}
+	if (!(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_CONNECTED))
 		return false;
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 	memset(&ti, 0, sizeof(ti));
-	if (real_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || ti.tcpi_snd_mss == 0 ||
-	    len < offsetof(struct tcp_info, tcpi_snd_mss) + sizeof(ti.tcpi_snd_mss))
+	if (real_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < offsetof(struct tcp_info, tcpi_rcv_rtt) || ti.tcpi_state == TCP_CLOSE ||
+	    ti.tcpi_state == TCP_LISTEN || ti.tcpi_state == TCP_SYN_SENT)
 		return false;
-	int mss = (int)ti.tcpi_snd_mss;
-	memcpy(optval, &mss, sizeof(mss));
-	*optlen = sizeof(mss);
+	int v;
+	if (level == IPPROTO_TCP && optname == TCP_MAXSEG)
+		v = (int)ti.tcpi_snd_mss;
+	else if (level == IPPROTO_IPV6 && optname == IPV6_ADDRFORM)
+		v = AF_INET6;
+	else
+		v = (int)ti.tcpi_pmtu;
+	if (v == 0)
+		return false;
+	if (level == IPPROTO_IPV6 && optname == IPV6_PATHMTU) {
+		struct ip6_mtuinfo mi;
+		if (*optlen < (socklen_t)sizeof(mi))
+			return false; /* TCP's EINVAL comes from the oracle */
+		memset(&mi, 0, sizeof(mi));
+		mi.ip6m_mtu = (uint32_t)v;
+		memcpy(optval, &mi, sizeof(mi));
+		*optlen = sizeof(mi);
+		return true;
+	}
+	memcpy(optval, &v, sizeof(v));
+	*optlen = sizeof(v);
 	return true;
 }
 
 static int answer_as_tcp(int fd, struct shim_fd *rec, int level, int optname, void *optval,
 			 socklen_t *optlen, int mptcp_rc, int mptcp_errno)
 {
-	if (live_mss(fd, rec, level, optname, optval, optlen)) {
+	if (live_read(fd, rec, level, optname, optval, optlen)) {
 		shim_fd_unlock(rec);
 		return 0;
 	}
@@ -76,6 +113,14 @@ static int answer_as_tcp(int fd, struct shim_fd *rec, int level, int optname, vo
 	bool ok;
 	int rc = shim_oracle_get(family, have ? &copy.head : NULL, level, optname, optval, optlen,
 				 &ok);
+	if (!ok && have && optval && optlen) {
+		/* No spare fd for the scratch socket (RLIMIT_NOFILE): answer the value the program
+		 * set, truncated as a TCP read of a buffer would be. */
+		socklen_t n = *optlen < copy.head.len ? *optlen : copy.head.len;
+		memcpy(optval, copy.value, n);
+		*optlen = n;
+		return 0;
+	}
 	if (!ok) {
 		errno = mptcp_errno;
 		return mptcp_rc;
@@ -96,6 +141,28 @@ static bool may_answer_from_log(struct shim_fd *rec, int level, int optname)
 	bool emulated = e && (e->flags & SHIM_OPT_EMULATED);
 	shim_fd_unlock(rec);
 	return emulated;
+}
+
+/* TCP sets IPV6_V6ONLY when a socket is bound to an IPv6 address that is neither :: nor
+ * v4-mapped (inet6_bind), and accepted sockets inherit it; MPTCP binds its first subflow and
+ * keeps 0. A connected client's address came from connect(), which sets nothing. */
+static void v6only_as_tcp(int fd, void *optval, const socklen_t *optlen)
+{
+	struct shim_fd *rec = shim_fd_peek(fd);
+	uint32_t flags = rec ? __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) : 0;
+	int v = 0;
+	if (!optval || !optlen || *optlen < (socklen_t)sizeof(v) ||
+	    ((flags & SHIM_FD_CONNECTED) && !(flags & SHIM_FD_ACCEPTED)))
+		return;
+	memcpy(&v, optval, sizeof(v));
+	struct sockaddr_in6 sin6;
+	socklen_t sl = sizeof(sin6);
+	if (v != 0 || getsockname(fd, (struct sockaddr *)&sin6, &sl) != 0 ||
+	    sin6.sin6_family != AF_INET6 || IN6_IS_ADDR_UNSPECIFIED(&sin6.sin6_addr) ||
+	    IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr))
+		return;
+	v = 1;
+	memcpy(optval, &v, sizeof(v));
 }
 
 static bool is_mptcp_ulp(const void *optval, const socklen_t *optlen)
@@ -180,6 +247,8 @@ int shim_emulate_get(int fd, int level, int optname, void *optval, socklen_t *op
 			errno = saved_errno;
 		return rc;
 	}
+	if (rc == 0 && level == IPPROTO_IPV6 && optname == IPV6_V6ONLY)
+		v6only_as_tcp(fd, optval, optlen);
 	if (rc == 0) {
 		rc = after_success(fd, level, optname, optval, optlen, saved_errno);
 		if (rc == 0)
@@ -195,34 +264,20 @@ int shim_emulate_get(int fd, int level, int optname, void *optval, socklen_t *op
 		errno = err;
 		return rc;
 	}
-	/* Emulated options read as TCP, from their value. So do options outside the table (such
-	 * as IP_OPTIONS, which sshd reads: TCP answers an empty list): had the program set one, the
-	 * socket would be TCP by now or the set would have failed, so TCP's default is the
-	 * truth. The table's fallback options (repair, saved SYN, peek offset...) keep MPTCP's
-	 * refusal: reading them on a socket that could not become TCP should say so. */
-	enum shim_opt_policy policy = shim_opt_policy(level, optname);
-	bool listed_fallback = policy == SHIM_POLICY_FALLBACK && shim_opt_lookup(level, optname);
-	if (policy != SHIM_POLICY_PASS && !listed_fallback) {
+	/* A refused read is answered as TCP would answer it: from the emulated value, from the
+	 * connection (READS_LIVE), or else TCP's default, which is the truth: had the program set
+	 * the option, the socket would be TCP by now or the set would have failed (sshd reads
+	 * IP_OPTIONS; Erlang copies IP_RECVTTL from a listener). Only NO_SCRATCH reads (a TCP
+	 * data path) keep MPTCP's refusal. */
+	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
+	if (!info || (info->flags & (SHIM_OPTF_NO_SCRATCH | SHIM_OPTF_GET_ONLY)) !=
+			     (SHIM_OPTF_NO_SCRATCH | SHIM_OPTF_GET_ONLY)) {
 		rc = answer_as_tcp(fd, rec, level, optname, optval, optlen, rc, err);
 		if (rc == 0)
 			errno = saved_errno;
 		return rc;
 	}
-	/* `pass` and listed fallback options: keep MPTCP's refusal, unless TCP refuses the call
-	 * too (then TCP's errno). */
-	int family = rec->family;
 	shim_fd_unlock(rec);
-	/* The same length and input bytes as the program's call: some gets read their buffer
-	 * (TCP_ZEROCOPY_RECEIVE) or check its size, and a made-up length draws a made-up EINVAL. */
-	unsigned char scratch[1024];
-	socklen_t scratch_len = optlen ? *optlen : 0;
-	bool ok;
-	if (optval && scratch_len <= sizeof(scratch)) {
-		memcpy(scratch, optval, scratch_len);
-		if (shim_oracle_get(family, NULL, level, optname, scratch, &scratch_len, &ok) != 0 &&
-		    ok)
-			err = errno;
-	}
 	errno = err;
 	return -1;
 }

@@ -7,8 +7,10 @@
  * Network checks read /proc/sys and `ip` of the namespace the command runs in (use
  * `ip netns exec NS mptcpize doctor` for another one); file checks look under DIR.
  */
+#include "cli.h"
 #include "commands.h"
 #include "mptcpize-config.h"
+#include "ruleimg.h"
 #include "syscheck.h"
 
 #include <ctype.h>
@@ -283,6 +285,19 @@ static void check_files(const char *root)
 	else
 		report(V_OK, NULL, "config: %s%s", conf,
 		       cs == SYSCHECK_CONF_DEFAULT_MPTCP ? " (default mptcp)" : "");
+	if (listed && (cs == SYSCHECK_CONF_RULES_ONLY || cs == SYSCHECK_CONF_DEFAULT_MPTCP)) {
+		/* What the library reads is the compiled image, not the file. */
+		struct shim_ruleimg img;
+		char bad[192] = "";
+		enum shim_ruleimg_state st = shim_ruleimg_load(&img, conf, true, bad, sizeof(bad));
+		shim_ruleimg_unmap(&img);
+		if (st == SHIM_RULEIMG_CURRENT)
+			report(V_OK, NULL, "rules: %s%s current", conf, SHIM_RULEIMG_SUFFIX);
+		else
+			report(V_FAIL, "mptcpize check --compile",
+			       "rules: %s%s %s%s%s: preloaded programs stay on TCP", conf,
+			       SHIM_RULEIMG_SUFFIX, shim_ruleimg_state_name(st), *bad ? ": " : "", bad);
+	}
 
 	snprintf(path, sizeof(path), "%s/etc/systemd/system/*.d/50-mptcpize.conf", syscheck_under(root));
 	glob_t g;
@@ -308,24 +323,21 @@ static void check_files(const char *root)
 	}
 }
 
+const struct cli_cmd cli_cmd_doctor = {
+	.name = "doctor",
+	.summary = "Checks MPTCP in this network namespace and the files under DIR, one line per "
+		   "check with its fix; exit 0 all OK, 1 warnings, 2 failures.",
+	.flags = CLI_ROOT,
+	.run = cmd_doctor,
+};
+
 int cmd_doctor(int argc, char **argv)
 {
-	const char *root = "/";
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
-			root = argv[++i];
-		else if (strncmp(argv[i], "--root=", 7) == 0)
-			root = argv[i] + 7;
-		else {
-			bool help = strcmp(argv[i], "--help") == 0;
-			fprintf(
-			    help ? stdout : stderr,
-			    "usage: mptcpize doctor [--root DIR]\n"
-			    "  checks MPTCP in this network namespace and the files under DIR;\n"
-			    "  exit 0 all OK, 1 warnings, 2 failures\n");
-			return help ? 0 : 2;
-		}
-	}
+	struct cli_args args;
+	int rc = cli_parse(&cli_cmd_doctor, argc, argv, NULL, NULL, &args);
+	if (rc >= 0)
+		return rc;
+	const char *root = args.root;
 	bool on, userspace;
 	check_kernel(&on, &userspace);
 	if (on)

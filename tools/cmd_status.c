@@ -9,6 +9,7 @@
  * through /proc/PID/root, every read bounded). Counter files of dead processes (or of an
  * earlier process with a reused pid) are ignored and removed.
  */
+#include "cli.h"
 #include "commands.h"
 #include "counters.h"
 #include "sockdiag.h"
@@ -153,32 +154,37 @@ static int show(long pid)
 	return 0;
 }
 
+const struct cli_cmd cli_cmd_status = {
+	.name = "status",
+	.operands = "[PID...]",
+	.summary = "Sockets (kind, fallback, subflows) and shim counters of each process; default: "
+		   "every process with libmptcpize.so loaded.",
+	.max_operands = -1,
+	.run = cmd_status,
+};
+
 int cmd_status(int argc, char **argv)
 {
 	int rc = 0;
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: mptcpize status [PID...]\n"
-		       "  sockets (kind, fallback, subflows) and shim counters of each process;\n"
-		       "  default: every process with libmptcpize.so loaded\n");
-		return 0;
-	}
+	struct cli_args args;
+	int prc = cli_parse(&cli_cmd_status, argc, argv, NULL, NULL, &args);
+	if (prc >= 0)
+		return prc;
 	status_clean_stale();
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++) {
+	if (args.nops > 0) {
+		for (int i = 0; i < args.nops; i++) {
 			char *end;
-			long pid = strtol(argv[i], &end, 10);
-			if (*end || pid <= 0) {
-				fprintf(stderr, "mptcpize: '%s' is not a pid\n", argv[i]);
-				return 2;
-			}
+			long pid = strtol(args.ops[i], &end, 10);
+			if (*end || pid <= 0)
+				return cli_usage_error(&cli_cmd_status, "'%s' is not a pid", args.ops[i]);
 			rc |= show(pid);
 		}
-		return rc;
+		return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 	}
 	DIR *d = opendir("/proc");
 	if (!d) {
 		perror("mptcpize: /proc");
-		return 1;
+		return CLI_EXIT_FAIL;
 	}
 	size_t found = 0;
 	struct dirent *de;
@@ -196,5 +202,5 @@ int cmd_status(int argc, char **argv)
 	closedir(d);
 	if (!found)
 		printf("no running process has libmptcpize.so loaded\n");
-	return rc;
+	return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -12,7 +12,10 @@
  *
  * Test-only: MPTCPIZE_TEST_SYSTEMD_VERSION=N stands in for `systemctl --version`.
  */
+#include "cli.h"
 #include "commands.h"
+#include "rootfs.h"
+#include "ruleimg_write.h"
 #include "syscheck.h"
 
 #include <errno.h>
@@ -35,15 +38,6 @@ struct unit_args {
 	const char *root;
 	bool no_reload;
 };
-
-/* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
-static void unit_usage(FILE *out)
-{
-	fprintf(out, "usage: mptcpize enable|disable UNIT [--root DIR] [--no-reload]\n"
-	             "  UNIT         a service (default suffix) or, with systemd >= 257, a socket\n"
-	             "  --root DIR   operate on the system image under DIR (no daemon-reload)\n"
-	             "  --no-reload  do not run `systemctl daemon-reload`\n");
-}
 
 static bool valid_unit_name(const char *u)
 {
@@ -68,31 +62,49 @@ static const char *suffix_of(const char *unit)
 	return NULL;
 }
 
-static int parse_args(int argc, char **argv, struct unit_args *a)
+static const struct cli_opt unit_opts[] = {
+	{"no-reload", 0x100, NULL, "do not run `systemctl daemon-reload`", false},
+	{0},
+};
+
+const struct cli_cmd cli_cmd_enable = {
+	.name = "enable",
+	.operands = "UNIT",
+	.summary = "MPTCP for one service (default suffix .service) through a drop-in; a .socket "
+		   "unit gets SocketProtocol=mptcp (systemd >= 257).",
+	.opts = unit_opts,
+	.flags = CLI_ROOT,
+	.min_operands = 1,
+	.max_operands = 1,
+	.run = cmd_enable,
+};
+const struct cli_cmd cli_cmd_disable = {
+	.name = "disable",
+	.operands = "UNIT",
+	.summary = "Removes the drop-in enable wrote; other drop-ins stay.",
+	.opts = unit_opts,
+	.flags = CLI_ROOT,
+	.min_operands = 1,
+	.max_operands = 1,
+	.run = cmd_disable,
+};
+
+static int unit_opt(void *ctx, int key, const char *arg)
 {
-	*a = (struct unit_args){.root = "/"};
-	const char *name = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--no-reload") == 0)
-			a->no_reload = true;
-		else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
-			a->root = argv[++i];
-		else if (strncmp(argv[i], "--root=", 7) == 0)
-			a->root = argv[i] + 7;
-		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			unit_usage(stdout);
-			return 0;
-		} else if (argv[i][0] != '-' && !name)
-			name = argv[i];
-		else {
-			unit_usage(stderr);
-			return 2;
-		}
-	}
-	if (!name) {
-		unit_usage(stderr);
-		return 2;
-	}
+	(void)key, (void)arg;
+	((struct unit_args *)ctx)->no_reload = true;
+	return 0;
+}
+
+static int parse_args(const struct cli_cmd *cmd, int argc, char **argv, struct unit_args *a)
+{
+	*a = (struct unit_args){0};
+	struct cli_args args;
+	int rc = cli_parse(cmd, argc, argv, unit_opt, a, &args);
+	if (rc >= 0)
+		return rc;
+	a->root = args.root;
+	const char *name = args.ops[0];
 	if (!valid_unit_name(name)) {
 		fprintf(stderr, "mptcpize: '%s' is not a unit name\n", name);
 		return 2;
@@ -144,6 +156,16 @@ static void maybe_reload(const struct unit_args *a)
 		printf("systemd reloaded; restart %s to apply\n", a->unit);
 }
 
+/* DIR/etc/systemd/system, its UNIT.d and the drop-in, for messages; dname is "UNIT.d". */
+static void dropin_paths(const struct unit_args *a, char *parent, size_t psize, char *dir,
+                         size_t dsize, char *path, size_t size, char *dname, size_t nsize)
+{
+	snprintf(parent, psize, "%s/etc/systemd/system", syscheck_under(a->root));
+	snprintf(dname, nsize, "%s.d", a->unit);
+	snprintf(dir, dsize, "%s/%s", parent, dname);
+	snprintf(path, size, "%s/%s", dir, DROPIN);
+}
+
 /* Warn about LD_PRELOAD set for the unit elsewhere: ours would replace it. */
 static void warn_other_preload(const struct unit_args *a)
 {
@@ -183,7 +205,7 @@ static void warn_other_preload(const struct unit_args *a)
 int cmd_enable(int argc, char **argv)
 {
 	struct unit_args a;
-	int rc = parse_args(argc, argv, &a);
+	int rc = parse_args(&cli_cmd_enable, argc, argv, &a);
 	if (rc >= 0)
 		return rc;
 	bool socket_unit = strcmp(suffix_of(a.unit), ".socket") == 0;
@@ -221,47 +243,64 @@ int cmd_enable(int argc, char **argv)
 		warn_other_preload(&a);
 	}
 
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", syscheck_under(a.root), a.unit);
-	snprintf(path, sizeof(path), "%s/%s", dir, DROPIN);
-	size_t len;
-	bool missing;
-	char *old = syscheck_read_file(path, &len, &missing);
-	if (!old)
+	(void)ruleimg_write_system(a.root); /* the rules' image, for programs it starts */
+	char parent[PATH_MAX], dir[PATH_MAX + 300], path[PATH_MAX + 400], dname[NAME_MAX + 8];
+	dropin_paths(&a, parent, sizeof(parent), dir, sizeof(dir), path, sizeof(path), dname,
+	             sizeof(dname));
+	/* Opened once, without following links; every step below is relative to these fds. */
+	int pfd = rootfs_open_dir(a.root, "etc/systemd/system", false);
+	if (pfd < 0) {
+		fprintf(stderr, "mptcpize: %s is not usable: is systemd installed there?\n", parent);
 		return 1;
+	}
+	struct stat st;
+	bool made_dir = false, missing = true;
+	int dfd = -1;
+	size_t len;
+	char *old = NULL;
+	if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		dfd = rootfs_open_subdir(pfd, dname, dir, false, false, &made_dir);
+		old = dfd >= 0 ? rootfs_read_at(dfd, DROPIN, path, &len, &missing) : NULL;
+	} else {
+		old = calloc(1, 3);
+	}
+	if (!old) {
+		if (dfd >= 0)
+			close(dfd);
+		close(pfd);
+		return 1;
+	}
 	/* The same content, whether or not we made the directory, means nothing to do. */
 	char *mark = strstr(old, MADE_DIR_MARK "\n");
 	bool same = !missing && strcmp(mark ? old + strlen(MADE_DIR_MARK "\n") : old, text) == 0;
+	bool marked_before = mark && !missing;
 	free(old);
 	if (same) {
 		printf("%s is already enabled (%s): nothing to do\n", a.unit, path);
+		if (dfd >= 0)
+			close(dfd);
+		close(pfd);
 		return 0;
 	}
-	char parent[PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s/etc/systemd/system", syscheck_under(a.root));
-	struct stat st;
-	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "mptcpize: %s is not a directory: is systemd installed there?\n",
-		        parent);
+	if (dfd < 0)
+		dfd = rootfs_open_subdir(pfd, dname, dir, false, true, &made_dir);
+	if (dfd < 0) {
+		close(pfd);
 		return 1;
 	}
-	bool made_dir = mkdir(dir, 0755) == 0;
-	if (!made_dir && errno != EEXIST) {
-		fprintf(stderr, "mptcpize: cannot create %s: %s\n", dir, strerror(errno));
-		return 1;
-	}
-	if (made_dir || (mark && !missing)) {
+	if (made_dir || marked_before) {
 		char marked[sizeof(text) + 64];
 		snprintf(marked, sizeof(marked), "%s\n%s", MADE_DIR_MARK, text);
-		rc = syscheck_replace_file(dir, "." DROPIN ".", path, marked, strlen(marked));
+		rc = rootfs_replace_at(dfd, path, "." DROPIN ".", DROPIN, marked, strlen(marked));
 	} else {
-		rc = syscheck_replace_file(dir, "." DROPIN ".", path, text, strlen(text));
+		rc = rootfs_replace_at(dfd, path, "." DROPIN ".", DROPIN, text, strlen(text));
 	}
-	if (rc != 0) {
-		if (made_dir)
-			rmdir(dir);
+	close(dfd);
+	if (rc != 0 && made_dir)
+		unlinkat(pfd, dname, AT_REMOVEDIR);
+	close(pfd);
+	if (rc != 0)
 		return 1;
-	}
 	printf("%s: wrote %s (%s)\n", a.unit, path,
 	       socket_unit ? "SocketProtocol=mptcp" : "Environment=LD_PRELOAD + MPTCPIZE=1");
 	maybe_reload(&a);
@@ -271,30 +310,45 @@ int cmd_enable(int argc, char **argv)
 int cmd_disable(int argc, char **argv)
 {
 	struct unit_args a;
-	int rc = parse_args(argc, argv, &a);
+	int rc = parse_args(&cli_cmd_disable, argc, argv, &a);
 	if (rc >= 0)
 		return rc;
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", syscheck_under(a.root), a.unit);
-	snprintf(path, sizeof(path), "%s/%s", dir, DROPIN);
-	size_t len;
-	bool missing;
-	char *old = syscheck_read_file(path, &len, &missing);
-	if (!old)
-		return 1;
-	bool made_dir = strncmp(old, MADE_DIR_MARK "\n", strlen(MADE_DIR_MARK) + 1) == 0;
-	free(old);
-	if (missing) {
+	char parent[PATH_MAX], dir[PATH_MAX + 300], path[PATH_MAX + 400], dname[NAME_MAX + 8];
+	dropin_paths(&a, parent, sizeof(parent), dir, sizeof(dir), path, sizeof(path), dname,
+	             sizeof(dname));
+	struct stat st;
+	if (lstat(path, &st) != 0 && errno == ENOENT) {
 		printf("%s is not enabled (no %s): nothing to do\n", a.unit, path);
 		return 0;
 	}
-	if (unlink(path) != 0) {
+	int pfd = rootfs_open_dir(a.root, "etc/systemd/system", false);
+	bool made_dir = false, missing = true;
+	int dfd = pfd >= 0 ? rootfs_open_subdir(pfd, dname, dir, false, false, &made_dir) : -1;
+	size_t len;
+	char *old = dfd >= 0 ? rootfs_read_at(dfd, DROPIN, path, &len, &missing) : NULL;
+	if (!old || missing) {
+		if (old)
+			printf("%s is not enabled (no %s): nothing to do\n", a.unit, path);
+		free(old);
+		if (dfd >= 0)
+			close(dfd);
+		if (pfd >= 0)
+			close(pfd);
+		return old ? 0 : 1;
+	}
+	made_dir = strncmp(old, MADE_DIR_MARK "\n", strlen(MADE_DIR_MARK) + 1) == 0;
+	free(old);
+	rc = unlinkat(dfd, DROPIN, 0);
+	close(dfd);
+	if (rc != 0) {
 		fprintf(stderr, "mptcpize: cannot remove %s: %s\n", path, strerror(errno));
+		close(pfd);
 		return 1;
 	}
 	printf("%s: removed %s\n", a.unit, path);
-	if (made_dir && rmdir(dir) == 0)
+	if (made_dir && unlinkat(pfd, dname, AT_REMOVEDIR) == 0)
 		printf("%s: removed the empty %s\n", a.unit, dir);
+	close(pfd);
 	maybe_reload(&a);
 	return 0;
 }

@@ -24,7 +24,7 @@ check "launcher in \$bindir" test -x "$D$prefix/bin/mptcpize"
 check "man pages mptcpize.8, mptcpize-admin.8" \
 	test -f "$D$prefix/share/man/man8/mptcpize.8" -a -f "$D$prefix/share/man/man8/mptcpize-admin.8"
 comp=$D$prefix/share/bash-completion/completions/mptcpize
-got=$(bash -c "source '$comp'; COMP_WORDS=(mptcpize ins); COMP_CWORD=1; _mptcpize; echo \${COMPREPLY[*]}")
+got=$(bash -c "source '$comp'; COMP_WORDS=('$D$prefix/bin/mptcpize' ins); COMP_CWORD=1; _mptcpize; echo \${COMPREPLY[*]}")
 check "bash completion installed and completes 'ins' -> install ($got)" test "$got" = install
 check "example config in \$datadir/doc/mptcpize" \
 	grep -q '^rules = (' "$D$prefix/share/doc/mptcpize/mptcpize.conf.example"

@@ -12,8 +12,10 @@ Test(policy, defaults_of_key_options)
 	shim_opt_reset_overrides();
 	cr_expect_eq(shim_opt_policy(IPPROTO_TCP, TCP_MD5SIG), SHIM_POLICY_FALLBACK);
 	cr_expect_eq(shim_opt_policy(IPPROTO_TCP, TCP_USER_TIMEOUT), SHIM_POLICY_EMULATE);
-	cr_expect_eq(shim_opt_policy(SOL_SOCKET, SO_ZEROCOPY), SHIM_POLICY_PASS);
-	cr_expect_eq(shim_opt_policy(IPPROTO_TCP, 9999), SHIM_POLICY_FALLBACK);
+	cr_expect_eq(shim_opt_policy(SOL_SOCKET, SO_ZEROCOPY), SHIM_POLICY_FALLBACK);
+	cr_expect_eq(shim_opt_policy(IPPROTO_IP, IP_RECVTTL), SHIM_POLICY_EMULATE);
+	/* a newer kernel's number: swap while possible, else emulate */
+	cr_expect_eq(shim_opt_policy(IPPROTO_TCP, 9999), SHIM_POLICY_FALLBACK_OR_EMULATE);
 }
 
 Test(policy, every_entry_has_a_reason_and_unique_name)
