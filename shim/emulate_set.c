@@ -174,6 +174,13 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_UNCONNECTED_ONLY) &&
 	    (rflags & SHIM_FD_CONNECTED))
 		tcp_err = EINVAL; /* what a connected TCP socket answers */
+	/* TCP_WINDOW_CLAMP 0 outside CLOSE. A connected TCP socket reads a clamp computed from the
+	 * connection, which the shim cannot read (it answers 0): writing that 0 back succeeds. */
+	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_ZERO_CLOSED_ONLY) && optval &&
+	    optlen >= (socklen_t)sizeof(int) && *(const int *)optval == 0 &&
+	    (is_listening(fd) || ((rflags & SHIM_FD_CONNECTED) &&
+				  !reads_same(fd, rec, info, level, optname, optval, optlen))))
+		tcp_err = EINVAL;
 	/* TCP checks the state before the value (repair mode), if this kernel has the option. */
 	if (tcp_err != ENOPROTOOPT && (iflags & SHIM_OPTF_TCP_EPERM_CONNECTED) &&
 	    (rflags & SHIM_FD_CONNECTED))

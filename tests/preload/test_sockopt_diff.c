@@ -55,10 +55,9 @@ static const struct known {
 	 "stays readable: the truth, for programs and tests that ask"},
 	{IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, B(S_READ) | B(S_REREAD), ALL_STATES,
 	 "mmap receive is a TCP-only data path: MPTCP's refusal makes the program use recv()"},
-	{IPPROTO_TCP, TCP_WINDOW_CLAMP, B(S_READ) | B(S_WRITEBACK) | B(S_SET0) | B(S_REREAD),
-	 STL | STC | STA,
-	 "TCP computes its clamp from the connection and refuses 0 outside CLOSE (its own "
-	 "write-back fails); MPTCP has no clamp of its own, the shim answers the value set"},
+	{IPPROTO_TCP, TCP_WINDOW_CLAMP, VALUE_ONLY | B(S_READ) | B(S_REREAD), STC | STA,
+	 "TCP computes its clamp from the connection; MPTCP has no clamp of its own, the shim "
+	 "answers the value set"},
 	{IPPROTO_IP, IP_MULTICAST_TTL, VALUE_ONLY | B(S_READ) | B(S_REREAD), STA,
 	 "a TCP child takes the SYN's TTL here (tcp_v4_syn_recv_sock); MPTCP keeps no SYN"},
 	{IPPROTO_IPV6, IPV6_MULTICAST_HOPS, VALUE_ONLY | B(S_READ) | B(S_REREAD), STA,
