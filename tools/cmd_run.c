@@ -8,6 +8,7 @@
  * status is CMD's own: 127 if CMD is not found, 126 if it cannot be executed.
  */
 #include "cli.h"
+#include "ruleimg_write.h"
 #include "commands.h"
 #include "elfinfo.h"
 #include "execpath.h"
@@ -95,15 +96,24 @@ static void warn_about_target(const char *cmd, const char *path)
 			cmd);
 	if (!facts.is_elf)
 		return; /* a script: its interpreter will load the preload */
-	if (facts.is_go) {
-		fprintf(stderr, "mptcpize: note: %s is a Go program: setting GODEBUG=multipathtcp=1 "
-				"(Go's runtime makes its own socket calls)\n",
-			cmd);
+	/* Go makes its own socket calls: the preload never sees them, whatever the linking. */
+	int go_minor = facts.is_go ? elf_go_minor(facts.go_version) : -1;
+	if (facts.is_go && (go_minor >= 21 || !facts.go_version[0])) {
+		fprintf(stderr, "mptcpize: note: %s is a Go program%s%s%s: the preload cannot reach "
+				"Go's socket calls; setting GODEBUG=multipathtcp=1 (honoured by Go >= "
+				"1.21; `mptcpize run --bpf` also emulates options MPTCP refuses)\n",
+			cmd, facts.go_version[0] ? " (" : "", facts.go_version,
+			facts.go_version[0] ? ")" : "");
 		add_godebug();
+	} else if (facts.is_go) {
+		fprintf(stderr, "mptcpize: warning: %s is a Go program (%s): the preload cannot reach "
+				"Go's socket calls and Go < 1.21 ignores GODEBUG=multipathtcp, so it will "
+				"use plain TCP; `mptcpize run --bpf` reaches it (Linux >= 6.6)\n",
+			cmd, facts.go_version);
 	} else if (!facts.has_interp) {
 		fprintf(stderr,
 			"mptcpize: warning: %s is statically linked: LD_PRELOAD cannot reach it, it "
-			"will use plain TCP\n",
+			"will use plain TCP; `mptcpize run --bpf` reaches it (Linux >= 6.6)\n",
 			cmd);
 	}
 	if (facts.is_64bit != (sizeof(void *) == 8))
@@ -185,6 +195,12 @@ int cmd_run(int argc, char **argv)
 	char path[PATH_MAX];
 	if (execpath_find(cmd, path, sizeof(path)))
 		warn_about_target(cmd, path);
+	/* The library reads compiled images only: compile MPTCPIZE_CONFIG's file here, where
+	 * libconfig is ours (ruleimg_write.h). */
+	char img[PATH_MAX];
+	const char *conf = getenv("MPTCPIZE_CONFIG");
+	if (respect_config && conf && *conf && ruleimg_write_for_run(conf, img, sizeof(img)))
+		setenv("MPTCPIZE_CONFIG", img, 1);
 	if (set_preload(lib) != 0 || (!respect_config && setenv("MPTCPIZE", "1", 1) != 0)) {
 		perror("mptcpize: setenv");
 		return 127;

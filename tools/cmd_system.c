@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "mptcpize-config.h"
 #include "rootfs.h"
+#include "ruleimg_write.h"
 #include "syscheck.h"
 
 #include <dirent.h>
@@ -192,6 +193,8 @@ int cmd_install(int argc, char **argv)
 		return 1;
 	}
 
+	if (ruleimg_write_system(a.root) != 0 && !a.force) /* the library reads the image */
+		return 1;
 	char path[PATH_MAX + 32];
 	int etc = open_etc(&a, path, sizeof(path));
 	if (etc < 0)

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "rootfs.h"
+#include "ruleimg_write.h"
 #include "syscheck.h"
 
 #include <errno.h>
@@ -242,6 +243,7 @@ int cmd_enable(int argc, char **argv)
 		warn_other_preload(&a);
 	}
 
+	(void)ruleimg_write_system(a.root); /* the rules' image, for programs it starts */
 	char parent[PATH_MAX], dir[PATH_MAX + 300], path[PATH_MAX + 400], dname[NAME_MAX + 8];
 	dropin_paths(&a, parent, sizeof(parent), dir, sizeof(dir), path, sizeof(path), dname,
 	             sizeof(dname));

@@ -164,10 +164,10 @@ const char *syscheck_under(const char *root)
 enum syscheck_conf syscheck_config_state(const char *path, char *problem, size_t size)
 {
 	/* The same parser and trust check the library uses in system-wide mode. */
-	static struct shim_ruleset rs;
+	static struct shim_config cfg;
 	struct shim_config_report rep = {0};
 	*problem = '\0';
-	switch (shim_config_load(&rs, path, true, &rep)) {
+	switch (shim_config_load(&cfg, path, true, &rep, NULL)) {
 	case SHIM_CONFIG_MISSING:
 		return SYSCHECK_CONF_MISSING;
 	case SHIM_CONFIG_ERROR:
@@ -176,7 +176,7 @@ enum syscheck_conf syscheck_config_state(const char *path, char *problem, size_t
 	case SHIM_CONFIG_OK:
 		break;
 	}
-	return rs.default_mode == SHIM_MODE_MPTCP ? SYSCHECK_CONF_DEFAULT_MPTCP
+	return cfg.rs.default_mode == SHIM_MODE_MPTCP ? SYSCHECK_CONF_DEFAULT_MPTCP
 						  : SYSCHECK_CONF_RULES_ONLY;
 }
 
