@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Installs, from Debian's archive, every package the build, the tests, the demo and the
 # benchmarks use. Idempotent and quiet: apt-get runs only when something is missing.
-# Usage: scripts/deps.sh [build|test|demo|bench]...   (default: test)
+# Usage: scripts/deps.sh [build|test|demo|bench|deb|vm-systemd]...   (default: test)
 set -euo pipefail
 
 build_pkgs=(gcc meson ninja-build pkg-config libconfig-dev libcriterion-dev scdoc)
@@ -11,6 +11,11 @@ test_pkgs=("${build_pkgs[@]}" iproute2 curl wget python3 iperf3 socat ncat nginx
 	clang valgrind qemu-system-x86 busybox-static cpio xz-utils zstd strace haproxy)
 demo_pkgs=("${build_pkgs[@]}" iproute2 iputils-ping ethtool curl python3 iperf3 procps)
 bench_pkgs=("${test_pkgs[@]}" mptcpize hyperfine)
+# The Debian package (scripts/deb.sh): debian/control's Build-Depends plus the tools that build
+# and check it.
+deb_pkgs=("${build_pkgs[@]}" debhelper dpkg-dev fakeroot lintian)
+# The systemd VM tier (scripts/vm/systemd-vm.sh): a Debian 12 image from Debian's packages.
+vm_systemd_pkgs=(mmdebstrap e2fsprogs qemu-system-x86 kmod busybox-static cpio xz-utils zstd)
 
 want=()
 for set in "${@:-test}"; do
@@ -19,6 +24,8 @@ for set in "${@:-test}"; do
 	test) want+=("${test_pkgs[@]}") ;;
 	demo) want+=("${demo_pkgs[@]}") ;;
 	bench) want+=("${bench_pkgs[@]}") ;;
+	deb) want+=("${deb_pkgs[@]}") ;;
+	vm-systemd) want+=("${vm_systemd_pkgs[@]}") ;;
 	*) echo "deps.sh: unknown set '$set'" >&2; exit 2 ;;
 	esac
 done
