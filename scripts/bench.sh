@@ -8,7 +8,7 @@
 #   none  no preload
 #   ours  LD_PRELOAD=libmptcpize.so MPTCPIZE=1 (what `mptcpize run` sets up)
 #   wrap  LD_PRELOAD=Debian's libmptcpwrap.so (what Debian's `mptcpize run` sets up)
-# Micro-benchmarks (tests/bench_sockets.c) run pinned to one CPU in a private network namespace;
+# Micro-benchmarks (tests/tools/bench_sockets.c) run pinned to one CPU in a private network namespace;
 # throughput runs iperf3 on the two-path testbed (scripts/netns-testbed). Reported: median of the
 # rounds and min-max; ratios are ratios of medians. Not part of the tests. Needs root.
 #
@@ -289,7 +289,7 @@ w("(recording the option for a possible swap back to TCP, and looking it up on r
 w("")
 w("## How to read this")
 w("")
-w("- The micro-benchmarks time one operation in a loop (`tests/bench_sockets.c`, warm-up excluded).")
+w("- The micro-benchmarks time one operation in a loop (`tests/tools/bench_sockets.c`, warm-up excluded).")
 w("  A socket() on this machine is a few µs and a setsockopt+getsockopt pair a few hundred ns, so")
 w("  ratios close to 1.00 are within the noise; the min–max spread tells how noisy a row was.")
 w("- `ours/wrap` isolates what our library adds over the minimal socket()-only wrapper for the same")

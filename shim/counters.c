@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,7 +51,8 @@ static void register_atfork(void)
 }
 
 /* Opens our file: created exclusively, or a leftover of an earlier image of this very pid
- * (after execve) if it is a plain file we own. Never follows a symlink: /dev/shm is shared. */
+ * (after execve) if it is a plain file we own that nobody else can write. Never follows a
+ * symlink: /dev/shm is shared. */
 static int open_file(const char *path)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -61,7 +63,7 @@ static int open_file(const char *path)
 		return -1;
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    st.st_nlink != 1 || ftruncate(fd, 0) != 0) {
+	    (st.st_mode & 077) || st.st_nlink != 1 || ftruncate(fd, 0) != 0) {
 		close(fd);
 		errno = EEXIST;
 		return -1;
@@ -69,25 +71,82 @@ static int open_file(const char *path)
 	return fd;
 }
 
-static void create_file(void)
+/* Allocates every byte of the file before it is mapped: on tmpfs, ftruncate reserves nothing
+ * and the first store into a full /dev/shm raises SIGBUS. fallocate(2) itself, not
+ * posix_fallocate (glibc's fallback writes a byte per block and may leave holes unreported);
+ * where the filesystem has no fallocate, a pwrite of the whole size. */
+static int reserve(int fd, size_t size)
+{
+	if (fallocate(fd, 0, 0, (off_t)size) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return -1;
+	static const char zeros[sizeof(struct shim_counters_file)];
+	ssize_t n = pwrite(fd, zeros, size, 0);
+	if (n == (ssize_t)size)
+		return 0;
+	if (n >= 0)
+		errno = ENOSPC;
+	return -1;
+}
+
+/* The pid namespace's inode from "pid:[4026531836]"; 0 if unknown. */
+static unsigned long long pidns_inode(void)
+{
+	char link[64];
+	ssize_t n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	unsigned long long ino = 0;
+	return sscanf(link, "pid:[%llu]", &ino) == 1 ? ino : 0;
+}
+
+/* A root process that lowered its euid would make the file as that user, who could then
+ * truncate it under us. */
+static bool ids_differ(void)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0)
+		return true;
+	return ru != eu || su != eu || rg != eg || sg != eg;
+}
+
+/* Returns the next state: READY, OFF, or NONE to try again on a later upgrade. */
+static int create_file(void)
 {
 	int saved_errno = errno;
 	const char *why = "secure-exec process";
 	if (shim_settings.secure_exec)
 		goto off;
+	if (ids_differ()) {
+		static int told;
+		if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+			shim_log(SHIM_LOG_DEBUG, "counters file postponed: real and effective ids "
+			                         "differ");
+		errno = saved_errno;
+		return STATE_NONE;
+	}
 	pthread_once(&atfork_once, register_atfork);
 	long pid = (long)getpid();
-	snprintf(mapped_path, sizeof(mapped_path), SHIM_COUNTERS_PATH_FMT, pid);
+	unsigned long long pidns = pidns_inode();
+	snprintf(mapped_path, sizeof(mapped_path), SHIM_COUNTERS_PATH_FMT, pidns, pid);
 	int fd = open_file(mapped_path);
 	why = "cannot create the file";
 	if (fd < 0)
 		goto off;
 	struct shim_counters_file *f = MAP_FAILED;
-	if (ftruncate(fd, sizeof(*f)) == 0)
+	struct stat st;
+	why = "cannot reserve its space";
+	if (reserve(fd, sizeof(*f)) == 0 && fstat(fd, &st) == 0 &&
+	    st.st_size >= (off_t)sizeof(*f))
 		f = mmap(NULL, sizeof(*f), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int map_errno = errno;
 	close(fd);
 	if (f == MAP_FAILED) {
 		unlink(mapped_path);
+		errno = map_errno;
 		goto off;
 	}
 	struct timespec ts;
@@ -96,8 +155,7 @@ static void create_file(void)
 	f->ncounters = SHIM_CTR_COUNT;
 	f->pid = pid;
 	f->created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	struct stat ns;
-	f->pidns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
+	f->pidns = pidns;
 	__atomic_store_n(&f->magic, SHIM_COUNTERS_MAGIC, __ATOMIC_RELEASE);
 	mapped = f;
 	__atomic_store_n(&current, f->value, __ATOMIC_RELEASE);
@@ -105,14 +163,13 @@ static void create_file(void)
 		uint64_t v = __atomic_exchange_n(&local_values[i], 0, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&f->value[i], v, __ATOMIC_RELAXED);
 	}
-	__atomic_store_n(&state, STATE_READY, __ATOMIC_RELEASE);
 	errno = saved_errno;
-	return;
+	return STATE_READY;
 off:
 	shim_log(SHIM_LOG_DEBUG, "counters kept in memory only (%s: %s)", why,
 	         shim_settings.secure_exec ? "-" : strerror(errno));
-	__atomic_store_n(&state, STATE_OFF, __ATOMIC_RELEASE);
 	errno = saved_errno;
+	return STATE_OFF;
 }
 
 void shim_count(enum shim_counter c)
@@ -123,7 +180,7 @@ void shim_count(enum shim_counter c)
 		int expected = STATE_NONE;
 		if (__atomic_compare_exchange_n(&state, &expected, STATE_CREATING, false,
 		                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			create_file();
+			__atomic_store_n(&state, create_file(), __ATOMIC_RELEASE);
 	}
 	uint64_t *values = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
 	__atomic_fetch_add(&values[c], 1, __ATOMIC_RELAXED);

@@ -6,7 +6,6 @@
 
 #include "log.h"
 #include "real.h"
-#include "sockopt_policy.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -61,12 +60,8 @@ static void init_process(void)
 	bool secure = getauxval(AT_SECURE) != 0;
 	shim_settings_parse(&shim_settings, secure, process_getenv);
 	shim_log_threshold = secure ? SHIM_LOG_WARN : parse_level(getenv("MPTCPIZE_DEBUG"));
-	/* MPTCPIZE_SOCKOPT was parsed but never installed: overrides had no effect. A bad spec
-	 * changes nothing (all-or-nothing) and says so once. */
-	const char *bad = NULL;
-	if (shim_settings.sockopt_rules &&
-	    shim_opt_apply_overrides(shim_settings.sockopt_rules, &bad) < 0)
-		shim_log(SHIM_LOG_WARN, "MPTCPIZE_SOCKOPT: bad entry at \"%s\": ignored", bad);
+	/* MPTCPIZE_SOCKOPT is applied once, by the process verdict (policy.c), after the file's
+	 * per-rule policies, so that the environment wins. */
 	initializing = false;
 }
 

@@ -11,148 +11,85 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* Numbers newer than some libc headers. */
-#ifndef SO_PEEK_OFF
-#define SO_PEEK_OFF 42
-#endif
-#ifndef SO_MAX_PACING_RATE
-#define SO_MAX_PACING_RATE 47
-#endif
-#ifndef SO_ATTACH_BPF
-#define SO_ATTACH_BPF 50
-#endif
-#ifndef SO_ATTACH_REUSEPORT_CBPF
-#define SO_ATTACH_REUSEPORT_CBPF 51
-#endif
-#ifndef SO_ATTACH_REUSEPORT_EBPF
-#define SO_ATTACH_REUSEPORT_EBPF 52
-#endif
-#ifndef SO_ZEROCOPY
-#define SO_ZEROCOPY 60
-#endif
-#ifndef SO_TXTIME
-#define SO_TXTIME 61
-#endif
-#ifndef SO_BINDTOIFINDEX
-#define SO_BINDTOIFINDEX 62
-#endif
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
-#ifndef IP_LOCAL_PORT_RANGE
-#define IP_LOCAL_PORT_RANGE 51
-#endif
-#ifndef TCP_TX_DELAY
-#define TCP_TX_DELAY 37
-#endif
-#ifndef TCP_AO_ADD_KEY
-#define TCP_AO_ADD_KEY 38
-#define TCP_AO_DEL_KEY 39
-#define TCP_AO_INFO 40
-#define TCP_AO_GET_KEYS 41
-#define TCP_AO_REPAIR 42
-#endif
-
-#define OPT(level, name, policy, flags, reason) {level, name, #name, policy, flags, reason}
 #define FB SHIM_POLICY_FALLBACK
 #define EM SHIM_POLICY_EMULATE
 #define FE SHIM_POLICY_FALLBACK_OR_EMULATE
 #define PS SHIM_POLICY_PASS
-#define EINV SHIM_OPTF_EINVAL_REFUSAL
-#define FORG SHIM_OPTF_FORGETS
-#define GET SHIM_OPTF_GET_ONLY
+/* Flags are written without the SHIM_OPTF_ prefix in the .def file. */
+#define EINVAL_REFUSAL SHIM_OPTF_EINVAL_REFUSAL
+#define FORGETS SHIM_OPTF_FORGETS
+#define GET_ONLY SHIM_OPTF_GET_ONLY
+#define TCP_UNCONNECTED_ONLY SHIM_OPTF_TCP_UNCONNECTED_ONLY
+#define READS_LIVE SHIM_OPTF_READS_LIVE
+#define INERT SHIM_OPTF_INERT
+#define VALIDATE SHIM_OPTF_VALIDATE
+#define WHOLE_CONNECTION SHIM_OPTF_WHOLE_CONNECTION
+#define TCP_REFUSES SHIM_OPTF_TCP_REFUSES
+#define NO_SCRATCH SHIM_OPTF_NO_SCRATCH
+#define TCP_EPERM_LISTENING SHIM_OPTF_TCP_EPERM_LISTENING
+#define TCP_EPERM_CONNECTED SHIM_OPTF_TCP_EPERM_CONNECTED
+#define GLOBAL SHIM_OPTF_GLOBAL
 
-const struct shim_opt_info shim_opt_table[] = {
-	/* SOL_SOCKET */
-	OPT(SOL_SOCKET, SO_REUSEADDR, FE, EINV,
-	    "affects bind() only; after connect TCP accepts it to no effect"),
-	OPT(SOL_SOCKET, SO_REUSEPORT, FE, EINV,
-	    "affects bind() only; after connect TCP accepts it to no effect"),
-	OPT(SOL_SOCKET, SO_BINDTODEVICE, FB, EINV,
-	    "VRF/interface isolation must really apply; MPTCP refuses it only once connected"),
-	OPT(SOL_SOCKET, SO_BINDTOIFINDEX, FB, EINV,
-	    "VRF/interface isolation must really apply; MPTCP refuses it only once connected"),
-	OPT(SOL_SOCKET, SO_ZEROCOPY, PS, 0,
-	    "MPTCP sends no zerocopy completions: a program told it works would wait forever"),
-	OPT(SOL_SOCKET, SO_ATTACH_FILTER, FB, 0, "a socket filter is a security/semantic contract"),
-	OPT(SOL_SOCKET, SO_ATTACH_BPF, FB, 0, "a socket filter is a security/semantic contract"),
-	OPT(SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, FB, 0,
-	    "reuseport load balancing must really apply"),
-	OPT(SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, FB, 0,
-	    "reuseport load balancing must really apply"),
-	OPT(SOL_SOCKET, SO_PEEK_OFF, FB, 0, "changes what recv(MSG_PEEK) returns"),
-	OPT(SOL_SOCKET, SO_TXTIME, FB, 0, "the program schedules packets by time (SCM_TXTIME)"),
-	OPT(SOL_SOCKET, SO_OOBINLINE, EM, 0,
-	    "MPTCP has no urgent data, so all data is already inline (FTP servers set it)"),
-	OPT(SOL_SOCKET, SO_DONTROUTE, EM, FORG,
-	    "MPTCP accepts but forgets it; read back as TCP would"),
-	OPT(SOL_SOCKET, SO_BROADCAST, EM, FORG, "meaningless on stream sockets; read back as TCP"),
-	OPT(SOL_SOCKET, SO_MAX_PACING_RATE, FB, 0,
-	    "a rate cap the program relies on (backups, fairness)"),
-	/* SOL_IP */
-	OPT(IPPROTO_IP, IP_TTL, EM, 0,
-	    "a hint; note: GTSM peers (BGP) need TTL 255, but those also use TCP-MD5 (fallback)"),
-	OPT(IPPROTO_IP, IP_FREEBIND, FE, EINV, "affects bind() only"),
-	OPT(IPPROTO_IP, IP_TRANSPARENT, FE, EINV, "affects bind() only"),
-	OPT(IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, FE, EINV,
-	    "affects bind()/connect() port choice only (refused by 6.1 MPTCP)"),
-	OPT(IPPROTO_IP, IP_LOCAL_PORT_RANGE, FE, EINV,
-	    "affects the port chosen at connect() only (refused by 6.1 MPTCP)"),
-	OPT(IPPROTO_IP, IP_RECVERR, EM, 0, "extended errors on a stream socket are a diagnostic"),
-	OPT(IPPROTO_IP, IP_MTU_DISCOVER, EM, 0, "PMTU handling is per subflow in MPTCP"),
-	OPT(IPPROTO_IP, IP_MINTTL, FB, 0, "GTSM (RFC 5082) is a security check"),
-	/* SOL_IPV6 */
-	OPT(IPPROTO_IPV6, IPV6_TCLASS, EM, 0, "a QoS hint (ssh IPQoS sets it after connect)"),
-	OPT(IPPROTO_IPV6, IPV6_UNICAST_HOPS, EM, 0, "a hint, like IP_TTL"),
-	OPT(IPPROTO_IPV6, IPV6_RECVERR, EM, 0, "extended errors on a stream socket are a diagnostic"),
-	OPT(IPPROTO_IPV6, IPV6_MTU_DISCOVER, EM, 0, "PMTU handling is per subflow in MPTCP"),
-	OPT(IPPROTO_IPV6, IPV6_FREEBIND, FE, EINV, "affects bind() only"),
-	OPT(IPPROTO_IPV6, IPV6_TRANSPARENT, FE, EINV, "affects bind() only"),
-	OPT(IPPROTO_IPV6, IPV6_V6ONLY, PS, 0,
-	    "MPTCP refuses it exactly where TCP does (after bind/listen/connect)"),
-	OPT(IPPROTO_IPV6, IPV6_MINHOPCOUNT, FB, 0, "GTSM (RFC 5082) is a security check"),
-	/* SOL_TCP */
-	OPT(IPPROTO_TCP, TCP_MAXSEG, EM, SHIM_OPTF_READS_LIVE_MSS,
-	    "an MSS clamp is a tuning hint (PMTU discovery runs per subflow); refused by MPTCP on "
-	    "6.1-6.12, where falling back would cost MPTCP to every program that sets it"),
-	OPT(IPPROTO_TCP, TCP_KEEPIDLE, FE, 0, "refused by 5.15 MPTCP; keepalive timing"),
-	OPT(IPPROTO_TCP, TCP_KEEPINTVL, FE, 0, "refused by 5.15 MPTCP; keepalive timing"),
-	OPT(IPPROTO_TCP, TCP_KEEPCNT, FE, 0, "refused by 5.15 MPTCP; keepalive timing"),
-	OPT(IPPROTO_TCP, TCP_SYNCNT, EM, 0,
-	    "bounds connect() time only; MPTCP retries SYNs and then falls back to TCP by itself "
-	    "(net.mptcp.syn_retrans_before_tcp_fallback); the program's own timeout still applies"),
-	OPT(IPPROTO_TCP, TCP_LINGER2, EM, 0, "FIN_WAIT2 lifetime: resource tuning only"),
-	OPT(IPPROTO_TCP, TCP_DEFER_ACCEPT, EM, FORG,
-	    "MPTCP forgets it on connected sockets; read back as TCP would"),
-	OPT(IPPROTO_TCP, TCP_WINDOW_CLAMP, EM, 0, "a buffer-size hint"),
-	OPT(IPPROTO_TCP, TCP_QUICKACK, EM, 0, "a latency hint (HAProxy)"),
-	OPT(IPPROTO_TCP, TCP_USER_TIMEOUT, EM, 0,
-	    "a dead-peer bound; under MPTCP a failing path is replaced by another subflow, which "
-	    "is what the bound usually guards; keepalive still detects a dead peer; falling back "
-	    "would lose MPTCP on every gRPC/Postgres/DNS connection (set after connect/accept: too "
-	    "late to swap), and an error aborts them"),
-	OPT(IPPROTO_TCP, TCP_TX_DELAY, EM, 0, "a testing aid (delays transmits)"),
-	OPT(IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS, EM, 0, "a latency hint for thin streams"),
-	OPT(IPPROTO_TCP, TCP_NOTSENT_LOWAT, EM, 0, "a latency hint; refused by 6.1 MPTCP"),
-	OPT(IPPROTO_TCP, TCP_FASTOPEN, EM, SHIM_OPTF_TCP_UNCONNECTED_ONLY,
-	    "an optimisation; refused by 6.1 MPTCP"),
-	OPT(IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, EM, SHIM_OPTF_TCP_UNCONNECTED_ONLY,
-	    "an optimisation; refused by 6.1 MPTCP"),
-	OPT(IPPROTO_TCP, TCP_SAVE_SYN, FB, 0, "the program will read the SYN with TCP_SAVED_SYN"),
-	OPT(IPPROTO_TCP, TCP_SAVED_SYN, PS, GET, "only meaningful after TCP_SAVE_SYN (fallback)"),
-	OPT(IPPROTO_TCP, TCP_TIMESTAMP, FB, 0, "checkpoint/restore (CRIU) needs real TCP"),
-	OPT(IPPROTO_TCP, TCP_REPAIR, FB, 0, "checkpoint/restore (CRIU) needs real TCP"),
-	OPT(IPPROTO_TCP, TCP_MD5SIG, FB, 0, "security: never faked (BGP sessions)"),
-	OPT(IPPROTO_TCP, TCP_MD5SIG_EXT, FB, 0, "security: never faked (BGP sessions)"),
-	OPT(IPPROTO_TCP, TCP_AO_ADD_KEY, FB, 0, "security: TCP-AO is never faked"),
-	OPT(IPPROTO_TCP, TCP_AO_DEL_KEY, FB, 0, "security: TCP-AO is never faked"),
-	OPT(IPPROTO_TCP, TCP_AO_INFO, FB, 0, "security: TCP-AO is never faked"),
-	OPT(IPPROTO_TCP, TCP_ULP, FB, 0, "kTLS needs a TCP socket; reads back as on TCP"),
-	OPT(IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, PS, GET, "mmap receive is a TCP-only data path"),
-	{0, 0, NULL, 0, 0, NULL},
+#include "sockopt_table.def"
+
+/* Entry ids, in table order: the four levels one after the other. */
+#define OPT_ID(name, num, policy, flags, meaning, reason) OPTID_##name,
+enum {
+	SHIM_OPTS_SOCKET(OPT_ID) SHIM_OPTS_IP(OPT_ID) SHIM_OPTS_IPV6(OPT_ID)
+		SHIM_OPTS_TCP(OPT_ID) NOPTS
 };
 
-#define NOPTS (sizeof(shim_opt_table) / sizeof(shim_opt_table[0]) - 1)
+#define OPT_SOCKET(name, num, policy, flags, meaning, reason)                                      \
+	{SOL_SOCKET, num, #name, policy, flags, meaning, reason},
+#define OPT_IP(name, num, policy, flags, meaning, reason)                                          \
+	{IPPROTO_IP, num, #name, policy, flags, meaning, reason},
+#define OPT_IPV6(name, num, policy, flags, meaning, reason)                                        \
+	{IPPROTO_IPV6, num, #name, policy, flags, meaning, reason},
+#define OPT_TCP(name, num, policy, flags, meaning, reason)                                         \
+	{IPPROTO_TCP, num, #name, policy, flags, meaning, reason},
+
+const struct shim_opt_info shim_opt_table[] = {
+	SHIM_OPTS_SOCKET(OPT_SOCKET) SHIM_OPTS_IP(OPT_IP) SHIM_OPTS_IPV6(OPT_IPV6)
+		SHIM_OPTS_TCP(OPT_TCP){0, 0, NULL, 0, 0, NULL, NULL},
+};
+const unsigned int shim_opt_count = NOPTS;
+
+/* Per level: number -> entry id + 1 (0: not in the table). A number defined twice at one level
+ * is a compile error (-Woverride-init). */
+#define OPT_INDEX(name, num, policy, flags, meaning, reason) [num] = OPTID_##name + 1,
+static const unsigned short index_socket[] = {SHIM_OPTS_SOCKET(OPT_INDEX)};
+static const unsigned short index_ip[] = {SHIM_OPTS_IP(OPT_INDEX)};
+static const unsigned short index_ipv6[] = {SHIM_OPTS_IPV6(OPT_INDEX)};
+static const unsigned short index_tcp[] = {SHIM_OPTS_TCP(OPT_INDEX)};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const unsigned short *level_index(int level, size_t *n)
+{
+	switch (level) {
+	case SOL_SOCKET:
+		*n = COUNT(index_socket);
+		return index_socket;
+	case IPPROTO_IP:
+		*n = COUNT(index_ip);
+		return index_ip;
+	case IPPROTO_IPV6:
+		*n = COUNT(index_ipv6);
+		return index_ipv6;
+	case IPPROTO_TCP:
+		*n = COUNT(index_tcp);
+		return index_tcp;
+	default:
+		*n = 0;
+		return NULL;
+	}
+}
+
+int shim_opt_max_number(int level)
+{
+	size_t n;
+	return level_index(level, &n) ? (int)n - 1 : -1;
+}
 
 /* Overrides: 0 = none, else policy + 1. Written while the config loads, read lock-free. */
 static unsigned char overrides[NOPTS];
@@ -160,10 +97,11 @@ static unsigned char unknown_override; /* for options not in the table */
 
 const struct shim_opt_info *shim_opt_lookup(int level, int optname)
 {
-	for (size_t i = 0; i < NOPTS; i++)
-		if (shim_opt_table[i].optname == optname && shim_opt_table[i].level == level)
-			return &shim_opt_table[i];
-	return NULL;
+	size_t n;
+	const unsigned short *index = level_index(level, &n);
+	if (!index || (unsigned int)optname >= n || !index[optname])
+		return NULL;
+	return &shim_opt_table[index[optname] - 1];
 }
 
 const struct shim_opt_info *shim_opt_lookup_name(const char *name)
@@ -181,7 +119,7 @@ enum shim_opt_policy shim_opt_policy(int level, int optname)
 			       : __atomic_load_n(&unknown_override, __ATOMIC_RELAXED);
 	if (o)
 		return (enum shim_opt_policy)(o - 1);
-	return info ? info->policy : SHIM_POLICY_FALLBACK;
+	return info ? info->policy : SHIM_POLICY_FALLBACK_OR_EMULATE;
 }
 
 static const char *const policy_names[] = {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sockopt_policy.h - what to do when an MPTCP socket refuses a socket option TCP accepts.
+ * sockopt_policy.h - the option table: for every socket option number the kernel defines at
+ * SOL_SOCKET, SOL_IP, SOL_IPV6 and SOL_TCP (sockopt_table.def), what it does on a TCP socket
+ * and what to do when an MPTCP socket refuses it.
  *
  * The table is per option, not per kernel: whatever the running kernel refuses (6.1 refuses more
  * than 6.18) goes through the same rule, so no version check is needed. Policies:
@@ -11,8 +13,27 @@
  *   fallback-or-emulate  takes effect at bind/connect time: swap to TCP while that is still
  *                        possible; once connected TCP's own effect is nil, so emulate.
  *   pass                 return MPTCP's error unchanged (the program must know).
- * Options not in the table are `fallback`. Each policy can be overridden by name at run time
- * (MPTCPIZE_SOCKOPT="TCP_USER_TIMEOUT=fallback,IP_TTL=pass" or the config file).
+ * A number the table does not know (a newer kernel) is fallback-or-emulate, with one warning
+ * when it is emulated: it can never break the program. Each policy can be overridden by name at
+ * run time (MPTCPIZE_SOCKOPT="TCP_USER_TIMEOUT=fallback,IP_TTL=pass", "default=..." for unknown
+ * numbers, or the config file).
+ *
+ * Invariants the engine (emulate.h) keeps for every option, whatever its policy; each has a test
+ * (tests/unit/test_emulate.c, tests/preload/test_sockopt_diff.c):
+ *  1. Write-back: setting the value an option already reads is a no-op that succeeds, in every
+ *     state, and never costs MPTCP (a refused set that equals the current read is not swapped).
+ *  2. Reads: a read TCP answers is answered as TCP would in the same state (length, truncation,
+ *     errno). Connected and accepted sockets answer from the connection: MPTCP's own answer (the
+ *     first subflow's), READS_LIVE options from its TCP_INFO, and emulated values from the log,
+ *     which an accepted socket inherits from its listener; never from a fresh socket's state.
+ *  3. Rejections: a value TCP rejects gets TCP's errno. A refused call asks the scratch socket
+ *     (oracle.h) first; where MPTCP accepts what TCP rejects, the entry says VALIDATE and the
+ *     scratch socket checks the successful call too. Every other successful setsockopt costs no
+ *     extra syscall. Without a spare fd for the scratch socket, the table's knowledge answers.
+ *  4. INERT options (no effect on a stream socket) are always emulated, never swapped: they
+ *     never cost MPTCP.
+ *  5. WHOLE_CONNECTION options that MPTCP accepts but would not apply to every subflow swap to
+ *     TCP before connect even on success.
  */
 #ifndef SHIM_SOCKOPT_POLICY_H
 #define SHIM_SOCKOPT_POLICY_H
@@ -36,9 +57,28 @@ enum shim_opt_info_flag {
 	/* TCP itself refuses the set with EINVAL once connected (the oracle's scratch socket is
 	 * always fresh, so it cannot tell). */
 	SHIM_OPTF_TCP_UNCONNECTED_ONLY = 1u << 3,
-	/* On a connected TCP socket getsockopt reads the live value, not the one set: TCP_MAXSEG
-	 * reads the current MSS (tcpi_snd_mss). */
-	SHIM_OPTF_READS_LIVE_MSS = 1u << 4,
+	/* On a connected TCP socket getsockopt reads the connection's live value, not the one set:
+	 * TCP_MAXSEG the current MSS, IP_MTU/IPV6_MTU/IPV6_PATHMTU the path MTU, IPV6_ADDRFORM the
+	 * family (answered from MPTCP's TCP_INFO, the first subflow's). */
+	SHIM_OPTF_READS_LIVE = 1u << 4,
+	/* No effect on a stream socket (cmsg switches, multicast, datagram-only): always emulated
+	 * when refused, whatever the policy says. */
+	SHIM_OPTF_INERT = 1u << 5,
+	/* MPTCP accepts values TCP rejects: a successful set is checked on the scratch socket. */
+	SHIM_OPTF_VALIDATE = 1u << 6,
+	/* MPTCP accepts it but does not apply it to the whole connection: swap before connect. */
+	SHIM_OPTF_WHOLE_CONNECTION = 1u << 7,
+	/* TCP refuses it in every state (datagram/raw only, cmsg types): TCP's errno. */
+	SHIM_OPTF_TCP_REFUSES = 1u << 8,
+	/* A read never answered by a scratch socket (TCP_ZEROCOPY_RECEIVE: a data path). */
+	SHIM_OPTF_NO_SCRATCH = 1u << 9,
+	/* TCP answers EPERM on a listener / once connected (repair mode), where the fresh scratch
+	 * socket would accept it. */
+	SHIM_OPTF_TCP_EPERM_LISTENING = 1u << 10,
+	SHIM_OPTF_TCP_EPERM_CONNECTED = 1u << 11,
+	/* Acts on the network namespace, not the socket (netfilter tables): done once on a
+	 * scratch TCP socket, whose answer is returned; never logged or replayed. */
+	SHIM_OPTF_GLOBAL = 1u << 12,
 };
 
 struct shim_opt_info {
@@ -46,17 +86,24 @@ struct shim_opt_info {
 	int optname;
 	const char *name;
 	enum shim_opt_policy policy; /* compiled default */
-	unsigned int flags;
-	const char *reason;
+	unsigned int flags;   /* enum shim_opt_info_flag */
+	const char *meaning;  /* what it does on a TCP socket */
+	const char *reason;   /* why this policy */
 };
 
-/* The compiled table, terminated by an entry with name == NULL. */
+/* The compiled table in (level, number) order, terminated by an entry with name == NULL;
+ * shim_opt_count entries before it. Walked by `mptcpize options` and the BPF policy generator. */
 extern const struct shim_opt_info shim_opt_table[];
+extern const unsigned int shim_opt_count;
+/* The highest number defined at a level (SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP), -1 otherwise. */
+int shim_opt_max_number(int level);
 
+/* Constant-time lookup (a direct index per level): it runs on managed sockets' hot paths. */
 const struct shim_opt_info *shim_opt_lookup(int level, int optname);
 const struct shim_opt_info *shim_opt_lookup_name(const char *name);
 
-/* The policy in force for (level, optname): override if any, else compiled default. */
+/* The policy in force for (level, optname): override if any, else compiled default
+ * (fallback-or-emulate for numbers the table does not know). */
 enum shim_opt_policy shim_opt_policy(int level, int optname);
 
 /* Parses "NAME=policy[,NAME=policy...]" and installs the overrides. Returns the number of

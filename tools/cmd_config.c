@@ -7,14 +7,15 @@
  * which rule a program would match, why earlier rules did not, and what would happen to a
  * connection to each DEST or a listener on :PORT.
  */
+#include "cli.h"
 #include "commands.h"
+#include "execpath.h"
 #include "config.h"
 #include "identity.h"
 #include "mptcpize-config.h"
 #include "rules.h"
 
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -37,26 +38,34 @@ static const char *mode_name(enum shim_mode m)
 	return m == SHIM_MODE_MPTCP ? "mptcp" : "tcp";
 }
 
+const struct cli_cmd cli_cmd_check = {
+	.name = "check",
+	.operands = "[FILE]",
+	.summary = "Validates a config file (default " MPTCPIZE_SYSCONF_FILE "): every problem, "
+		   "one line each; exit 0 valid, 2 not usable.",
+	.max_operands = 1,
+	.run = cmd_check,
+};
+
 int cmd_check(int argc, char **argv)
 {
-	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-		fprintf(stderr, "usage: mptcpize check [FILE]   (default %s)\n",
-			MPTCPIZE_SYSCONF_FILE);
-		return 2;
-	}
-	const char *path = argc == 2 ? argv[1] : MPTCPIZE_SYSCONF_FILE;
+	struct cli_args args;
+	int rc = cli_parse(&cli_cmd_check, argc, argv, NULL, NULL, &args);
+	if (rc >= 0)
+		return rc;
+	const char *path = args.nops ? args.ops[0] : MPTCPIZE_SYSCONF_FILE;
 	bool system = strcmp(path, MPTCPIZE_SYSCONF_FILE) == 0;
 	struct shim_config_report rep = {.each = print_problem};
 	enum shim_config_status st = shim_config_load(&ruleset, path, system, &rep);
 	if (st == SHIM_CONFIG_MISSING) {
 		printf("%s: no such file%s\n", path,
 		       system ? " (the built-in default applies: every program stays on TCP)" : "");
-		return system ? 0 : 1;
+		return system ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 	}
 	if (st != SHIM_CONFIG_OK) {
 		printf("%s: %u problem%s: the shim would ignore this file and keep programs on TCP\n",
 		       path, rep.problems, rep.problems == 1 ? "" : "s");
-		return 1;
+		return CLI_EXIT_FAIL;
 	}
 	if (!system) {
 		FILE *f = fopen(path, "re");
@@ -71,31 +80,6 @@ int cmd_check(int argc, char **argv)
 	return 0;
 }
 
-static void explain_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: mptcpize explain [--config FILE] [--exe PATH] [--user U] [--pid PID]\n"
-		"                        [DEST...] [-- CMD [ARGS...]]\n"
-		"  DEST is IP, IP:PORT, [IPV6]:PORT (a connection) or :PORT (a listener)\n");
-}
-
-/* Where execvp would find cmd; false if nowhere. */
-static bool which(const char *cmd, char *out, size_t size)
-{
-	if (strchr(cmd, '/'))
-		return realpath(cmd, out) != NULL;
-	const char *path = getenv("PATH");
-	for (const char *p = path ? path : "/usr/bin:/bin"; p && *p;) {
-		const char *end = strchr(p, ':');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		char cand[PATH_MAX];
-		snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p, cmd);
-		if (access(cand, X_OK) == 0 && realpath(cand, out))
-			return true;
-		p = end ? end + 1 : NULL;
-	}
-	return false;
-}
 
 static bool set_user(struct shim_identity *id, const char *user)
 {
@@ -225,8 +209,8 @@ static int explain(const struct shim_identity *id, char **dests, int ndests)
 		char what[160];
 		if (!parse_dest(dests[i], &ss, &len, &port)) {
 			if (!port) {
-				fprintf(stderr, "mptcpize: bad DEST %s\n", dests[i]);
-				return 2;
+				fprintf(stderr, "mptcpize explain: bad DEST %s\n", dests[i]);
+				return CLI_EXIT_FAIL;
 			}
 			snprintf(what, sizeof(what), "listen :%u", port);
 			print_decision(what, mode == SHIM_MODE_MPTCP,
@@ -234,8 +218,9 @@ static int explain(const struct shim_identity *id, char **dests, int ndests)
 			continue;
 		}
 		if (!len) {
-			fprintf(stderr, "mptcpize: bad DEST %s (an IP address is needed)\n", dests[i]);
-			return 2;
+			fprintf(stderr, "mptcpize explain: bad DEST %s (an IP address is needed)\n",
+				dests[i]);
+			return CLI_EXIT_FAIL;
 		}
 		snprintf(what, sizeof(what), "connect %s", dests[i]);
 		print_decision(what, mode == SHIM_MODE_MPTCP,
@@ -244,50 +229,77 @@ static int explain(const struct shim_identity *id, char **dests, int ndests)
 	return 0;
 }
 
+static const struct cli_opt explain_opts[] = {
+	{"config", 'c', "FILE", "the config file (default $MPTCPIZE_CONFIG, else the system file)",
+	 false},
+	{"exe", 'e', "PATH", "explain for this executable (default: CMD, else this process)", false},
+	{"user", 'u', "USER", "explain for this user (name or uid)", false},
+	{"pid", 'p', "PID", "explain for a running process", false},
+	{0},
+};
+
+const struct cli_cmd cli_cmd_explain = {
+	.name = "explain",
+	.operands = "[DEST...] [-- CMD [ARGS...]]",
+	.summary = "Which rule applies to CMD (or --exe, --pid) and why, and what happens to each "
+		   "DEST: IP, IP:PORT or [IPV6]:PORT (a connection), :PORT (a listener).",
+	.opts = explain_opts,
+	.flags = CLI_REST,
+	.max_operands = -1,
+	.run = cmd_explain,
+};
+
+struct explain_args {
+	const char *config, *exe, *user;
+	int pid;
+};
+
+static int explain_opt(void *ctx, int key, const char *arg)
+{
+	struct explain_args *a = ctx;
+	char *end;
+	switch (key) {
+	case 'c': a->config = arg; break;
+	case 'e': a->exe = arg; break;
+	case 'u': a->user = arg; break;
+	default:
+		a->pid = (int)strtol(arg, &end, 10);
+		if (*end || a->pid <= 0)
+			return cli_usage_error(&cli_cmd_explain, "'%s' is not a pid", arg);
+	}
+	return 0;
+}
+
 int cmd_explain(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"exe", required_argument, NULL, 'e'},
-		{"user", required_argument, NULL, 'u'},   {"pid", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-	const char *config = getenv("MPTCPIZE_CONFIG"), *exe = NULL, *user = NULL;
-	int pid = 0, c;
-	while ((c = getopt_long(argc, argv, "+c:e:u:p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; break;
-		case 'e': exe = optarg; break;
-		case 'u': user = optarg; break;
-		case 'p': pid = atoi(optarg); break;
-		case 'h': explain_usage(stdout); return 0;
-		default: explain_usage(stderr); return 2;
-		}
-	}
-	int ndests = 0;
-	char **dests = argv + optind;
-	while (optind + ndests < argc && strcmp(argv[optind + ndests], "--") != 0)
-		ndests++;
-	char **cmd = optind + ndests < argc ? argv + optind + ndests + 1 : NULL;
-	if (cmd && !*cmd) {
-		explain_usage(stderr);
-		return 2;
-	}
-
+	struct explain_args o = {.config = getenv("MPTCPIZE_CONFIG")};
+	struct cli_args args;
+	int rc = cli_parse(&cli_cmd_explain, argc, argv, explain_opt, &o, &args);
+	if (rc >= 0)
+		return rc;
+	if (args.dashdash && !args.nrest)
+		return cli_usage_error(&cli_cmd_explain, "'--' needs a CMD after it");
+	const char *config = o.config, *exe = o.exe, *user = o.user;
+	int pid = o.pid;
+	char **dests = args.ops, **cmd = args.nrest ? args.rest : NULL;
+	int ndests = args.nops;
 	static struct shim_identity_buf buf;
 	struct shim_identity id;
 	if (!shim_identity_read(&id, &buf, pid)) {
 		fprintf(stderr, "mptcpize: no process %d\n", pid);
-		return 1;
+		return CLI_EXIT_FAIL;
 	}
 	const char *path = cmd ? cmd[0] : exe;
 	if (path && !pid) {
-		if (!which(path, buf.exe, sizeof(buf.exe)))
+		char found[PATH_MAX];
+		if (!execpath_find(path, found, sizeof(found)) || !realpath(found, buf.exe))
 			snprintf(buf.exe, sizeof(buf.exe), "%s", path);
 		snprintf(buf.argv0, sizeof(buf.argv0), "%s", path);
 		const char *slash = strrchr(buf.exe, '/');
 		snprintf(buf.comm, sizeof(buf.comm), "%.15s", slash ? slash + 1 : buf.exe);
 	}
 	if (user && !set_user(&id, user))
-		return 1;
+		return CLI_EXIT_FAIL;
 
 	bool system = !config || !*config;
 	const char *file = system ? MPTCPIZE_SYSCONF_FILE : config;
@@ -302,7 +314,7 @@ int cmd_explain(int argc, char **argv)
 		else
 			printf("%s\n", rep.first);
 		printf("verdict: config unusable: the shim keeps every program on TCP\n");
-		return 1;
+		return CLI_EXIT_FAIL;
 	}
 	return explain(&id, dests, ndests);
 }

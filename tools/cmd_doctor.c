@@ -7,6 +7,7 @@
  * Network checks read /proc/sys and `ip` of the namespace the command runs in (use
  * `ip netns exec NS mptcpize doctor` for another one); file checks look under DIR.
  */
+#include "cli.h"
 #include "commands.h"
 #include "mptcpize-config.h"
 #include "syscheck.h"
@@ -308,24 +309,21 @@ static void check_files(const char *root)
 	}
 }
 
+const struct cli_cmd cli_cmd_doctor = {
+	.name = "doctor",
+	.summary = "Checks MPTCP in this network namespace and the files under DIR, one line per "
+		   "check with its fix; exit 0 all OK, 1 warnings, 2 failures.",
+	.flags = CLI_ROOT,
+	.run = cmd_doctor,
+};
+
 int cmd_doctor(int argc, char **argv)
 {
-	const char *root = "/";
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
-			root = argv[++i];
-		else if (strncmp(argv[i], "--root=", 7) == 0)
-			root = argv[i] + 7;
-		else {
-			bool help = strcmp(argv[i], "--help") == 0;
-			fprintf(
-			    help ? stdout : stderr,
-			    "usage: mptcpize doctor [--root DIR]\n"
-			    "  checks MPTCP in this network namespace and the files under DIR;\n"
-			    "  exit 0 all OK, 1 warnings, 2 failures\n");
-			return help ? 0 : 2;
-		}
-	}
+	struct cli_args args;
+	int rc = cli_parse(&cli_cmd_doctor, argc, argv, NULL, NULL, &args);
+	if (rc >= 0)
+		return rc;
+	const char *root = args.root;
 	bool on, userspace;
 	check_kernel(&on, &userspace);
 	if (on)

@@ -2,8 +2,9 @@
 /*
  * cmd_options.c - `mptcpize options [--markdown]`: prints the socket-option table the shim
  * uses (sockopt_policy.c), with the policy now in force (MPTCPIZE_SOCKOPT overrides applied)
- * and the reason for each. The README's table is this command's --markdown output.
+ * and the reason for each. docs/socket-options.md's table is this command's --markdown output.
  */
+#include "cli.h"
 #include "commands.h"
 #include "sockopt_policy.h"
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static const char *level_name(int level)
 {
@@ -28,29 +30,65 @@ static const char *level_name(int level)
 	}
 }
 
+static const struct cli_opt options_opts[] = {
+	{"markdown", 0x100, NULL, "print the table as Markdown (docs/socket-options.md)", false},
+	{0},
+};
+
+const struct cli_cmd cli_cmd_options = {
+	.name = "options",
+	.summary = "Prints what happens to each socket option MPTCP refuses, with the policies in "
+		   "force (MPTCPIZE_SOCKOPT applied).",
+	.opts = options_opts,
+	.run = cmd_options,
+};
+
+static int options_opt(void *ctx, int key, const char *arg)
+{
+	(void)key, (void)arg;
+	*(bool *)ctx = true;
+	return 0;
+}
+
+/* The flags a reader needs to know about (the policy applies when MPTCP refuses). */
+static const char *flag_note(unsigned int flags)
+{
+	if (flags & SHIM_OPTF_INERT)
+		return " (inert)";
+	if (flags & SHIM_OPTF_WHOLE_CONNECTION)
+		return " (before connect)";
+	return "";
+}
+
 int cmd_options(int argc, char **argv)
 {
-	bool markdown = argc > 1 && strcmp(argv[1], "--markdown") == 0;
+	bool markdown = false;
+	struct cli_args args;
+	int rc = cli_parse(&cli_cmd_options, argc, argv, options_opt, &markdown, &args);
+	if (rc >= 0)
+		return rc;
 	const char *spec = getenv("MPTCPIZE_SOCKOPT");
 	const char *bad = NULL;
 	if (spec && *spec && shim_opt_apply_overrides(spec, &bad) < 0)
 		fprintf(stderr, "mptcpize: MPTCPIZE_SOCKOPT: bad entry at '%s'\n", bad);
 	if (markdown)
-		printf("| option | level | policy | why |\n|---|---|---|---|\n");
+		printf("| option | level | number | policy | on a TCP socket | why |\n"
+		       "|---|---|---|---|---|---|\n");
 	for (const struct shim_opt_info *o = shim_opt_table; o->name; o++) {
 		const char *policy = shim_opt_policy_name(shim_opt_policy(o->level, o->optname));
 		if (markdown)
-			printf("| `%s` | %s | %s | %s |\n", o->name, level_name(o->level), policy,
-			       o->reason);
+			printf("| `%s` | %s | %d | %s%s | %s | %s |\n", o->name, level_name(o->level),
+			       o->optname, policy, flag_note(o->flags), o->meaning, o->reason);
 		else
-			printf("%-26s %-10s %-20s %s\n", o->name, level_name(o->level), policy,
-			       o->reason);
+			printf("%-32s %-10s %3d %-20s %s%s; %s\n", o->name, level_name(o->level),
+			       o->optname, policy, o->meaning, flag_note(o->flags), o->reason);
 	}
+	const char *other = shim_opt_policy_name(shim_opt_policy(SOL_SOCKET, 100000));
+	const char *why = "a newer kernel's option: swap to TCP while possible, else emulate "
+			  "(one warning)";
 	if (markdown)
-		printf("| any other option MPTCP refuses | | fallback | take effect for real when "
-		       "still possible |\n");
+		printf("| any other number | | | %s | | %s |\n", other, why);
 	else
-		printf("%-26s %-10s %-20s %s\n", "(any other)", "", "fallback",
-		       "take effect for real when still possible");
+		printf("%-32s %-10s %3s %-20s %s\n", "(any other)", "", "", other, why);
 	return 0;
 }

@@ -7,8 +7,11 @@
  * in the child), warns about targets the preload cannot reach, and execs CMD so that the exit
  * status is CMD's own: 127 if CMD is not found, 126 if it cannot be executed.
  */
+#include "cli.h"
 #include "commands.h"
 #include "elfinfo.h"
+#include "execpath.h"
+#include "run_bpf.h"
 
 #include <dlfcn.h>
 #include <stdbool.h>
@@ -19,31 +22,18 @@
 #include <string.h>
 #include <unistd.h>
 
-static void run_usage(FILE *out)
+/* The loader splits LD_PRELOAD on ' ' and ':', so a library path holding one becomes two
+ * entries: neither loads, the loader prints one line in the child, and the program silently
+ * stays on TCP. The dlopen() check below cannot see that: refuse such a path up front. */
+static bool library_path_is_preloadable(const char *lib)
 {
-	fprintf(out, "usage: mptcpize run [-d|-dd|-ddd] [--respect-config] [--] CMD [ARGS...]\n"
-		     "  -d               log the shim's decisions to stderr (more d, more detail)\n"
-		     "  --respect-config follow the config file's rules instead of forcing MPTCP\n");
-}
-
-/* Finds CMD the way execvp will, so that we inspect the file that will run. */
-static bool resolve_command(const char *cmd, char *out, size_t size)
-{
-	if (strchr(cmd, '/')) {
-		snprintf(out, size, "%s", cmd);
-		return access(out, F_OK) == 0;
-	}
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		const char *end = strchr(path, ':');
-		size_t n = end ? (size_t)(end - path) : strlen(path);
-		snprintf(out, size, "%.*s/%s", (int)n, n ? path : ".", cmd);
-		if (access(out, X_OK) == 0)
-			return true;
-		path = end ? end + 1 : path + n;
-	}
+	const char *bad = strpbrk(lib, " :\t\n");
+	if (!bad)
+		return true;
+	fprintf(stderr,
+		"mptcpize: cannot preload %s: the path holds a %s, and the loader splits "
+		"LD_PRELOAD there; move or link the library to a path without one (MPTCPIZE_LIB)\n",
+		lib, *bad == ':' ? "colon" : *bad == ' ' ? "space" : "tab or newline");
 	return false;
 }
 
@@ -122,41 +112,68 @@ static void warn_about_target(const char *cmd, const char *path)
 			cmd, facts.is_64bit ? 64 : 32, (int)sizeof(void *) * 8);
 }
 
+static const struct cli_opt run_opts[] = {
+	{"debug", 'd', NULL, "log the shim's decisions to stderr (-dd, -ddd: more detail)", false},
+	{"respect-config", 0x100, NULL, "follow the config file's rules instead of forcing MPTCP",
+	 false},
+	{"bpf", 0x101, NULL,
+	 "use the BPF engine instead of the preload: reaches static and Go programs (root, Linux "
+	 ">= 6.6 with BTF, cgroup v2)", false},
+	{"bpf-options", 0x102, NULL,
+	 "BPF option emulation only, for programs that create MPTCP sockets themselves (no "
+	 "upgrade; any kernel with cgroup v2)", false},
+	{0},
+};
+
+struct run_args {
+	int debug;
+	bool respect_config;
+	int bpf; /* 1 --bpf, 2 --bpf-options */
+};
+
+static int run_opt(void *ctx, int key, const char *arg)
+{
+	struct run_args *a = ctx;
+	(void)arg;
+	if (key == 'd')
+		a->debug++;
+	else if (key == 0x100)
+		a->respect_config = true;
+	else
+		a->bpf = key == 0x101 ? 1 : 2;
+	return 0;
+}
+
+const struct cli_cmd cli_cmd_run = {
+	.name = "run",
+	.operands = "[--] CMD [ARGS...]",
+	.summary = "Runs CMD with libmptcpize.so preloaded (or under the BPF engine), forced to "
+		   "MPTCP; exits with CMD's status.",
+	.opts = run_opts,
+	.flags = CLI_IN_ORDER,
+	.min_operands = 1,
+	.max_operands = -1,
+	.run = cmd_run,
+};
+
 int cmd_run(int argc, char **argv)
 {
-	int debug = 0;
-	bool respect_config = false;
-	int i = 1;
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0) {
-			i++;
-			break;
-		} else if (a[0] == '-' && a[1] == 'd' && strspn(a + 1, "d") == strlen(a + 1)) {
-			debug += (int)strlen(a + 1);
-		} else if (strcmp(a, "--debug") == 0) {
-			debug++;
-		} else if (strcmp(a, "--respect-config") == 0) {
-			respect_config = true;
-		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			run_usage(stdout);
-			return 0;
-		} else if (a[0] == '-') {
-			fprintf(stderr, "mptcpize run: unknown option '%s'\n", a);
-			run_usage(stderr);
-			return 2;
-		} else {
-			break;
-		}
-	}
-	if (i >= argc) {
-		fprintf(stderr, "mptcpize run: missing command\n");
-		run_usage(stderr);
-		return 2;
+	struct run_args opt = {0};
+	struct cli_args args;
+	int rc = cli_parse(&cli_cmd_run, argc, argv, run_opt, &opt, &args);
+	if (rc >= 0)
+		return rc;
+	int debug = opt.debug;
+	bool respect_config = opt.respect_config;
+	if (opt.bpf) {
+		struct run_bpf_opts o = {.debug = debug, .options_only = opt.bpf == 2};
+		return run_bpf(&o, args.ops);
 	}
 	const char *lib = mptcpize_library_path();
 	if (!lib)
 		return 127;
+	if (!library_path_is_preloadable(lib))
+		return 2;
 	void *handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		fprintf(stderr, "mptcpize: cannot load %s: %s\n", lib, dlerror());
@@ -164,9 +181,9 @@ int cmd_run(int argc, char **argv)
 	}
 	dlclose(handle);
 
-	const char *cmd = argv[i];
+	const char *cmd = args.ops[0];
 	char path[PATH_MAX];
-	if (resolve_command(cmd, path, sizeof(path)))
+	if (execpath_find(cmd, path, sizeof(path)))
 		warn_about_target(cmd, path);
 	if (set_preload(lib) != 0 || (!respect_config && setenv("MPTCPIZE", "1", 1) != 0)) {
 		perror("mptcpize: setenv");
@@ -176,7 +193,7 @@ int cmd_run(int argc, char **argv)
 		char level[2] = {(char)('0' + (debug > 3 ? 3 : debug)), '\0'};
 		setenv("MPTCPIZE_DEBUG", level, 1);
 	}
-	execvp(cmd, argv + i);
+	execvp(cmd, args.ops);
 	int err = errno;
 	fprintf(stderr, "mptcpize: %s: %s\n", cmd, strerror(err));
 	return err == ENOENT ? 127 : 126;

@@ -5,12 +5,15 @@
  * Without PIDs: every process that has libmptcpize mapped (/proc/PID/maps). For each: its TCP
  * and MPTCP sockets (fd -> socket inode -> sock_diag in the process's own network namespace),
  * with the kind the kernel reports, fallback, subflows and their addresses, then the shim's
- * counters from /proc/PID/root/dev/shm/mptcpize-<pid as the process sees itself>. Counter files
- * of dead processes (or of an earlier process with a reused pid) are ignored and removed.
+ * counters, from the process's own mapping of its counters file (status_counters.h: never
+ * through /proc/PID/root, every read bounded). Counter files of dead processes (or of an
+ * earlier process with a reused pid) are ignored and removed.
  */
+#include "cli.h"
 #include "commands.h"
 #include "counters.h"
 #include "sockdiag.h"
+#include "status_counters.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -28,117 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static bool maps_library(long pid)
-{
-	char path[64], line[4096];
-	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	bool found = false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "/libmptcpize.so") != NULL;
-	fclose(f);
-	return found;
-}
-
 static void read_line(const char *path, char *out, size_t size)
 {
-	out[0] = '\0';
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(out, (int)size, f))
-		out[strcspn(out, "\n")] = '\0';
-	fclose(f);
-}
-
-/* The pid as the process sees itself (last NSpid field), and its start in ns since boot. */
-static long ns_pid(long pid)
-{
-	char path[64], line[512];
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	FILE *f = fopen(path, "re");
-	long v = pid;
-	while (f && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "NSpid:", 6) != 0)
-			continue;
-		for (char *tok = strtok(line + 6, " \t\n"); tok; tok = strtok(NULL, " \t\n"))
-			v = atol(tok);
-		break;
-	}
-	if (f)
-		fclose(f);
-	return v;
-}
-
-static uint64_t start_ns(long pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	read_line(path, buf, sizeof(buf));
-	char *p = strrchr(buf, ')'); /* comm may contain spaces */
-	if (!p)
-		return 0;
-	unsigned long long ticks = 0;
-	/* after ") ": state is field 3; starttime is field 22 */
-	if (sscanf(p + 2,
-	           "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-	           "%*s %*s %llu",
-	           &ticks) != 1)
-		return 0;
-	return ticks * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
-}
-
-static uint64_t pidns_of(const char *proc_dir)
-{
-	char path[128];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/ns/pid", proc_dir);
-	return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
-}
-
-/* Reads the counters file; false if absent, not ours, or stale. */
-static bool read_counters(const char *path, long want_pid, uint64_t started,
-                          struct shim_counters_file *out)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return false;
-	struct stat st;
-	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)sizeof(*out) &&
-	          pread(fd, out, sizeof(*out), 0) == (ssize_t)sizeof(*out);
-	close(fd);
-	/* A file made before this process started belongs to an earlier holder of the pid. */
-	uint64_t slack = 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
-	return ok && out->magic == SHIM_COUNTERS_MAGIC && out->pid == want_pid &&
-	       (started == 0 || out->created_ns + slack >= started);
-}
-
-/* Removes our counter files whose process is gone (same pid namespace as ours). */
-static void clean_stale(void)
-{
-	DIR *d = opendir("/dev/shm");
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "mptcpize-", 9) != 0 ||
-		    !isdigit((unsigned char)de->d_name[9]))
-			continue;
-		long pid = atol(de->d_name + 9);
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "/dev/shm/%s", de->d_name);
-		struct shim_counters_file f;
-		bool alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
-		if (!read_counters(path, pid, 0, &f))
-			continue; /* not ours */
-		if (f.pidns && f.pidns != pidns_of("/proc/self"))
-			continue; /* named by a pid of another pid namespace */
-		if (!alive || (alive && !read_counters(path, pid, start_ns(pid), &f)))
-			unlink(path);
-	}
-	closedir(d);
+	status_read_small(path, out, size);
+	out[strcspn(out, "\n")] = '\0';
 }
 
 static void addr_str(const struct diag_rec *r, bool local, char *out, size_t size)
@@ -200,16 +96,14 @@ static int show(long pid)
 		return 1;
 	}
 	bool other_ns = *ns && strcmp(ns, myns) != 0;
-	printf("%ld %s%s%s%s\n", pid, comm, maps_library(pid) ? "" : "  (library not loaded)",
+	struct status_maps maps;
+	status_scan_maps(pid, &maps);
+	printf("%ld %s%s%s%s\n", pid, comm, maps.has_library ? "" : "  (library not loaded)",
 	       other_ns ? "  netns " : "", other_ns ? ns : "");
 
 	struct shim_counters_file c;
-	long nspid = ns_pid(pid);
-	snprintf(path, sizeof(path), "/proc/%ld/root" SHIM_COUNTERS_PATH_FMT, pid, nspid);
-	char proc_dir[64];
-	snprintf(proc_dir, sizeof(proc_dir), "/proc/%ld", pid);
-	if (read_counters(path, nspid, start_ns(pid), &c) &&
-	    (!c.pidns || c.pidns == pidns_of(proc_dir))) {
+	char cwhy[256];
+	if (status_read_counters(pid, &maps, &c, cwhy, sizeof(cwhy))) {
 		static const char *const names[] = SHIM_COUNTER_NAMES;
 		printf("  counters:");
 		for (unsigned int i = 0; i < SHIM_CTR_COUNT && i < c.ncounters; i++)
@@ -217,7 +111,7 @@ static int show(long pid)
 			       (unsigned long long)__atomic_load_n(&c.value[i], __ATOMIC_RELAXED));
 		printf("\n");
 	} else {
-		printf("  counters: none (no socket upgraded yet, or counting off)\n");
+		printf("  counters: none (%s)\n", cwhy);
 	}
 
 	struct diag_set set;
@@ -260,32 +154,37 @@ static int show(long pid)
 	return 0;
 }
 
+const struct cli_cmd cli_cmd_status = {
+	.name = "status",
+	.operands = "[PID...]",
+	.summary = "Sockets (kind, fallback, subflows) and shim counters of each process; default: "
+		   "every process with libmptcpize.so loaded.",
+	.max_operands = -1,
+	.run = cmd_status,
+};
+
 int cmd_status(int argc, char **argv)
 {
 	int rc = 0;
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: mptcpize status [PID...]\n"
-		       "  sockets (kind, fallback, subflows) and shim counters of each process;\n"
-		       "  default: every process with libmptcpize.so loaded\n");
-		return 0;
-	}
-	clean_stale();
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++) {
+	struct cli_args args;
+	int prc = cli_parse(&cli_cmd_status, argc, argv, NULL, NULL, &args);
+	if (prc >= 0)
+		return prc;
+	status_clean_stale();
+	if (args.nops > 0) {
+		for (int i = 0; i < args.nops; i++) {
 			char *end;
-			long pid = strtol(argv[i], &end, 10);
-			if (*end || pid <= 0) {
-				fprintf(stderr, "mptcpize: '%s' is not a pid\n", argv[i]);
-				return 2;
-			}
+			long pid = strtol(args.ops[i], &end, 10);
+			if (*end || pid <= 0)
+				return cli_usage_error(&cli_cmd_status, "'%s' is not a pid", args.ops[i]);
 			rc |= show(pid);
 		}
-		return rc;
+		return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 	}
 	DIR *d = opendir("/proc");
 	if (!d) {
 		perror("mptcpize: /proc");
-		return 1;
+		return CLI_EXIT_FAIL;
 	}
 	size_t found = 0;
 	struct dirent *de;
@@ -294,7 +193,8 @@ int cmd_status(int argc, char **argv)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		long pid = atol(de->d_name);
-		if (pid == self || !maps_library(pid))
+		struct status_maps maps;
+		if (pid == self || !status_scan_maps(pid, &maps) || !maps.has_library)
 			continue;
 		found++;
 		rc |= show(pid);
@@ -302,5 +202,5 @@ int cmd_status(int argc, char **argv)
 	closedir(d);
 	if (!found)
 		printf("no running process has libmptcpize.so loaded\n");
-	return rc;
+	return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

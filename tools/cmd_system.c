@@ -14,6 +14,7 @@
  * Test-only: MPTCPIZE_TEST_CRASH_BEFORE_RENAME=1 makes the rewrite abort() after the temp file is
  * written and synced, just before rename, to show the old file survives a crash.
  */
+#include "cli.h"
 #include "commands.h"
 #include "mptcpize-config.h"
 #include "syscheck.h"
@@ -30,16 +31,6 @@
 #include <unistd.h>
 
 #define TEMP_PREFIX ".ld.so.preload.mptcpize-"
-
-/* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
-static void system_usage(FILE *out)
-{
-	fprintf(out, "usage: mptcpize install --system [--root DIR] [--force]\n"
-	             "       mptcpize uninstall --system [--root DIR]\n"
-	             "  --system  add/remove the library in DIR/etc/ld.so.preload (all programs)\n"
-	             "  --root    operate on the system image under DIR (default /)\n"
-	             "  --force   install even without DIR/etc/mptcpize.conf\n");
-}
 
 static bool is_sep(char c)
 {
@@ -92,31 +83,53 @@ struct system_args {
 	bool system;
 };
 
-static int parse_args(int argc, char **argv, struct system_args *a)
+static const struct cli_opt install_opts[] = {
+	{"system", 0x100, NULL, "add the library to DIR/etc/ld.so.preload (every program)", true},
+	{"force", 0x101, NULL, "install even without a usable DIR/etc/mptcpize.conf", false},
+	{0},
+};
+static const struct cli_opt uninstall_opts[] = {
+	{"system", 0x100, NULL, "remove the library from DIR/etc/ld.so.preload", true},
+	{0},
+};
+
+const struct cli_cmd cli_cmd_install = {
+	.name = "install",
+	.summary = "Adds the library to /etc/ld.so.preload: every program then follows the config "
+		   "file's rules.",
+	.opts = install_opts,
+	.flags = CLI_ROOT,
+	.run = cmd_install,
+};
+const struct cli_cmd cli_cmd_uninstall = {
+	.name = "uninstall",
+	.summary = "Removes the library from /etc/ld.so.preload, keeping every other entry.",
+	.opts = uninstall_opts,
+	.flags = CLI_ROOT,
+	.run = cmd_uninstall,
+};
+
+static int system_opt(void *ctx, int key, const char *arg)
 {
-	*a = (struct system_args){.root = "/"};
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--system") == 0)
-			a->system = true;
-		else if (strcmp(argv[i], "--force") == 0 && strcmp(argv[0], "install") == 0)
-			a->force = true;
-		else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
-			a->root = argv[++i];
-		else if (strncmp(argv[i], "--root=", 7) == 0)
-			a->root = argv[i] + 7;
-		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			system_usage(stdout);
-			return 0;
-		} else {
-			system_usage(stderr);
-			return 2;
-		}
-	}
-	if (!a->system) {
-		fprintf(stderr, "mptcpize: %s needs --system (per-service: mptcpize enable UNIT)\n",
-		        argv[0]);
-		return 2;
-	}
+	struct system_args *a = ctx;
+	(void)arg;
+	if (key == 0x100)
+		a->system = true;
+	else
+		a->force = true;
+	return 0;
+}
+
+static int parse_args(const struct cli_cmd *cmd, int argc, char **argv, struct system_args *a)
+{
+	*a = (struct system_args){0};
+	struct cli_args args;
+	int rc = cli_parse(cmd, argc, argv, system_opt, a, &args);
+	if (rc >= 0)
+		return rc;
+	a->root = args.root;
+	if (!a->system)
+		return cli_usage_error(cmd, "needs --system (per-service: mptcpize enable UNIT)");
 	return -1;
 }
 
@@ -134,7 +147,7 @@ static const char *entry_for(const char *lib, const char *root)
 int cmd_install(int argc, char **argv)
 {
 	struct system_args a;
-	int rc = parse_args(argc, argv, &a);
+	int rc = parse_args(&cli_cmd_install, argc, argv, &a);
 	if (rc >= 0)
 		return rc;
 	const char *lib = mptcpize_library_path();
@@ -224,7 +237,7 @@ int cmd_install(int argc, char **argv)
 int cmd_uninstall(int argc, char **argv)
 {
 	struct system_args a;
-	int rc = parse_args(argc, argv, &a);
+	int rc = parse_args(&cli_cmd_uninstall, argc, argv, &a);
 	if (rc >= 0)
 		return rc;
 	char etc[PATH_MAX], path[PATH_MAX + 32];

@@ -12,6 +12,7 @@
  *
  * Test-only: MPTCPIZE_TEST_SYSTEMD_VERSION=N stands in for `systemctl --version`.
  */
+#include "cli.h"
 #include "commands.h"
 #include "syscheck.h"
 
@@ -36,15 +37,6 @@ struct unit_args {
 	bool no_reload;
 };
 
-/* Paths under --root: "/" adds nothing, so messages read /etc/..., not //etc/... */
-static void unit_usage(FILE *out)
-{
-	fprintf(out, "usage: mptcpize enable|disable UNIT [--root DIR] [--no-reload]\n"
-	             "  UNIT         a service (default suffix) or, with systemd >= 257, a socket\n"
-	             "  --root DIR   operate on the system image under DIR (no daemon-reload)\n"
-	             "  --no-reload  do not run `systemctl daemon-reload`\n");
-}
-
 static bool valid_unit_name(const char *u)
 {
 	if (!*u || strlen(u) > 200 || u[0] == '.')
@@ -68,31 +60,49 @@ static const char *suffix_of(const char *unit)
 	return NULL;
 }
 
-static int parse_args(int argc, char **argv, struct unit_args *a)
+static const struct cli_opt unit_opts[] = {
+	{"no-reload", 0x100, NULL, "do not run `systemctl daemon-reload`", false},
+	{0},
+};
+
+const struct cli_cmd cli_cmd_enable = {
+	.name = "enable",
+	.operands = "UNIT",
+	.summary = "MPTCP for one service (default suffix .service) through a drop-in; a .socket "
+		   "unit gets SocketProtocol=mptcp (systemd >= 257).",
+	.opts = unit_opts,
+	.flags = CLI_ROOT,
+	.min_operands = 1,
+	.max_operands = 1,
+	.run = cmd_enable,
+};
+const struct cli_cmd cli_cmd_disable = {
+	.name = "disable",
+	.operands = "UNIT",
+	.summary = "Removes the drop-in enable wrote; other drop-ins stay.",
+	.opts = unit_opts,
+	.flags = CLI_ROOT,
+	.min_operands = 1,
+	.max_operands = 1,
+	.run = cmd_disable,
+};
+
+static int unit_opt(void *ctx, int key, const char *arg)
 {
-	*a = (struct unit_args){.root = "/"};
-	const char *name = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--no-reload") == 0)
-			a->no_reload = true;
-		else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
-			a->root = argv[++i];
-		else if (strncmp(argv[i], "--root=", 7) == 0)
-			a->root = argv[i] + 7;
-		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			unit_usage(stdout);
-			return 0;
-		} else if (argv[i][0] != '-' && !name)
-			name = argv[i];
-		else {
-			unit_usage(stderr);
-			return 2;
-		}
-	}
-	if (!name) {
-		unit_usage(stderr);
-		return 2;
-	}
+	(void)key, (void)arg;
+	((struct unit_args *)ctx)->no_reload = true;
+	return 0;
+}
+
+static int parse_args(const struct cli_cmd *cmd, int argc, char **argv, struct unit_args *a)
+{
+	*a = (struct unit_args){0};
+	struct cli_args args;
+	int rc = cli_parse(cmd, argc, argv, unit_opt, a, &args);
+	if (rc >= 0)
+		return rc;
+	a->root = args.root;
+	const char *name = args.ops[0];
 	if (!valid_unit_name(name)) {
 		fprintf(stderr, "mptcpize: '%s' is not a unit name\n", name);
 		return 2;
@@ -183,7 +193,7 @@ static void warn_other_preload(const struct unit_args *a)
 int cmd_enable(int argc, char **argv)
 {
 	struct unit_args a;
-	int rc = parse_args(argc, argv, &a);
+	int rc = parse_args(&cli_cmd_enable, argc, argv, &a);
 	if (rc >= 0)
 		return rc;
 	bool socket_unit = strcmp(suffix_of(a.unit), ".socket") == 0;
@@ -276,7 +286,7 @@ int cmd_enable(int argc, char **argv)
 int cmd_disable(int argc, char **argv)
 {
 	struct unit_args a;
-	int rc = parse_args(argc, argv, &a);
+	int rc = parse_args(&cli_cmd_disable, argc, argv, &a);
 	if (rc >= 0)
 		return rc;
 	char dir[PATH_MAX], path[PATH_MAX + 32];

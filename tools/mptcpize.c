@@ -12,31 +12,23 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct command {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-} commands[] = {
-	{"run", cmd_run, "run [-d] [--respect-config] [--] CMD [ARGS...]  run CMD with MPTCP"},
-	{"options", cmd_options, "options [--markdown]  what happens to each socket option"},
-	{"check", cmd_check, "check [FILE]  validate a config file (default: the system file)"},
-	{"explain", cmd_explain,
-	 "explain [--config F] [--exe P] [--user U] [--pid N] [DEST...] [-- CMD...]  which rule applies"},
-	{"install", cmd_install, "install --system [--root DIR] [--force]  add to ld.so.preload"},
-	{"uninstall", cmd_uninstall, "uninstall --system [--root DIR]  remove from ld.so.preload"},
-	{"enable", cmd_enable, "enable UNIT [--root DIR] [--no-reload]  MPTCP for one service"},
-	{"disable", cmd_disable, "disable UNIT [--root DIR] [--no-reload]  undo enable"},
-	{"status", cmd_status, "status [PID...]  sockets and counters of shimmed processes"},
-	{"doctor", cmd_doctor, "doctor [--root DIR]  check the system's MPTCP setup"},
+/* In the order of mptcpize --help and the man pages. */
+static const struct cli_cmd *const commands[] = {
+	&cli_cmd_run,     &cli_cmd_options, &cli_cmd_check,  &cli_cmd_explain,
+	&cli_cmd_install, &cli_cmd_uninstall, &cli_cmd_enable, &cli_cmd_disable,
+	&cli_cmd_status,  &cli_cmd_doctor,
 };
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: mptcpize COMMAND [ARGS...]\n\n"
+	fprintf(out, "usage: mptcpize COMMAND [ARGS...]   (mptcpize COMMAND --help: its options)\n\n"
 		     "Makes unmodified programs use Multipath TCP (IPPROTO_MPTCP).\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %s\n", commands[i].summary);
-	fprintf(out, "\n  --help, --version\n\nSee mptcpize(8).\n");
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		fputs("  ", out);
+		cli_synopsis(commands[i], out);
+	}
+	fprintf(out, "\n  mptcpize --help, mptcpize --version\n\nSee mptcpize(8) and mptcpize-admin(8).\n");
 }
 
 static char library_path[PATH_MAX];
@@ -79,7 +71,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		return CLI_EXIT_FAIL;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
@@ -90,10 +82,10 @@ int main(int argc, char **argv)
 		printf("mptcpize %s\n", MPTCPIZE_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i]->name) == 0)
+			return commands[i]->run(argc - 1, argv + 1);
 	fprintf(stderr, "mptcpize: unknown command '%s'\n", argv[1]);
 	usage(stderr);
-	return 2;
+	return CLI_EXIT_FAIL;
 }

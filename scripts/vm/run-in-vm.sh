@@ -491,6 +491,10 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+# cgroup v2 and bpffs, as on a systemd host: `mptcpize run --bpf` scopes its programs to a
+# child cgroup (BTF is in /sys/kernel/btf when the kernel has it)
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/shm /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm

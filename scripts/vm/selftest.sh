@@ -6,7 +6,7 @@
 # Builds (in a temp dir) a tiny MPTCP probe and a tiny criterion test binary,
 # runs them in each VM and checks the outputs; also checks --sysctl,
 # --modules, --env, --copy of a directory, exit status propagation, timeout
-# and the failure on an unknown kernel package. Ends with "N passed, N failed".
+# and the failure on an unknown kernel package. TAP (tests/integration/tap.sh).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -14,39 +14,27 @@ RUN=$HERE/run-in-vm.sh
 KERNELS=("$@")
 [ ${#KERNELS[@]} -gt 0 ] || KERNELS=(6.1 6.12)
 
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-# check NAME OUTPUT REGEX...: every extended regex must match a line of OUTPUT
-check() {
+# shellcheck source=../../tests/integration/tap.sh
+. "$HERE/../../tests/integration/tap.sh"
+# check_out NAME OUTPUT REGEX...: every extended regex must match a line of OUTPUT
+check_out() {
 	local name=$1 out=$2 re miss=""
 	shift 2
 	for re in "$@"; do
 		grep -Eq -- "$re" <<<"$out" || miss="$miss /$re/"
 	done
 	if [ -z "$miss" ]; then ok "$name"; else
-		bad "$name: missing$miss"
+		not_ok "$name: missing$miss"
 		sed 's/^/    | /' <<<"$out"
 	fi
 }
-check_rc() { # NAME GOT WANT
-	if [ "$2" = "$3" ]; then ok "$1 (exit $2)"; else bad "$1: exit $2, expected $3"; fi
-}
+check_rc() { expect_eq "$1 (exit $2)" "$2" "$3"; } # NAME GOT WANT
+DIAG_FILES=none
+need_cmds cc
+[ -e /usr/include/criterion/criterion.h ] ||
+	{ echo "Bail out! criterion headers missing (scripts/deps.sh test)"; exit 1; }
 
-# host build deps (idempotent, quiet)
-need=()
-command -v cc >/dev/null || need+=(gcc libc6-dev)
-[ -e /usr/include/criterion/criterion.h ] || need+=(libcriterion-dev)
-if [ ${#need[@]} -gt 0 ]; then
-	echo "# installing ${need[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
-		{ apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; } ||
-		{ echo "cannot install ${need[*]}"; exit 1; }
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/mptcpize-vm-selftest.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+T=$TMP
 
 cat >"$T/probe.c" <<'EOF'
 #include <errno.h>
@@ -137,20 +125,20 @@ for k in "${KERNELS[@]}"; do
 	cat "$T/err" | sed 's/^/# /'
 	echo "# $k probe run: $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')s wall"
 	check_rc "$k: probe" "$rc" 0
-	check "$k: MPTCP socket, MPTCP_INFO, TCP_MAXSEG" "$out" \
+	check_out "$k: MPTCP socket, MPTCP_INFO, TCP_MAXSEG" "$out" \
 		'^so_protocol=262$' "^mptcp_info_len=${info_len}\$" "^tcp_maxseg=${maxseg}\$"
 	grep -q 'mptcp_enabled=1' "$T/err" && ok "$k: guest reports mptcp enabled" || bad "$k: guest did not report mptcp_enabled=1"
 
 	out=$("$RUN" -q --kernel "$k" --copy "$T/crit" -- "$T/crit" --tap=- 2>&1)
 	rc=$?
 	check_rc "$k: criterion with one failing test" "$rc" 1
-	check "$k: criterion TAP output" "$out" '^ok ([0-9]+ )?- vm::passes' '^not ok ([0-9]+ )?- vm::fails' 'deliberate failure'
+	check_out "$k: criterion TAP output" "$out" '^ok ([0-9]+ )?- vm::passes' '^not ok ([0-9]+ )?- vm::fails' 'deliberate failure'
 
 	out=$("$RUN" -q --kernel "$k" --sysctl net.mptcp.enabled=0 --copy "$T/probe:/bin/probe" -- probe 2>&1)
-	check "$k: --sysctl net.mptcp.enabled=0" "$out" '^socket=ENOPROTOOPT$'
+	check_out "$k: --sysctl net.mptcp.enabled=0" "$out" '^socket=ENOPROTOOPT$'
 
 	out=$("$RUN" -q --kernel "$k" --modules tls -- 'cat /proc/sys/net/ipv4/tcp_available_ulp' 2>&1)
-	check "$k: --modules tls" "$out" '(^| )tls( |$)'
+	check_out "$k: --modules tls" "$out" '(^| )tls( |$)'
 done
 
 k=${KERNELS[0]}
@@ -159,9 +147,9 @@ out=$("$RUN" -q --kernel "$k" --copy "$T/tree:/opt/tree" --env 'A=x y' --env "B=
 	-- 'echo "A=$A B=$B"; cat data.txt; ./sub/probe2 | head -n 1; echo err >&2; exit 42' 2>&1)
 rc=$?
 check_rc "exit status propagates" "$rc" 42
-check "--copy dir, --env, --cwd, stderr" "$out" '^A=x y B=it.s$' '^hello-from-tree$' '^so_protocol=262$' '^err$'
+check_out "--copy dir, --env, --cwd, stderr" "$out" '^A=x y B=it.s$' '^hello-from-tree$' '^so_protocol=262$' '^err$'
 out=$("$RUN" -q --kernel "$k" -- sh -c 'printf "%s|" "$@"; echo' _ 'a b' "c'd" 2>&1)
-check "multi-argument command quoting" "$out" "^a b\|c'd\|\$"
+check_out "multi-argument command quoting" "$out" "^a b\|c'd\|\$"
 "$RUN" -q --kernel "$k" --timeout 15 -- 'sleep 100' >/dev/null 2>&1
 check_rc "--timeout" "$?" 124
 "$RUN" -q --kernel "$k" --sysctl net.no.such.key=1 -- true >/dev/null 2>&1
@@ -169,7 +157,6 @@ check_rc "bad sysctl is a guest setup failure" "$?" 125
 out=$("$RUN" -q --kernel linux-image-0.0.0-nonexistent-cloud-amd64 -- true 2>&1)
 rc=$?
 check_rc "unknown kernel package fails" "$rc" 126
-check "unknown kernel package message" "$out" 'not available'
+check_out "unknown kernel package message" "$out" 'not available'
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+finish

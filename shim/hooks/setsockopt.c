@@ -1,174 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * setsockopt.c - the setsockopt() hook: what happens when a program sets a socket option.
- *
- * The real call always goes first; on a socket the shim did not upgrade that is all (one table
- * lookup). On an upgraded socket:
- *  - success before connect: the option is logged so a later swap to TCP can replay it; a full
- *    log swaps to TCP at once rather than lose an option;
- *  - refusal (ENOPROTOOPT/EOPNOTSUPP, or EINVAL for options the table marks): if a TCP socket
- *    would refuse the same call too, the program gets TCP's errno; otherwise the option's policy
- *    (sockopt_policy.h) decides: swap to TCP and apply it for real, emulate it, or pass MPTCP's
- *    error on.
+ * setsockopt.c - the setsockopt() hook: one table lookup, then the real call, and for an upgraded
+ * socket the option engine (emulate.h) decides what the program sees.
  */
-#include "../counters.h"
+#include "../emulate.h"
 #include "../export.h"
 #include "../fdstate.h"
-#include "../log.h"
 #include "../managed.h"
-#include "../oracle.h"
 #include "../real.h"
 #include "../settings.h"
-#include "../sockopt_policy.h"
-#include "../swap.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <stdio.h>
-
-static void option_label(char *buf, size_t size, const struct shim_opt_info *info, int level,
-			 int optname)
-{
-	if (info)
-		snprintf(buf, size, "%s", info->name);
-	else
-		snprintf(buf, size, "option %d/%d", level, optname);
-}
-
-/* Swap fd to TCP and apply the option there for real. rec is locked. Returns -2 if the swap
- * was not possible (nothing changed), else the result of the real setsockopt on TCP. */
-static int swap_and_apply(int fd, struct shim_fd *rec, int level, int optname, const void *optval,
-			  socklen_t optlen, const char *why)
-{
-	if (shim_swap_to_tcp(fd, rec, why) != SHIM_SWAP_DONE)
-		return -2;
-	shim_count(SHIM_CTR_SWAP_OPTION);
-	return real_setsockopt(fd, level, optname, optval, optlen);
-}
-
-static void record_success(int fd, uint32_t flags, int level, int optname, const void *optval,
-			   socklen_t optlen)
-{
-	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	bool forgets = info && (info->flags & SHIM_OPTF_FORGETS);
-	bool replay = (flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED);
-	if (!replay && !forgets)
-		return;
-	struct shim_fd *rec = shim_fd_peek(fd);
-	if (!rec || !shim_fd_lock(rec))
-		return;
-	unsigned int oflags = (replay ? SHIM_OPT_REPLAY : 0) | (forgets ? SHIM_OPT_EMULATED : 0);
-	if (!shim_optlog_put(&rec->log, oflags, level, optname, optval, optlen)) {
-		char label[48];
-		option_label(label, sizeof(label), info, level, optname);
-		if (replay && shim_fd_matches(rec, fd) &&
-		    swap_and_apply(fd, rec, level, optname, optval, optlen, "option log full") != -2)
-			shim_log(SHIM_LOG_INFO, "fd %d: option log full at %s: now plain TCP", fd,
-				 label);
-		else
-			shim_log(SHIM_LOG_DEBUG, "fd %d: %s not recorded (log full)", fd, label);
-	}
-	shim_fd_unlock(rec);
-}
-
-static bool warned_once(const struct shim_opt_info *info)
-{
-	static unsigned char warned[128];
-	if (!info)
-		return false;
-	size_t i = (size_t)(info - shim_opt_table) % sizeof(warned);
-	return __atomic_exchange_n(&warned[i], 1, __ATOMIC_RELAXED);
-}
-
-static int handle_refusal(int fd, int level, int optname, const void *optval, socklen_t optlen,
-			  int err, int saved_errno)
-{
-	struct shim_fd *rec = shim_managed_lock(fd);
-	if (!rec) {
-		errno = err;
-		return -1;
-	}
-	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	enum shim_opt_policy policy = shim_opt_policy(level, optname);
-	char label[48];
-	option_label(label, sizeof(label), info, level, optname);
-	int rc = -1;
-	int out_errno = err;
-
-	/* Ask TCP first: a call TCP rejects too gets TCP's errno, and must not cost the socket its
-	 * MPTCP (a swap for TCP_ULP=tls without kTLS, or TCP_TIMESTAMP without repair mode, would
-	 * fail on TCP anyway). The scratch socket gets the options logged so far, in order. */
-	int tcp_err = shim_oracle_set(rec->family, rec->log, level, optname, optval, optlen);
-	if (tcp_err == 0 && info && (info->flags & SHIM_OPTF_TCP_UNCONNECTED_ONLY) &&
-	    (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_CONNECTED))
-		tcp_err = EINVAL; /* what a connected TCP socket answers */
-	if (tcp_err == ENOTCONN && policy == SHIM_POLICY_FALLBACK && shim_swap_possible(fd, rec)) {
-		/* TCP refuses only because it is not connected yet (TCP_ULP "tls"): the program
-		 * announced what it will set after connect, which only TCP can serve. Swap now,
-		 * and answer what TCP answers. */
-		rc = swap_and_apply(fd, rec, level, optname, optval, optlen, label);
-		if (rc != -2) {
-			out_errno = rc == 0 ? saved_errno : errno;
-			goto out;
-		}
-		rc = -1;
-	}
-	if (tcp_err > 0) {
-		out_errno = tcp_err;
-		goto out;
-	}
-	if (policy == SHIM_POLICY_FALLBACK || (policy == SHIM_POLICY_FALLBACK_OR_EMULATE &&
-					       shim_swap_possible(fd, rec))) {
-		rc = swap_and_apply(fd, rec, level, optname, optval, optlen, label);
-		if (rc != -2) {
-			out_errno = rc == 0 ? saved_errno : errno;
-			goto out;
-		}
-		rc = -1;
-		if (policy == SHIM_POLICY_FALLBACK) {
-			if (!warned_once(info))
-				shim_log(SHIM_LOG_WARN,
-					 "fd %d: %s needs plain TCP but the MPTCP socket is already "
-					 "connected, shared, or listening with connections queued: "
-					 "refused as MPTCP refuses it",
-					 fd, label);
-			goto out;
-		}
-	}
-
-	if (policy == SHIM_POLICY_PASS || tcp_err < 0) {
-		if (tcp_err < 0)
-			shim_log(SHIM_LOG_WARN, "fd %d: cannot check %s against TCP (no spare fd)",
-				 fd, label);
-		goto out;
-	}
-
-	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-	unsigned int oflags = SHIM_OPT_EMULATED;
-	if ((flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED))
-		oflags |= SHIM_OPT_REPLAY;
-	if (shim_optlog_put(&rec->log, oflags, level, optname, optval, optlen)) {
-		shim_count(SHIM_CTR_EMULATED);
-		shim_log(SHIM_LOG_DEBUG, "fd %d: %s emulated (MPTCP refuses it)", fd, label);
-		rc = 0;
-		out_errno = saved_errno;
-		goto out;
-	}
-	rc = swap_and_apply(fd, rec, level, optname, optval, optlen, "option log full");
-	if (rc == -2) {
-		rc = -1;
-		shim_log(SHIM_LOG_WARN, "fd %d: cannot remember %s (log full): refused", fd, label);
-	} else {
-		out_errno = rc == 0 ? saved_errno : errno;
-	}
-out:
-	shim_fd_unlock(rec);
-	errno = out_errno;
-	return rc;
-}
-
-static int after_call(int fd, uint32_t flags, int level, int optname, const void *optval,
-		      socklen_t optlen, int rc, int err, int saved_errno);
 
 SHIM_EXPORT int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
 {
@@ -190,44 +32,8 @@ SHIM_EXPORT int setsockopt(int fd, int level, int optname, const void *optval, s
 		if (!adopted)
 			return rc;
 		shim_fd_unlock(adopted);
-		return after_call(fd, shim_fd_flags_of(fd), level, optname, optval, optlen, rc, err,
-				  err);
+		return shim_emulate_set_result(fd, shim_fd_flags_of(fd), level, optname, optval,
+					       optlen, rc, err, err);
 	}
-	int saved_errno = errno;
-	int rc = real_setsockopt(fd, level, optname, optval, optlen);
-	return after_call(fd, flags, level, optname, optval, optlen, rc, errno, saved_errno);
-}
-
-/* The managed path, after the real call returned rc with errno err. */
-static int after_call(int fd, uint32_t flags, int level, int optname, const void *optval,
-		      socklen_t optlen, int rc, int err, int saved_errno)
-{
-	if (rc == 0) {
-		record_success(fd, flags, level, optname, optval, optlen);
-		errno = saved_errno;
-		return 0;
-	}
-	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	/* An IPv6-level call on an AF_INET socket: TCP says ENOPROTOOPT in every state, MPTCP says
-	 * EINVAL once connected (IPV6_V6ONLY). Going through the refusal path asks the oracle,
-	 * which answers TCP's errno. */
-	bool v6_on_v4 = err == EINVAL && level == IPPROTO_IPV6 && shim_fd_family(fd) == AF_INET;
-	bool refusal = shim_is_refusal(err) || v6_on_v4 ||
-		       (err == EINVAL && info && (info->flags & SHIM_OPTF_EINVAL_REFUSAL));
-	if (!refusal) {
-		/* Not MPTCP's refusal, but MPTCP may validate in another order than TCP (a NULL
-		 * value with a short length: EINVAL before EFAULT). If TCP rejects the call too,
-		 * the program gets TCP's errno. Failure paths only. */
-		struct shim_fd *mrec = shim_managed_lock(fd);
-		if (mrec) {
-			int family = mrec->family;
-			shim_fd_unlock(mrec);
-			int tcp_err = shim_oracle_set(family, NULL, level, optname, optval, optlen);
-			if (tcp_err > 0)
-				err = tcp_err;
-		}
-		errno = err;
-		return rc;
-	}
-	return handle_refusal(fd, level, optname, optval, optlen, err, saved_errno);
+	return shim_emulate_set(fd, flags, level, optname, optval, optlen);
 }

@@ -25,8 +25,8 @@ fi
 . "$(dirname "$0")/lib.sh"
 
 require_root
-ensure_cmds ip:iproute2 ss:iproute2 tc:iproute2 ethtool:ethtool ping:iputils-ping \
-	/usr/bin/python3:python3 iperf3:iperf3 socat:socat
+need_cmds ip ss tc ethtool ping \
+	/usr/bin/python3 iperf3 socat
 
 PY=/usr/bin/python3
 RATE=${RATE:-20mbit}

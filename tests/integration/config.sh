@@ -21,23 +21,13 @@ PY=/usr/bin/python3
 NS="mpz-config-$$"
 ADDR=198.18.0.1
 ADDR6=fd00::1
-TMP=$(mktemp -d)
-chmod 755 "$TMP"
 CG=""
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
-	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	[ -s "$TMP/err" ] && sed 's/^/#   stderr: /' "$TMP/err" | tail -5
-}
+DIAG_FILES=err
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
+require_root
+at_exit ip netns del "$NS"
+at_exit '[ -n "$CG" ] && rmdir "$CG"'
 # expect DESC WANT CMD...: CMD's stdout must be WANT (stderr kept in $TMP/err)
 expect() {
 	local desc=$1 want=$2 got
@@ -53,7 +43,7 @@ pre() { timeout 20 env LD_PRELOAD="$LIB" MPTCPIZE_CONFIG="$TMP/$1.conf" "${@:2}"
 in_ns() { timeout 20 ip netns exec "$NS" "$@"; }
 warn_lines() { grep -c 'mptcpize\[[0-9]*\]: warning:' "$TMP/err"; }
 
-echo "1..44"
+plan 47
 
 # --- process rules, same binary, two configs --------------------------------------------------
 conf name-mptcp 'rules = ( { name = "tester"; mode = "mptcp"; } );'
@@ -80,17 +70,20 @@ conf argv0 'rules = ( { argv0 = "alias"; mode = "mptcp"; } );'
 expect "argv0 rule matches the name it was started as" mptcp pre argv0 "$TMP/alias" kind inet
 expect "argv0 rule does not match the real name" tcp pre argv0 "$TESTER" kind inet
 
-cp "$TESTER" "$TMP/tester-copy"
-chmod 755 "$TMP/tester-copy"
+# Other users get world-readable copies: a build tree under /root (0700) is unreadable to them,
+# and the loader would silently drop the preload, leaving every answer "tcp".
+user_copy "$LIB" "$TESTER"
+ULIB=${U[libmptcpize.so]} UTESTER=${U[tester]}
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+check "the preload really loads in a process of user nobody" preload_loaded "$ULIB" "${nobody[@]}"
+upre() { timeout 20 env LD_PRELOAD="$ULIB" MPTCPIZE_CONFIG="$TMP/$1.conf" "${@:2}"; }
 conf user 'rules = ( { user = "nobody"; mode = "mptcp"; }, { user = 0; mode = "tcp"; } );'
-expect "user rule: nobody gets MPTCP" mptcp pre user \
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/tester-copy" kind inet
-expect "user rule: root gets TCP" tcp pre user "$TMP/tester-copy" kind inet
+expect "user rule: nobody gets MPTCP" mptcp upre user "${nobody[@]}" "$UTESTER" kind inet
+expect "user rule: root gets TCP" tcp upre user "$UTESTER" kind inet
 conf group 'rules = ( { group = [ 4242 ]; mode = "mptcp"; } );'
-expect "group rule: supplementary group 4242 gets MPTCP" mptcp pre group \
-	setpriv --reuid=65534 --regid=65534 --groups=4242 "$TMP/tester-copy" kind inet
-expect "group rule: without it TCP" tcp pre group \
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/tester-copy" kind inet
+expect "group rule: supplementary group 4242 gets MPTCP" mptcp upre group \
+	setpriv --reuid=65534 --regid=65534 --groups=4242 "$UTESTER" kind inet
+expect "group rule: without it TCP" tcp upre group "${nobody[@]}" "$UTESTER" kind inet
 
 # cgroup: a new cgroup if we may create one, else the current path.
 for root in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/pids; do
@@ -168,6 +161,13 @@ expect "MPTCPIZE_SOCKOPT wins over the rule's sockopt" mptcp \
 expect "MPTCPIZE_SOCKOPT applies under MPTCPIZE=1 too" tcp \
 	env MPTCPIZE_SOCKOPT=TCP_USER_TIMEOUT=fallback LD_PRELOAD="$LIB" MPTCPIZE=1 \
 	timeout 20 "$PY" "$TMP/uto.py"
+for how in "MPTCPIZE=1" "MPTCPIZE_CONFIG=$TMP/uto-default.conf"; do
+	got=$(env MPTCPIZE_SOCKOPT=NO_SUCH_OPTION=emulate LD_PRELOAD="$LIB" "$how" \
+		timeout 20 "$PY" "$TMP/uto.py" 2>"$TMP/err")
+	if [ "$got" = mptcp ] && [ "$(grep -c 'MPTCPIZE_SOCKOPT: bad entry' "$TMP/err")" = 1 ]; then
+		ok "a bad MPTCPIZE_SOCKOPT is reported once (${how%%=*})"
+	else not_ok "a bad MPTCPIZE_SOCKOPT is reported once (${how%%=*}): got '$got'"; fi
+done
 
 # --- destinations and listeners, in a private network namespace -------------------------------
 ip netns add "$NS" || { echo "Bail out! cannot create a network namespace"; exit 1; }
@@ -246,14 +246,14 @@ in_mnt() {
 	timeout 20 unshare -m --propagation private sh -c '
 		set -e
 		mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/up,workdir=$T/work" /etc
-		echo "$LIB" >/etc/ld.so.preload
+		echo "$ULIB" >/etc/ld.so.preload
 		[ "$SYSDIR" = /etc ] || mount -t tmpfs none "$SYSDIR"  # /etc is the overlay already
 		cp "$T/sys-mptcp.conf" "$SYSCONF"
 		chmod "$MODE" "$SYSCONF"
 		chown "$OWNER" "$SYSCONF"
 		exec "$@"' sh "$@"
 }
-export T="$TMP" LIB SYSDIR SYSCONF
+export T="$TMP" ULIB SYSDIR SYSCONF
 if [ -d "$SYSDIR" ]; then
 	expect "system file (no MPTCPIZE_CONFIG) is followed" mptcp \
 		in_mnt 644 0 "$TESTER" kind inet
@@ -273,7 +273,6 @@ if [ -d "$SYSDIR" ]; then
 	expect "system file not owned by root refused" tcp \
 		in_mnt 644 65534 "$TESTER" kind inet
 else
-	for _ in 1 2 3 4 5 6 7; do ok "# SKIP $SYSDIR does not exist"; done
+	for _ in 1 2 3 4 5 6 7; do skip "system file tests" "$SYSDIR does not exist"; done
 fi
-echo "# $((n - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Differential fuzzing of the hooks: for each seed, tests/reliability/hook_fuzz draws the same
+# Differential fuzzing of the hooks: for each seed, tests/tools/hook_fuzz draws the same
 # sequence of socket/setsockopt/getsockopt/bind/listen/connect/dup2/close calls twice, without
 # and with the library (MPTCPIZE=1), in a private network namespace. The traces must match line
 # for line: same fd numbers, return values, errno, lengths and bytes read back.
-# Documented exception (README, "Known differences"): MPTCP itself accepts some values TCP
+# Documented exception (docs/reliability.md, "Known differences"): MPTCP itself accepts some values TCP
 # rejects with EINVAL on setsockopt (e.g. TCP_KEEPIDLE > 32767, optlen < 4 for TCP_DEFER_ACCEPT);
 # the shim does not pay an oracle call on every successful setsockopt to catch those, so lines
 # where plain TCP says EINVAL (or EFAULT: MPTCP does not read the value in some states) and the

@@ -3,21 +3,17 @@
 #
 # Shared helpers for the integration test scripts (source it, don't run it).
 #
-#   TAP:        plan N; ok DESC; not_ok DESC [DIAG]; check DESC CMD...;
-#               diag MSG; skip DESC REASON; finish  (prints the totals and
-#               returns non-zero on any failure)
+#   TAP, skipping, cleanup, other users: tap.sh (sourced here)
 #   testbed:    tb_up ARGS... (uses $TB_PREFIX); tb ARGS... (netns-testbed);
 #               in_ns cli|srv CMD...; srv_addr a|b 4|6
-#   processes:  bg_start cli|srv LOGFILE CMD... (sets BG_PID, recorded);
-#               bg_stop PID; cleanup runs on EXIT (kills recorded PIDs,
-#               tears the testbed down, removes $TMP)
+#   processes:  bg_start cli|srv LOGFILE CMD... (sets BG_PID, recorded in
+#               pids); bg_stop PID; the testbed is torn down on exit
 #   waiting:    wait_port cli|srv HOST PORT [SECS]
 #   counters:   ctr cli|srv NAME; snap TAG; delta TAG cli|srv NAME
 #               (snap records MPTcpExt counters + path bytes of both ns)
 #   payload:    mkpayload FILE MiB; sha FILE; same_sha A B
 #   launcher:   run_under CMD...  (= "$MPTCPIZE run CMD...");
 #               maybe_under yes|no CMD...
-#   packages:   ensure_cmds cmd:package ...
 #
 # Environment:
 #   MPTCPIZE   launcher to use (default: $BUILDDIR/tools/mptcpize)
@@ -43,108 +39,21 @@ fi
 export MPTCPIZE BUILDDIR
 export NETNS_TESTBED_QUIET=${NETNS_TESTBED_QUIET:-1}
 
-# --- TAP -----------------------------------------------------------------------
-T_NUM=0
-T_PASS=0
-T_FAIL=0
-T_SKIP=0
-T_PLAN=
-
-plan() {
-	T_PLAN=$1
-	echo "1..$1"
-}
-diag() { printf '# %s\n' "$*"; }
-ok() {
-	T_NUM=$((T_NUM + 1))
-	T_PASS=$((T_PASS + 1))
-	echo "ok $T_NUM - $*"
-}
-not_ok() {
-	T_NUM=$((T_NUM + 1))
-	T_FAIL=$((T_FAIL + 1))
-	echo "not ok $T_NUM - $1"
-	shift
-	local l
-	for l in "$@"; do diag "  $l"; done
-}
-skip() {
-	T_NUM=$((T_NUM + 1))
-	T_SKIP=$((T_SKIP + 1))
-	echo "ok $T_NUM - $1 # SKIP ${2:-}"
-}
-# check DESC CMD... : ok if CMD succeeds
-check() {
-	local desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc" "command failed: $*"; fi
-}
-finish() {
-	if [[ -n $T_PLAN && $T_PLAN != "$T_NUM" ]]; then
-		diag "planned $T_PLAN tests but ran $T_NUM"
-		T_FAIL=$((T_FAIL + (T_PLAN > T_NUM ? T_PLAN - T_NUM : 0)))
-	fi
-	diag "runtime ${SECONDS}s, launcher: $MPTCPIZE"
-	diag "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
-	((T_FAIL == 0))
-}
-
-# --- packages ------------------------------------------------------------------
-
-# Idempotent, quiet install of Debian packages for missing commands.
-# ensure_cmds cmd:package ... (a bare "cmd" means package == cmd)
-ensure_cmds() {
-	local spec c p missing=()
-	for spec in "$@"; do
-		c=${spec%%:*}
-		p=${spec#*:}
-		if [[ $c == /* ]]; then [[ -x $c ]] && continue; else command -v "$c" >/dev/null 2>&1 && continue; fi
-		missing+=("$p")
-	done
-	((${#missing[@]})) || return 0
-	diag "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	timeout 300 apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
-		{ timeout 300 apt-get update -qq >/dev/null 2>&1 &&
-			timeout 300 apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; } || {
-		echo "Bail out! could not install ${missing[*]}"
-		exit 1
-	}
-}
-
-# --- temp dir, processes, cleanup ---------------------------------------------
-
-TMP=$(mktemp -d /tmp/mptcpize-it.XXXXXX)
-chmod 755 "$TMP"
-declare -a BG_PIDS=()
+# shellcheck source=tap.sh
+. "$LIB_DIR/tap.sh"
 TB_PREFIX=${TB_PREFIX:-it$$}
-
-cleanup() {
-	local rc=$? pid
-	set +e
-	for pid in "${BG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${BG_PIDS[@]}"; do
-		timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null
-	done
-	"$TESTBED" down "$TB_PREFIX" >/dev/null 2>&1
-	if [[ ${KEEP_TMP:-0} == 1 ]]; then diag "logs kept in $TMP"; else rm -rf "$TMP"; fi
-	return $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+at_exit '"$TESTBED" down "$TB_PREFIX"'
 
 # bg_start cli|srv LOGFILE CMD... : start CMD in the namespace, bounded to
 # BG_TIMEOUT (default 120 s); its PID (of the `timeout` wrapper, which forwards
-# signals) is put in BG_PID and recorded for cleanup.
+# signals) is put in BG_PID and recorded in pids for cleanup.
 BG_PID=
 bg_start() {
 	local side=$1 log=$2
 	shift 2
 	timeout -k 3 "${BG_TIMEOUT:-120}" ip netns exec "$TB_PREFIX-$side" "$@" >"$log" 2>&1 </dev/null &
 	BG_PID=$!
-	BG_PIDS+=("$BG_PID")
+	pids+=("$BG_PID")
 }
 
 # bg_stop PID: SIGTERM, then wait (bounded), then SIGKILL.
@@ -241,9 +150,3 @@ maybe_under() {
 # launcher_prefix yes|no: words to put in front of a command (for bg_start).
 launcher_prefix() { [[ $1 == yes ]] && printf '%s\n' "$MPTCPIZE" run || true; }
 
-require_root() {
-	if [[ $(id -u) != 0 ]]; then
-		echo "1..0 # SKIP must run as root (network namespaces)"
-		exit 0
-	fi
-}

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # TCP-MD5 (RFC 2385, what BGP sessions use) through the shim. MPTCP refuses TCP_MD5SIG; the
 # shim's policy is `fallback`: the socket is replaced in place by plain TCP and the key is set
-# for real. A small client and server (tests/md5_peer.c; the server sets its key AFTER listen(),
+# for real. A small client and server (tests/tools/md5_peer.c; the server sets its key AFTER listen(),
 # as BGP daemons do) run under `mptcpize run` on both ends in a private network namespace.
 #  1. without the shim: the exchange works and ss shows md5 on both ends (the reference);
 #  2-4. under `mptcpize run`: the exchange works, ss shows md5 on both ends, the shim logged
@@ -23,8 +23,9 @@ KEY=bgp-secret-0123
 DIAG_FILES="*.log *.out" DIAG_TAIL=6
 # shellcheck source=netns-tap.sh
 . "$(dirname "$0")/netns-tap.sh"
+require_root
 
-echo "1..6"
+plan 6
 ip netns add "$NS" || { echo "Bail out! cannot create a network namespace"; exit 1; }
 in_ns ip link set lo up
 in_ns ip addr add "$SRV/32" dev lo
@@ -100,4 +101,4 @@ unset MPTCPIZE_SOCKOPT
 check "with MPTCPIZE_SOCKOPT=TCP_MD5SIG=pass both ends fail to set the key (exit $SRV_RC/$CLI_RC)" \
 	eval '[ "$SRV_RC" = 2 ] && [ "$CLI_RC" = 2 ]'
 
-[ "$failed" = 0 ]
+finish

@@ -23,10 +23,10 @@ fi
 . "$(dirname "$0")/lib.sh"
 
 require_root
-ensure_cmds ip:iproute2 ss:iproute2 tc:iproute2 ethtool:ethtool ping:iputils-ping \
-	/usr/bin/python3:python3 curl:curl wget:wget iperf3:iperf3 socat:socat ncat:ncat \
-	/usr/sbin/nginx:nginx-light redis-server:redis-server redis-cli:redis-tools \
-	/usr/sbin/sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client
+need_cmds ip ss tc ethtool ping \
+	/usr/bin/python3 curl wget iperf3 socat ncat \
+	/usr/sbin/nginx redis-server redis-cli \
+	/usr/sbin/sshd ssh ssh-keygen
 
 PY=/usr/bin/python3
 PAYLOAD_MB=${PAYLOAD_MB:-4}

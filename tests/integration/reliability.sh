@@ -8,12 +8,9 @@ B=$(realpath "${1:?usage: reliability.sh BUILDDIR}")
 LIB="$B/shim/libmptcpize.so"
 MPTCPIZE="$B/tools/mptcpize"
 T="$B/tests"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got:  $2" "want: $3"; fi; }
+DIAG_FILES=none
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
 
 # Constructor order: sockets opened in the program's and a library's constructors are upgraded.
 got=$(LD_PRELOAD="$LIB" MPTCPIZE=1 "$T/ctor-probe")
@@ -44,6 +41,12 @@ MPTCPIZE_LIB="$TMP/bad.so" "$MPTCPIZE" run -- /bin/true 2>"$TMP/err"; rc=$?
 if [ "$rc" = 127 ] && grep -q "cannot load" "$TMP/err"; then ok "an unloadable library is refused with a message"; else not_ok "an unloadable library is refused" "rc=$rc $(cat "$TMP/err")"; fi
 chmod 000 "$TMP/bad.so"
 MPTCPIZE_LIB="$TMP/nonexistent.so" "$MPTCPIZE" run -- /bin/true 2>/dev/null; expect_eq "a missing library exits 127" "$?" 127
+# ld.so splits LD_PRELOAD on ' ' and ':': such a path must be refused before exec, not run on TCP.
+for d in "with space" "with:colon"; do
+	mkdir -p "$TMP/$d" && cp "$LIB" "$TMP/$d/libmptcpize.so"
+	MPTCPIZE_LIB="$TMP/$d/libmptcpize.so" "$MPTCPIZE" run -- "$T/tester" kind inet >"$TMP/out" 2>"$TMP/err"; rc=$?
+	if [ "$rc" = 2 ] && [ ! -s "$TMP/out" ] && grep -q "splits" "$TMP/err"; then ok "a library path $d is refused (exit 2, before exec)"; else not_ok "a library path $d is refused" "rc=$rc out=$(cat "$TMP/out") $(cat "$TMP/err")"; fi
+done
 "$MPTCPIZE" run -- sh -c 'exit 7'; expect_eq "the exit status is the command's" "$?" 7
 cp "$T/tester" "$TMP/suid-tester" && chmod u+s "$TMP/suid-tester"
 "$MPTCPIZE" run -- "$TMP/suid-tester" kind inet >/dev/null 2>"$TMP/err"
@@ -62,5 +65,4 @@ if command -v valgrind >/dev/null; then
 else
 	not_ok "valgrind is installed (scripts/deps.sh installs it)"
 fi
-echo "1..$n"
-[ "$failed" = 0 ]
+finish

@@ -14,8 +14,9 @@ ADDR=198.18.0.1
 PORT=8080
 # shellcheck source=netns-tap.sh
 . "$(dirname "$0")/netns-tap.sh"
+require_root
 
-echo "1..6"
+plan 6
 ip netns add "$NS" || { echo "Bail out! cannot create a network namespace"; exit 1; }
 in_ns ip link set lo up
 # Not a 127/8 address: the shim keeps loopback destinations on TCP by design.
@@ -65,5 +66,4 @@ check "MPTCP: client received an MP_CAPABLE SYN-ACK (MPCapableSYNACKRX $synack0 
 check "MPTCP: listener is an MPTCP socket (ss -M)" \
 	bash -c "ip netns exec '$NS' ss -HMln | grep -q ':$PORT '"
 stop_server
-echo "# $((n - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+finish

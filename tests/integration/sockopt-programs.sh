@@ -25,6 +25,7 @@ A6=fd00::1
 DIAG_FILES="*.err *.out" DIAG_TAIL=4
 # shellcheck source=netns-tap.sh
 . "$(dirname "$0")/netns-tap.sh"
+require_root
 syn() { counter MPTcpExtMPCapableSYNRX; }
 # Program stderr without the shim's own log lines.
 clean_err() { grep -v '^mptcpize\[' "$1" 2>/dev/null || true; }
@@ -49,14 +50,9 @@ launcher() {
 	esac
 }
 
-for c in socat haproxy ssh sshd ssh-keygen strace; do
-	command -v "$c" >/dev/null || [ -x "/usr/sbin/$c" ] || {
-		echo "1..0 # SKIP $c not installed (scripts/deps.sh test)"
-		exit 0
-	}
-done
+PATH=$PATH:/usr/sbin need_cmds socat haproxy ssh sshd ssh-keygen strace
 
-echo "1..12"
+plan 12
 ip netns add "$NS" || { echo "Bail out! cannot create a network namespace"; exit 1; }
 in_ns ip link set lo up
 in_ns ip addr add "$A4/32" dev lo
@@ -197,4 +193,4 @@ ssh_run pass:IPV6_TCLASS
 check "ssh/sshd with IPV6_TCLASS=pass: they report the refused option" \
 	eval 'cat "$TMP/ssh.pass.err" "$TMP/sshd.pass.err" | grep -q "IPV6_TCLASS"'
 
-[ "$failed" = 0 ]
+finish

@@ -4,7 +4,11 @@
 # is ours: sock_diag must run inside each process's netns) shows MPTCP sockets with 2 subflows
 # and their path-B addresses; a loopback connection in a shimmed python shows a TCP socket and
 # the loopback counter; counter files appear only after an upgrade, go away at normal exit,
-# and a killed process's file is cleaned by status.
+# and a killed process's file is cleaned by status. Hostile inputs: counters forged by another
+# user are not shown; two processes with the same pid number in different pid namespaces keep
+# their own files; a process in a private /dev/shm is read through its own mapping; a process in
+# an unprivileged user+mount namespace with FIFOs where the old status looked
+# (/proc/PID/root/dev/shm/...) makes status open nothing there and finish at once.
 # Usage: status.sh BUILDDIR   (TAP output)
 set -u
 BUILDDIR=$(realpath "${1:?usage: status.sh BUILDDIR}")
@@ -12,10 +16,13 @@ BUILDDIR=$(realpath "${1:?usage: status.sh BUILDDIR}")
 source "$(dirname "$0")/lib.sh"
 set +e
 require_root
-ensure_cmds iperf3 python3
+need_cmds iperf3 python3
 M=$BUILDDIR/tools/mptcpize
 TB_PREFIX=mst$$
-plan 13
+plan 20
+LIB=$BUILDDIR/shim/libmptcpize.so
+PIDNS=$(readlink /proc/self/ns/pid | tr -dc 0-9)
+shm() { echo "/dev/shm/mptcpize-$PIDNS-$1"; }
 tb_up --rate 50mbit >/dev/null 2>&1 || { echo "Bail out! testbed"; exit 1; }
 SA=$(srv_addr a 4)
 
@@ -65,16 +72,89 @@ check "python loopback: its client socket is TCP and loopback_skipped=1" \
 check "client of a plain TCP server: MPTCP socket flagged fallback-to-TCP" \
 	bash -c "grep -Eq 'MPTCP +ESTAB .*:5301 +fallback-to-TCP' <<<\"\$0\"" "$(block "$fbpid")"
 check "no counters file for a shimmed process that never upgraded (sleep)" \
-	test ! -e "/dev/shm/mptcpize-$slpid"
+	test ! -e "$(shm $slpid)"
 out=$("$M" status $$ 2>&1)
 check "status PID of a process without the library says so" grep -q "library not loaded" <<<"$out"
 
 timeout 20 tail --pid="$cpid" -f /dev/null
-check "client's counters file removed at its normal exit" test ! -e "/dev/shm/mptcpize-$cpid"
-check "python's counters file exists while it runs" test -e "/dev/shm/mptcpize-$pypid"
+check "client's counters file removed at its normal exit" test ! -e "$(shm $cpid)"
+check "python's counters file exists while it runs" test -e "$(shm $pypid)"
 kill -9 "$pypid"
 timeout 5 tail --pid="$pypid" -f /dev/null
-check "after kill -9 the file is left behind" test -e "/dev/shm/mptcpize-$pypid"
+check "after kill -9 the file is left behind" test -e "$(shm $pypid)"
 "$M" status >/dev/null 2>&1
-check "status removes the dead process's counters file" test ! -e "/dev/shm/mptcpize-$pypid"
+check "status removes the dead process's counters file" test ! -e "$(shm $pypid)"
+
+# --- hostile inputs ---------------------------------------------------------------------
+# Counters forged by another user for a root process that never upgraded (sleep), at the name
+# status uses and at the old one (/dev/shm/mptcpize-PID): never shown.
+forge() { python3 -c 'import struct, sys
+sys.stdout.buffer.write(struct.pack("<QIIqQQ16Q", 0x31524e54435a504d, 1, 6, int(sys.argv[1]),
+    2**63, int(sys.argv[2]), *([999] * 16)))' "$1" "$PIDNS"; }
+for f in "$(shm $slpid)" "/dev/shm/mptcpize-$slpid"; do
+	forge "$slpid" | setpriv --reuid=65534 --regid=65534 --clear-groups dd of="$f" status=none
+done
+out=$("$M" status "$slpid" 2>&1)
+check "counters forged by another user are not shown" bash -c "! grep -q 999 <<<\"\$0\"" "$out"
+rm -f "$(shm $slpid)" "/dev/shm/mptcpize-$slpid"
+
+# The same pid number (1) in two pid namespaces sharing /dev/shm: A upgrades 1 socket, then B 3.
+pidns_prog='import socket, sys, time
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+print("ready", flush=True); time.sleep(float(sys.argv[2]))'
+host_pid_of() { local i; for i in $(seq 50); do pgrep -P "$1" python3 && return; sleep 0.1; done; }
+wait_ready() { local i; for i in $(seq 50); do grep -q ready "$1" && return; sleep 0.1; done; }
+unshare -p -f --kill-child env LD_PRELOAD="$LIB" MPTCPIZE=1 python3 -c "$pidns_prog" 1 3 >"$TMP/nsA" 2>&1 &
+nsA=$!
+BG_PIDS+=("$nsA")
+wait_ready "$TMP/nsA"
+unshare -p -f --kill-child env LD_PRELOAD="$LIB" MPTCPIZE=1 python3 -c "$pidns_prog" 3 30 >"$TMP/nsB" 2>&1 &
+nsB=$!
+BG_PIDS+=("$nsB")
+wait_ready "$TMP/nsB"
+pa=$(host_pid_of "$nsA") pb=$(host_pid_of "$nsB")
+oa=$("$M" status "$pa" 2>&1) ob=$("$M" status "$pb" 2>&1)
+diag "pid 1 in two pid namespaces: host pids $pa $pb; $(grep counters <<<"$oa") / $(grep counters <<<"$ob")"
+check "pid 1 in pid namespace A: its own counters (upgraded=1)" grep -q "upgraded=1 " <<<"$oa"
+check "pid 1 in pid namespace B: its own counters (upgraded=3)" grep -q "upgraded=3 " <<<"$ob"
+timeout 10 tail --pid="$pa" -f /dev/null
+nsB_ino=$(readlink "/proc/$pb/ns/pid" | tr -dc 0-9)
+check "A's normal exit leaves B's file alone" test -f "/dev/shm/mptcpize-$nsB_ino-1"
+kill "$nsB" 2>/dev/null
+
+# A process with a private /dev/shm (its own mount namespace): read through its own mapping.
+unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs none /dev/shm && exec "$0" "$@"' \
+	env LD_PRELOAD="$LIB" MPTCPIZE=1 python3 -c "$pidns_prog" 2 30 >"$TMP/mnt" 2>&1 &
+mntp=$!
+BG_PIDS+=("$mntp")
+wait_ready "$TMP/mnt"
+out=$("$M" status "$mntp" 2>&1)
+check "a process with a private /dev/shm: counters read through its mapping (upgraded=2)" \
+	grep -q "upgraded=2 " <<<"$out"
+kill "$mntp" 2>/dev/null
+
+# An unprivileged user namespace puts FIFOs where the old status looked (its /dev/shm, reached
+# through /proc/PID/root). status must finish at once and open nothing there.
+cat >"$TMP/hostile.sh" <<'EOF'
+mount -t tmpfs none /dev/shm || exit 1
+ns=$(readlink /proc/self/ns/pid | tr -dc 0-9)
+mkfifo "/dev/shm/mptcpize-$$" "/dev/shm/mptcpize-$ns-$$" || exit 1
+echo ready
+exec env LD_PRELOAD="$1" MPTCPIZE=1 sleep 30
+EOF
+setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urm sh "$TMP/hostile.sh" "$LIB" \
+	>"$TMP/hostile" 2>&1 &
+hp=$!
+BG_PIDS+=("$hp")
+for _ in $(seq 50); do grep -q libmptcpize "/proc/$hp/maps" 2>/dev/null && break; sleep 0.1; done
+t0=$(date +%s%N)
+timeout 20 strace -f -qq -e trace=open,openat,openat2 -o "$TMP/strace" "$M" status "$hp" >"$TMP/hstatus" 2>&1
+rc=$? t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+diag "hostile namespace: status rc=$rc in $ms ms; $(head -2 "$TMP/hstatus" | tr '\n' ' ')"
+check "status of a process in a hostile user+mount namespace finishes within 5 s (rc $rc)" \
+	bash -c "test $rc = 0 && test $ms -lt 5000"
+check "...and opens nothing through /proc/PID/root or at its counters path (strace)" \
+	bash -c "! grep -q 'library not loaded' '$TMP/hstatus' && ! grep -E '/root|mptcpize-' '$TMP/strace'"
+kill "$hp" 2>/dev/null
 finish

@@ -9,15 +9,17 @@
 # our code and fails the test. Usage: tsan.sh BUILDDIR
 set -u
 B=$(realpath "${1:?usage: tsan.sh BUILDDIR}")
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-echo "1..3"
+DIAG_FILES=none
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
+plan 2
 # Reports go to stderr (fd 2): a log file opened later could get an fd number the test's dup
 # threads write over.
 TSAN_OPTIONS="halt_on_error=0 exitcode=0" LD_PRELOAD="$B/shim/libmptcpize.so" \
 	MPTCPIZE=1 MPTCPIZE_DEBUG=0 timeout 300 "$B/tests/tsan-stress" >"$TMP/out" 2>&1
 rc=$?
-if [ "$rc" = 0 ] && grep -qx done "$TMP/out"; then echo "ok 1 - tsan-stress ran to the end"; else echo "not ok 1 - tsan-stress exit $rc"; tail -5 "$TMP/out" | sed 's/^/# /'; fi
+if [ "$rc" = 0 ] && grep -qx done "$TMP/out"; then ok "tsan-stress ran to the end"; else
+	not_ok "tsan-stress exit $rc" "$(tail -5 "$TMP/out")"; fi
 cp "$TMP/out" "$TMP/all"
 # Split into reports; a report is about memory unless its location is a file descriptor.
 python3 - "$TMP/all" >"$TMP/verdict" <<'PY'
@@ -37,6 +39,7 @@ for r in mem[:2]:
         print("# " + line)
 PY
 read -r total fdr memr < <(head -1 "$TMP/verdict")
-echo "ok 2 - TSan reports: $total in all, $fdr on file descriptors (the test's own dup2 races)"
-if [ "${memr:-1}" = 0 ]; then echo "ok 3 - no data race on memory"; else echo "not ok 3 - $memr data race(s) on memory"; tail -n +2 "$TMP/verdict"; fi
-[ "$rc" = 0 ] && [ "${memr:-1}" = 0 ]
+diag "TSan reports: $total in all, $fdr on file descriptors (the test's own dup2 races)"
+if [ "${memr:-1}" = 0 ]; then ok "no data race on memory"; else
+	not_ok "$memr data race(s) on memory"; tail -n +2 "$TMP/verdict"; fi
+finish

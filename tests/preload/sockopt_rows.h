@@ -91,8 +91,9 @@ static const struct row rows[] = {
 	{"SO_SNDTIMEO", SOL_SOCKET, SO_SNDTIMEO, SOL_SOCKET, SO_SNDTIMEO, '-', 0, V_TIMEO, 0, NULL, sizeof(struct timeval), 0, 0, 0, 0},
 	SET(SOL_SOCKET, SO_PRIORITY, '-', 0, V_INT, 3),
 	SET(SOL_SOCKET, SO_MARK, '-', 0, V_INT, 42),
-	{"SO_BINDTODEVICE", SOL_SOCKET, SO_BINDTODEVICE, SOL_SOCKET, SO_BINDTODEVICE, 'F', EI, V_STR, 0, "lo", IFNAMSIZ, 0, 0, 0, 0},
-	SET(SOL_SOCKET, SO_BINDTOIFINDEX, 'F', EI, V_IFINDEX, 0),
+	/* Accepted by MPTCP, but it must hold for every subflow: swapped to TCP before connect. */
+	{"SO_BINDTODEVICE", SOL_SOCKET, SO_BINDTODEVICE, SOL_SOCKET, SO_BINDTODEVICE, 'F', EI, V_STR, 0, "lo", IFNAMSIZ, 0, 0, 0, KF | KL},
+	{"SO_BINDTOIFINDEX", SOL_SOCKET, SO_BINDTOIFINDEX, SOL_SOCKET, SO_BINDTOIFINDEX, 'F', EI, V_IFINDEX, 0, NULL, 0, 0, 0, 0, KF | KL},
 	SET(SOL_SOCKET, SO_TIMESTAMP, '-', 0, V_INT, 1),
 	SET(SOL_SOCKET, SO_TIMESTAMPNS, '-', 0, V_INT, 1),
 	SET(SOL_SOCKET, SO_TIMESTAMPING, '-', 0, V_INT, SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE),
@@ -100,7 +101,7 @@ static const struct row rows[] = {
 	SET(SOL_SOCKET, SO_INCOMING_CPU, '-', R_LEN_ONLY, V_INT, 0),
 	/* pass: MPTCP sends no zerocopy completions, so the shim keeps MPTCP's refusal and its
 	 * read-back (0) rather than pretend. */
-	{"SO_ZEROCOPY", SOL_SOCKET, SO_ZEROCOPY, SOL_SOCKET, SO_ZEROCOPY, 'P', 0, V_INT, 1, NULL, 0, KF | KL | KC | KA, 0, 0, 0},
+	{"SO_ZEROCOPY", SOL_SOCKET, SO_ZEROCOPY, SOL_SOCKET, SO_ZEROCOPY, 'F', 0, V_INT, 1, NULL, 0, 0, 0, 0, 0},
 	{"SO_ATTACH_FILTER", SOL_SOCKET, SO_ATTACH_FILTER, SOL_SOCKET, SO_GET_FILTER, 'F', 0, V_FILTER_ACCEPT, 0, NULL, -1, 0, 0, 0, 0},
 	SET(SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, 'F', 0, V_FILTER_RET0, 0),
 	{"SO_ATTACH_REUSEPORT_CBPF(after SO_REUSEPORT=1)", SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, 'F', 0, V_FILTER_RET0, 0, NULL, 0, 0, SO_REUSEPORT, KC, 0},
@@ -112,7 +113,7 @@ static const struct row rows[] = {
 	GETONLY(SOL_SOCKET, SO_COOKIE, '-', R_LEN_ONLY, 8),
 	GETONLY(SOL_SOCKET, SO_PEERCRED, '-', 0, sizeof(struct ucred)),
 	SET(SOL_SOCKET, SO_PEEK_OFF, 'F', 0, V_INT, 0),
-	{"SO_TXTIME", SOL_SOCKET, SO_TXTIME, SOL_SOCKET, SO_TXTIME, 'F', 0, V_TXTIME, 0, NULL, sizeof(struct sock_txtime), 0, 0, 0, 0},
+	{"SO_TXTIME", SOL_SOCKET, SO_TXTIME, SOL_SOCKET, SO_TXTIME, 'E', 0, V_TXTIME, 0, NULL, sizeof(struct sock_txtime), 0, 0, 0, 0},
 	SET(SOL_SOCKET, SO_OOBINLINE, 'E', 0, V_INT, 1),
 	SET(SOL_SOCKET, SO_DONTROUTE, 'E', 0, V_INT, 1),
 	SET(SOL_SOCKET, SO_BROADCAST, 'E', 0, V_INT, 1),
@@ -150,9 +151,9 @@ static const struct row rows[] = {
 	SET(IPPROTO_TCP, TCP_SAVE_SYN, 'F', 0, V_INT, 1),
 	GETONLY(IPPROTO_TCP, TCP_SAVED_SYN, 'P', 0, 256),
 	{"TCP_TIMESTAMP", IPPROTO_TCP, TCP_TIMESTAMP, IPPROTO_TCP, TCP_TIMESTAMP, 'F', R_LEN_ONLY, V_INT, 12345, NULL, 0, 0, 0, 0, 0},
-	/* TCP refuses TCP_REPAIR on a listener (EPERM); the scratch socket is fresh, so the shim
-	 * swaps and then returns TCP's EPERM: the listener ends up plain TCP. */
-	{"TCP_REPAIR", IPPROTO_TCP, TCP_REPAIR, IPPROTO_TCP, TCP_REPAIR, 'F', 0, V_INT, 1, NULL, 0, 0, 0, KL, KL},
+	/* TCP refuses TCP_REPAIR on a listener (EPERM); the table says so (TCP_EPERM_LISTENING),
+	 * so the shim answers EPERM without swapping, as the scratch socket is fresh. */
+	{"TCP_REPAIR", IPPROTO_TCP, TCP_REPAIR, IPPROTO_TCP, TCP_REPAIR, 'F', 0, V_INT, 1, NULL, 0, 0, 0, 0, 0},
 	SET(IPPROTO_TCP, TCP_MD5SIG, 'F', 0, V_MD5, 0),
 	SET(IPPROTO_TCP, TCP_MD5SIG_EXT, 'F', 0, V_MD5EXT, 0),
 	{"TCP_ULP=tls", IPPROTO_TCP, TCP_ULP, IPPROTO_TCP, TCP_ULP, 'F', R_TCP_TRUTH, V_STR, 0, "tls", 16, 0, 0, 0, 0},
@@ -163,9 +164,9 @@ static const struct row rows[] = {
 	GETONLY(SOL_MPTCP, MPTCP_INFO, '-', R_MPTCP_TRUTH | R_LEN_ONLY, sizeof(struct mptcp_info)),
 	GETONLY(SOL_MPTCP, MPTCP_TCPINFO, '-', R_MPTCP_TRUTH | R_LEN_ONLY, 16 + 4 * sizeof(struct tcp_info)),
 	GETONLY(SOL_MPTCP, MPTCP_SUBFLOW_ADDRS, '-', R_MPTCP_TRUTH | R_LEN_ONLY, 16 + 4 * sizeof(struct mptcp_subflow_addrs)),
-	/* pass: MPTCP refuses V6ONLY exactly where TCP does; but on a socket bound to fd00::1 TCP
-	 * reads 1 where MPTCP reads 0 (listening, accepted), and the shim does not hide that. */
-	{"IPV6_V6ONLY", IPPROTO_IPV6, IPV6_V6ONLY, IPPROTO_IPV6, IPV6_V6ONLY, 'P', V6, V_INT, 1, NULL, 0, KL | KA, 0, 0, 0},
+	/* pass: MPTCP refuses V6ONLY exactly where TCP does; on a socket bound to fd00::1 TCP
+	 * reads 1 where MPTCP reads 0 (listening, accepted): the shim reads 1 too. */
+	{"IPV6_V6ONLY", IPPROTO_IPV6, IPV6_V6ONLY, IPPROTO_IPV6, IPV6_V6ONLY, 'P', V6 | R_TCP_TRUTH, V_INT, 1, NULL, 0, 0, 0, 0, 0},
 	SET(IPPROTO_IPV6, IPV6_TCLASS, 'E', V6, V_INT, 0x10),
 	SET(IPPROTO_IPV6, IPV6_FREEBIND, 'X', V6 | EI, V_INT, 1),
 	SET(IPPROTO_IPV6, IPV6_TRANSPARENT, 'X', V6 | EI, V_INT, 1),

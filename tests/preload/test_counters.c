@@ -2,22 +2,40 @@
 /*
  * Preload tests of the shim's counters file (/dev/shm/mptcpize-<pid>, shim/counters.h): absent
  * until the first upgrade, then counting upgrades, option swaps, emulations and loopback skips;
- * a fork child counts in its own file; removed at normal exit.
+ * a fork child counts in its own file; removed at normal exit. A full /dev/shm (a 64 KiB tmpfs in
+ * a private mount namespace) leaves the program working without a file, never SIGBUS; a root
+ * process whose first upgrade happens under a lowered euid makes no file its user could
+ * truncate.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <sched.h>
 
 #include "../common/kernel_truth.h"
 #include "../../shim/counters.h"
 
+static unsigned long long my_pidns(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+static void path_of(long pid, char *path, size_t size)
+{
+	snprintf(path, size, SHIM_COUNTERS_PATH_FMT, my_pidns(), pid);
+}
+
 static bool read_file(long pid, struct shim_counters_file *out)
 {
 	char path[64];
-	snprintf(path, sizeof(path), SHIM_COUNTERS_PATH_FMT, pid);
+	path_of(pid, path, sizeof(path));
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return false;
@@ -111,4 +129,78 @@ Test(counters, fork_child_has_its_own_file_removed_at_exit)
 	cr_expect_not(read_file((long)child, &f), "child's file left after a normal exit");
 	cr_expect_eq(counter(SHIM_CTR_UPGRADED), 1, "the child's upgrade leaked into the parent");
 	close(fd);
+}
+
+/* A private mount namespace with a 64 KiB tmpfs over /dev/shm, filled to the last block. */
+static void fill_private_dev_shm(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root (mount namespace)");
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	cr_assert_eq(mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=64k,mode=1777"), 0, "%s",
+		     strerror(errno));
+	int fd = open("/dev/shm/filler", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert(fd >= 0);
+	static char block[4096];
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	cr_assert_eq(errno, ENOSPC, "filling /dev/shm: %s", strerror(errno));
+	close(fd);
+}
+
+Test(counters, full_dev_shm_no_sigbus_program_works)
+{
+	fill_private_dev_shm();
+	/* The first upgrade makes the file; before the fix its first store raised SIGBUS. */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(fd >= 0 && kernel_says_mptcp(fd), "the socket is still upgraded");
+	int one = 1; /* an emulated option: counted, and answered */
+	cr_expect_eq(setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one)), 0);
+	int v = 0;
+	socklen_t len = sizeof(v);
+	cr_expect_eq(getsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &v, &len), 0);
+	cr_expect_eq(v, 1);
+	struct shim_counters_file f;
+	cr_expect_not(read_file((long)getpid(), &f), "a counters file on a full /dev/shm");
+	char path[64];
+	path_of((long)getpid(), path, sizeof(path));
+	cr_expect(access(path, F_OK) != 0, "the half-made file was not removed");
+	close(fd);
+}
+
+Test(counters, lowered_euid_makes_no_file_the_user_could_truncate)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root (seteuid)");
+	char path[64];
+	path_of((long)getpid(), path, sizeof(path));
+	cr_assert_eq(seteuid(65534), 0);
+	int a = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(kernel_says_mptcp(a));
+	struct stat st;
+	bool made = stat(path, &st) == 0;
+	cr_expect(!made || st.st_uid == 0, "counters file owned by uid %u", (unsigned)st.st_uid);
+	/* What that user would do: truncate it. */
+	pid_t child = fork();
+	if (child == 0) {
+		if (seteuid(0) != 0 || setuid(65534) != 0)
+			_exit(2);
+		_exit(truncate(path, 0) == 0 ? 1 : 0);
+	}
+	int status;
+	waitpid(child, &status, 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the lowered user truncated it");
+	int one = 1; /* counted: a store into the mapping, SIGBUS if it was truncated */
+	cr_expect_eq(setsockopt(a, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one)), 0);
+	cr_assert_eq(seteuid(0), 0);
+	/* Back to equal ids: the next upgrade makes the file, as root, 0600. */
+	int b = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(kernel_says_mptcp(b));
+	cr_assert_eq(stat(path, &st), 0, "no counters file once the ids are equal again");
+	cr_expect_eq(st.st_uid, 0);
+	cr_expect_eq(st.st_mode & 077, 0);
+	cr_expect_eq(counter(SHIM_CTR_UPGRADED), 2);
+	close(a);
+	close(b);
 }

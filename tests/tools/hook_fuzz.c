@@ -47,7 +47,7 @@ static const struct opt opts[] = {
 	{IPPROTO_IP, IP_TTL},        {IPPROTO_IP, IP_TOS},          {IPPROTO_IP, IP_RECVERR},
 	{IPPROTO_IP, IP_MTU_DISCOVER}, {IPPROTO_IP, IP_FREEBIND},   {IPPROTO_IP, IP_OPTIONS},
 	/* Not IPV6_V6ONLY: on a socket bound to ::1, TCP reads 1 and MPTCP 0 (a known difference,
-	 * README "Known differences"). */
+	 * docs/reliability.md, "Known differences"). */
 	{IPPROTO_IPV6, IPV6_TCLASS}, {IPPROTO_IPV6, IPV6_RECVERR},
 	{IPPROTO_TCP, TCP_NODELAY},  {IPPROTO_TCP, TCP_USER_TIMEOUT}, {IPPROTO_TCP, TCP_QUICKACK},
 	{IPPROTO_TCP, TCP_SYNCNT},   {IPPROTO_TCP, TCP_LINGER2},    {IPPROTO_TCP, TCP_WINDOW_CLAMP},

@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# `mptcpize run --bpf` inside a VM booted on Debian's 6.12 kernel (the socket() upgrade needs
+# update_socket_protocol(), Linux >= 6.6; this host's kernel refuses the fmod_ret load) or 6.1
+# (which must refuse --bpf with exit 2, and still runs the option half). One boot per kernel;
+# the guest prints TAP lines, numbered here with the kernel in each name.
+# 6.12: a static Go server+client pair (Go 1.19: GODEBUG cannot help it) over IPv4 and IPv6,
+#       both ends MPTCP per TCP_IS_MPTCP, TCP_USER_TIMEOUT and SO_OOBINLINE set and read back,
+#       SO_PROTOCOL 6, 1 MiB intact; the same pair without the launcher (reference) and outside
+#       the cgroup while a launcher is attached stays TCP; static busybox httpd + wget, MPTCP by
+#       the kernel's MPTcpExt counters; net.mptcp.enabled=0 gives plain TCP; nothing of ours
+#       attached after exit and after kill -9 of the launcher; its cgroup gone after the next run.
+# 6.1:  --bpf: exit 2, one line, CMD not run, nothing attached; --bpf-options answers as TCP.
+# Usage: scripts/vm-bpf-tests.sh BUILDDIR 6.12|6.1   (TAP output)
+set -uo pipefail
+BUILDDIR=$(realpath "${1:?usage: vm-bpf-tests.sh BUILDDIR KERNEL}")
+KERNEL=${2:?usage: vm-bpf-tests.sh BUILDDIR KERNEL}
+here=$(cd "$(dirname "$0")" && pwd)
+out=$(mktemp)
+trap 'rm -f "$out" "$out.2"' EXIT
+bpftool=$(command -v bpftool || echo /usr/sbin/bpftool)
+
+common='MZ=$B/tools/mptcpize; GP=$B/tests/gopair; PR=$B/tests/bpf-probe
+t() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fi; }
+show() { sed "s/^/# /" "$@"; }
+ours() { bpftool prog list 2>/dev/null | grep -Eq "name mz_(upgrade|setsockopt|getsockopt) "; }
+gone() { i=0; while ours && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done; ! ours; }
+'
+guest612='
+mib() { awk -v k="$1" "/^MPTcpExt:/ { if (!h) { for (i = 2; i <= NF; i++) n[i] = \$i; h = 1 } else for (i = 2; i <= NF; i++) if (n[i] == k) print \$i }" /proc/net/netstat; }
+want="mptcp=1 uto=5000 oob=1 proto=6 setuto=ok setoob=ok bytes=1048576"
+$GP server 127.0.0.1:7000 1048576 >/tmp/ref-s.out 2>&1 &
+$GP client 127.0.0.1:7000 1048576 >/tmp/ref-c.out 2>&1; wait
+show /tmp/ref-s.out /tmp/ref-c.out
+t "reference: the static Go pair without the launcher is plain TCP" "grep -q \"server mptcp=0\" /tmp/ref-s.out && grep -q \"client mptcp=0\" /tmp/ref-c.out"
+for fam in 4 6; do
+	if [ $fam = 4 ]; then a=127.0.0.1; else a="[::1]"; fi
+	$MZ run --bpf -- $GP server $a:700$fam 1048576 >/tmp/s$fam.out 2>&1 &
+	sp=$!
+	if [ $fam = 4 ]; then
+		# a Go pair outside the cgroup while the launcher above is attached
+		i=0; while ! ours && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		$GP server 127.0.0.1:7010 1048576 >/tmp/out-s.out 2>&1 &
+		$GP client 127.0.0.1:7010 1048576 >/tmp/out-c.out 2>&1
+		wait $!
+		show /tmp/out-s.out /tmp/out-c.out
+		t "outside the cgroup, with a launcher attached: both ends stay TCP, 1 MiB intact" "ours && grep -q \"server mptcp=0\" /tmp/out-s.out && grep -q \"client mptcp=0 .*intact=1\" /tmp/out-c.out"
+	fi
+	$MZ run --bpf -- $GP client $a:700$fam 1048576 >/tmp/c$fam.out 2>&1
+	crc=$?
+	wait $sp
+	src=$?
+	show /tmp/s$fam.out /tmp/c$fam.out
+	t "IPv$fam static Go server under --bpf: MPTCP, TCP_USER_TIMEOUT+SO_OOBINLINE set and read back, SO_PROTOCOL 6, 1 MiB sent (exit $src)" "[ $src = 0 ] && grep -q \"server $want write=ok\" /tmp/s$fam.out"
+	t "IPv$fam static Go client under --bpf: MPTCP, options read back, 1 MiB intact (exit $crc)" "[ $crc = 0 ] && grep -q \"client $want intact=1\" /tmp/c$fam.out"
+done
+t "after exit: no program of ours attached" gone
+
+mkdir -p /tmp/www && dd if=/dev/urandom of=/tmp/www/blob bs=1024 count=1024 2>/dev/null
+s0=$(mib MPCapableSYNRX); a0=$(mib MPCapableSYNACKRX); k0=$(mib MPCapableACKRX)
+$MZ run --bpf -- busybox httpd -f -p 127.0.0.1:8080 -h /tmp/www &
+hp=$!
+ok=no
+for i in $(seq 50); do
+	$MZ run --bpf -- busybox wget -q -O /tmp/got http://127.0.0.1:8080/blob 2>/tmp/wget.err && { ok=yes; break; }
+	sleep 0.2
+done
+kill $hp; wait $hp
+s1=$(mib MPCapableSYNRX); a1=$(mib MPCapableSYNACKRX); k1=$(mib MPCapableACKRX)
+echo "# MPCapableSYNRX $s0->$s1 SYNACKRX $a0->$a1 ACKRX $k0->$k1"; show /tmp/wget.err
+t "static busybox wget from busybox httpd under --bpf: 1 MiB intact, MP_CAPABLE on both ends (MPTcpExt)" "[ $ok = yes ] && cmp -s /tmp/www/blob /tmp/got && [ \$((s1 - s0)) -ge 1 ] && [ \$((a1 - a0)) -ge 1 ] && [ \$((k1 - k0)) -ge 1 ]"
+
+echo 0 >/proc/sys/net/mptcp/enabled
+$MZ run --bpf -- $GP server 127.0.0.1:7020 1048576 >/tmp/d-s.out 2>/tmp/d-s.err &
+$MZ run --bpf -- $GP client 127.0.0.1:7020 1048576 >/tmp/d-c.out 2>&1; wait
+echo 1 >/proc/sys/net/mptcp/enabled
+show /tmp/d-s.out /tmp/d-c.out /tmp/d-s.err
+t "net.mptcp.enabled=0: plain TCP, the program works, with a note" "grep -q \"server mptcp=0\" /tmp/d-s.out && grep -q \"client mptcp=0 .*intact=1\" /tmp/d-c.out && grep -q net.mptcp.enabled=0 /tmp/d-s.err"
+
+$MZ run --bpf -- sleep 60 >/tmp/k.out 2>&1 &
+L=$!
+i=0; while ! ours && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+cg=/sys/fs/cgroup/mptcpize-bpf.$L
+i=0; while ! [ -s $cg/cgroup.procs ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill -9 $L; wait $L 2>/dev/null
+t "kill -9 of the launcher: nothing of ours attached (bpftool prog list, link list)" "gone && ! bpftool link list | grep -q mz_"
+kill $(cat $cg/cgroup.procs) 2>/dev/null; sleep 0.5
+left=$(ls -d $cg 2>/dev/null)
+$MZ run --bpf -- true
+t "the dead launcher cgroup (${left:-none}) is removed by the next run" "[ -n \"$left\" ] && ! ls -d /sys/fs/cgroup/mptcpize-bpf.* 2>/dev/null"
+'
+guest61='
+$MZ run --bpf -- touch /tmp/ran >/tmp/r.out 2>/tmp/r.err
+rc=$?
+show /tmp/r.err
+t "--bpf refused: exit $rc, one line, CMD not run, nothing attached" "[ $rc = 2 ] && [ \$(wc -l </tmp/r.err) = 1 ] && grep -q update_socket_protocol /tmp/r.err && ! [ -e /tmp/ran ] && ! ours && ! ls -d /sys/fs/cgroup/mptcpize-bpf.* 2>/dev/null"
+$PR options >/tmp/ref.out 2>&1
+t "reference: outside the engine the same calls on MPTCP answer differently from TCP" "grep -q DIFF /tmp/ref.out"
+$MZ run --bpf-options -- $PR options >/tmp/o.out 2>&1
+rc=$?
+show /tmp/o.out
+t "--bpf-options: a static program'"'"'s option calls on its own MPTCP socket answer as on TCP (exit $rc)" "[ $rc = 0 ] && ! grep -q DIFF /tmp/o.out"
+'
+case "$KERNEL" in
+6.1) guest="$common$guest61" ;;
+*) guest="$common$guest612" ;;
+esac
+missing=""
+for f in tools/mptcpize tests/bpf-probe tests/gopair; do
+	[ -x "$BUILDDIR/$f" ] || missing="$missing $f"
+done
+if [ -n "$missing" ]; then
+	echo "1..1"
+	echo "not ok 1 - [$KERNEL] missing from the build:$missing (gopair needs golang-go: scripts/deps.sh test)"
+	exit 1
+fi
+"$here/vm/run-in-vm.sh" --quiet --kernel "$KERNEL" --timeout 500 --copy "$BUILDDIR/tools" \
+	--copy "$BUILDDIR/tests/bpf-probe" --copy "$BUILDDIR/tests/gopair" --copy "$bpftool" \
+	--env B="$BUILDDIR" -- "$guest" >"$out" 2>"$out.2"
+rc=$?
+n=0 failed=0
+emit() { n=$((n + 1)); [ "$1" = ok ] || failed=$((failed + 1)); echo "$1 $n - [$KERNEL] $2"; }
+while IFS= read -r line; do
+	case "$line" in
+	"ok - "*) emit ok "${line#ok - }" ;;
+	"not ok - "*) emit "not ok" "${line#not ok - }" ;;
+	*) echo "$line" ;;
+	esac
+done <"$out"
+if [ "$rc" != 0 ] || [ "$n" = 0 ]; then
+	emit "not ok" "VM run exited $rc"
+	sed 's/^/# /' "$out.2" | tail -20
+fi
+echo "1..$n"
+[ "$failed" = 0 ]

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * emulate_set.c - the setsockopt half of the option engine (emulate.h): what happens on an
+ * upgraded socket after the real call.
+ *
+ *  - success before connect: the option is logged so a later swap to TCP can replay it; a full
+ *    log swaps to TCP at once rather than lose an option;
+ *  - refusal (ENOPROTOOPT/EOPNOTSUPP, or EINVAL for options the table marks): if a TCP socket
+ *    would refuse the same call too, the program gets TCP's errno; otherwise the option's policy
+ *    (sockopt_policy.h) decides: swap to TCP and apply it for real, emulate it, or pass MPTCP's
+ *    error on.
+ */
+#include "emulate.h"
+
+#include "counters.h"
+#include "fdstate.h"
+#include "log.h"
+#include "managed.h"
+#include "oracle.h"
+#include "real.h"
+#include "sockopt_policy.h"
+#include "swap.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+static void option_label(char *buf, size_t size, const struct shim_opt_info *info, int level,
+			 int optname)
+{
+	if (info)
+		snprintf(buf, size, "%s", info->name);
+	else
+		snprintf(buf, size, "option %d/%d", level, optname);
+}
+
+/* Swap fd to TCP and apply the option there for real. rec is locked. Returns -2 if the swap
+ * was not possible (nothing changed), else the result of the real setsockopt on TCP. */
+static int swap_and_apply(int fd, struct shim_fd *rec, int level, int optname, const void *optval,
+			  socklen_t optlen, const char *why)
+{
+	if (shim_swap_to_tcp(fd, rec, why) != SHIM_SWAP_DONE)
+		return -2;
+	shim_count(SHIM_CTR_SWAP_OPTION);
+	return real_setsockopt(fd, level, optname, optval, optlen);
+}
+
+static bool warned_once(const struct shim_opt_info *info)
+{
+	/* One slot per table entry; every unknown number shares the last one. */
+	static unsigned char warned[512];
+	size_t i = info ? (size_t)(info - shim_opt_table) : shim_opt_count;
+	if (i >= sizeof(warned))
+		i = sizeof(warned) - 1;
+	return __atomic_exchange_n(&warned[i], 1, __ATOMIC_RELAXED);
+}
+
+/* A successful set on a managed socket: log it for replay (before connect) or because MPTCP
+ * forgets it; swap to TCP before connect where MPTCP would not apply it to every subflow
+ * (WHOLE_CONNECTION). Returns 0. */
+static void after_success(int fd, uint32_t flags, int level, int optname, const void *optval,
+			 socklen_t optlen)
+{
+	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
+	unsigned int oflags_info = info ? info->flags : 0;
+	bool forgets = oflags_info & SHIM_OPTF_FORGETS;
+	bool replay = (flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED);
+	if (!replay && !forgets)
+		return;
+	struct shim_fd *rec = shim_fd_peek(fd);
+	if (!rec || !shim_fd_lock(rec))
+		return;
+	char label[48];
+	option_label(label, sizeof(label), info, level, optname);
+	unsigned int oflags = (replay ? SHIM_OPT_REPLAY : 0) | (forgets ? SHIM_OPT_EMULATED : 0);
+	if (!shim_optlog_put(&rec->log, oflags, level, optname, optval, optlen)) {
+		if (replay && shim_fd_matches(rec, fd) &&
+		    swap_and_apply(fd, rec, level, optname, optval, optlen, "option log full") != -2)
+			shim_log(SHIM_LOG_INFO, "fd %d: option log full at %s: now plain TCP", fd,
+				 label);
+		else
+			shim_log(SHIM_LOG_DEBUG, "fd %d: %s not recorded (log full)", fd, label);
+	} else if (replay && (oflags_info & SHIM_OPTF_WHOLE_CONNECTION) &&
+		   shim_opt_policy(level, optname) == SHIM_POLICY_FALLBACK &&
+		   shim_fd_matches(rec, fd)) {
+		/* The log replays it on the TCP socket. */
+		if (shim_swap_to_tcp(fd, rec, label) == SHIM_SWAP_DONE) {
+			shim_count(SHIM_CTR_SWAP_OPTION);
+			shim_log(SHIM_LOG_INFO,
+				 "fd %d: %s must hold for the whole connection: now plain TCP", fd,
+				 label);
+		}
+	}
+	shim_fd_unlock(rec);
+}
+
+/* Invariant 1 (sockopt_policy.h): is optval what the option reads now, as TCP would read it?
+ * Then the set is a no-op that succeeds, and costs no swap. rec is locked. Refusal path only. */
+static bool reads_same(int fd, const struct shim_fd *rec, const struct shim_opt_info *info,
+		       int level, int optname, const void *optval, socklen_t optlen)
+{
+	if ((info && (info->flags & SHIM_OPTF_NO_SCRATCH)) || optlen > SHIM_OPT_VALUE_MAX ||
+	    (optlen && !optval))
+		return false;
+	const struct shim_optent *e = shim_optlog_find(rec->log, level, optname);
+	if (e && (e->flags & SHIM_OPT_EMULATED))
+		return e->len == optlen && memcmp(e->value, optval, optlen) == 0;
+	unsigned char cur[SHIM_OPT_VALUE_MAX];
+	socklen_t len = optlen;
+	int saved_errno = errno;
+	int rc = real_getsockopt(fd, level, optname, cur, &len);
+	if (rc != 0 && shim_is_refusal(errno)) {
+		bool ok;
+		len = optlen;
+		rc = shim_oracle_get(rec->family, NULL, level, optname, cur, &len, &ok);
+		if (!ok)
+			rc = -1;
+	}
+	errno = saved_errno;
+	return rc == 0 && len == optlen && memcmp(cur, optval, optlen) == 0;
+}
+
+static bool is_listening(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+	int saved_errno = errno;
+	bool yes = real_getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
+	errno = saved_errno;
+	return yes;
+}
+
+static int handle_refusal(int fd, int level, int optname, const void *optval, socklen_t optlen,
+			  int err, int saved_errno)
+{
+	struct shim_fd *rec = shim_managed_lock(fd);
+	if (!rec) {
+		errno = err;
+		return -1;
+	}
+	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
+	enum shim_opt_policy policy = shim_opt_policy(level, optname);
+	char label[48];
+	option_label(label, sizeof(label), info, level, optname);
+	int rc = -1;
+	int out_errno = err;
+
+	/* Ask TCP first: a call TCP rejects too gets TCP's errno, and must not cost the socket its
+	 * MPTCP (a swap for TCP_ULP=tls without kTLS, or TCP_TIMESTAMP without repair mode, would
+	 * fail on TCP anyway). The scratch socket gets the options logged so far, in order. */
+	unsigned int iflags = info ? info->flags : 0;
+	if (iflags & SHIM_OPTF_GLOBAL) {
+		/* Namespace-wide (netfilter): the scratch TCP socket does it for real. */
+		int tcp_err = shim_oracle_set(rec->family, NULL, level, optname, optval, optlen);
+		rc = tcp_err == 0 ? 0 : -1;
+		out_errno = tcp_err == 0 ? saved_errno : tcp_err > 0 ? tcp_err : err;
+		goto out;
+	}
+	int tcp_err = shim_oracle_set(rec->family, rec->log, level, optname, optval, optlen);
+	uint32_t rflags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
+	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_UNCONNECTED_ONLY) &&
+	    (rflags & SHIM_FD_CONNECTED))
+		tcp_err = EINVAL; /* what a connected TCP socket answers */
+	/* TCP checks the state before the value (repair mode). */
+	if ((iflags & SHIM_OPTF_TCP_EPERM_CONNECTED) && (rflags & SHIM_FD_CONNECTED))
+		tcp_err = EPERM;
+	if ((iflags & SHIM_OPTF_TCP_EPERM_LISTENING) && is_listening(fd))
+		tcp_err = EPERM;
+	if (tcp_err == ENOTCONN && policy == SHIM_POLICY_FALLBACK && shim_swap_possible(fd, rec)) {
+		/* TCP refuses only because it is not connected yet (TCP_ULP "tls"): the program
+		 * announced what it will set after connect, which only TCP can serve. Swap now,
+		 * and answer what TCP answers. */
+		rc = swap_and_apply(fd, rec, level, optname, optval, optlen, label);
+		if (rc != -2) {
+			out_errno = rc == 0 ? saved_errno : errno;
+			goto out;
+		}
+		rc = -1;
+	}
+	if (tcp_err > 0) {
+		out_errno = tcp_err;
+		goto out;
+	}
+	if (tcp_err < 0 && !warned_once(info))
+		/* No spare fd for the scratch socket (RLIMIT_NOFILE): the table's knowledge
+		 * answers, as if TCP accepted the value. */
+		shim_log(SHIM_LOG_WARN, "fd %d: cannot check %s against TCP (no spare fd): "
+					"applying its policy", fd, label);
+	if (reads_same(fd, rec, info, level, optname, optval, optlen)) {
+		rc = 0;
+		out_errno = saved_errno;
+		goto out;
+	}
+	if (info && (info->flags & SHIM_OPTF_INERT) && policy != SHIM_POLICY_PASS)
+		policy = SHIM_POLICY_EMULATE; /* invariant 4: never costs MPTCP */
+	if (policy == SHIM_POLICY_FALLBACK || (policy == SHIM_POLICY_FALLBACK_OR_EMULATE &&
+					       shim_swap_possible(fd, rec))) {
+		rc = swap_and_apply(fd, rec, level, optname, optval, optlen, label);
+		if (rc != -2) {
+			out_errno = rc == 0 ? saved_errno : errno;
+			goto out;
+		}
+		rc = -1;
+		if (policy == SHIM_POLICY_FALLBACK) {
+			if (!warned_once(info))
+				shim_log(SHIM_LOG_WARN,
+					 "fd %d: %s needs plain TCP but the MPTCP socket is already "
+					 "connected, shared, or listening with connections queued: "
+					 "refused as MPTCP refuses it",
+					 fd, label);
+			goto out;
+		}
+	}
+	if (policy == SHIM_POLICY_PASS)
+		goto out;
+
+	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
+	unsigned int oflags = SHIM_OPT_EMULATED;
+	if ((flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED))
+		oflags |= SHIM_OPT_REPLAY;
+	if (shim_optlog_put(&rec->log, oflags, level, optname, optval, optlen)) {
+		shim_count(SHIM_CTR_EMULATED);
+		if (!info && !warned_once(NULL))
+			shim_log(SHIM_LOG_WARN,
+				 "fd %d: %s is unknown to this version and MPTCP refuses it; TCP "
+				 "accepts it and the socket can no longer become TCP: emulated",
+				 fd, label);
+		else
+			shim_log(SHIM_LOG_DEBUG, "fd %d: %s emulated (MPTCP refuses it)", fd,
+				 label);
+		rc = 0;
+		out_errno = saved_errno;
+		goto out;
+	}
+	rc = swap_and_apply(fd, rec, level, optname, optval, optlen, "option log full");
+	if (rc == -2) {
+		rc = -1;
+		shim_log(SHIM_LOG_WARN, "fd %d: cannot remember %s (log full): refused", fd, label);
+	} else {
+		out_errno = rc == 0 ? saved_errno : errno;
+	}
+out:
+	shim_fd_unlock(rec);
+	errno = out_errno;
+	return rc;
+}
+
+/* The managed path, after the real call returned rc with errno err. */
+int shim_emulate_set_result(int fd, uint32_t flags, int level, int optname, const void *optval,
+		      socklen_t optlen, int rc, int err, int saved_errno)
+{
+	if (rc == 0) {
+		after_success(fd, flags, level, optname, optval, optlen);
+		errno = saved_errno;
+		return 0;
+	}
+	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
+	/* An IPv6-level call on an AF_INET socket: TCP says ENOPROTOOPT in every state, MPTCP says
+	 * EINVAL once connected (IPV6_V6ONLY). Going through the refusal path asks the oracle,
+	 * which answers TCP's errno. */
+	bool v6_on_v4 = err == EINVAL && level == IPPROTO_IPV6 && shim_fd_family(fd) == AF_INET;
+	bool refusal = shim_is_refusal(err) || v6_on_v4 ||
+		       (err == EINVAL && info && (info->flags & SHIM_OPTF_EINVAL_REFUSAL));
+	if (!refusal) {
+		/* Not MPTCP's refusal, but MPTCP may validate in another order than TCP (a NULL
+		 * value with a short length: EINVAL before EFAULT). If TCP rejects the call too,
+		 * the program gets TCP's errno. Failure paths only. */
+		struct shim_fd *mrec = shim_managed_lock(fd);
+		if (mrec) {
+			int family = mrec->family;
+			shim_fd_unlock(mrec);
+			int tcp_err = shim_oracle_set(family, NULL, level, optname, optval, optlen);
+			if (tcp_err > 0)
+				err = tcp_err;
+		}
+		errno = err;
+		return rc;
+	}
+	return handle_refusal(fd, level, optname, optval, optlen, err, saved_errno);
+}
+
+int shim_emulate_set(int fd, uint32_t flags, int level, int optname, const void *optval,
+		     socklen_t optlen)
+{
+	int saved_errno = errno;
+	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
+	if (__builtin_expect(info && (info->flags & SHIM_OPTF_VALIDATE), 0)) {
+		/* MPTCP accepts values TCP rejects (TCP_KEEPIDLE 0) and would keep them: ask the
+		 * scratch socket first, so a rejected value changes nothing, as on TCP. */
+		int family = shim_fd_family(fd);
+		int tcp_err = family ? shim_oracle_set(family, NULL, level, optname, optval, optlen)
+				     : 0;
+		if (tcp_err > 0) {
+			errno = tcp_err;
+			return -1;
+		}
+	}
+	int rc = real_setsockopt(fd, level, optname, optval, optlen);
+	return shim_emulate_set_result(fd, flags, level, optname, optval, optlen, rc, errno,
+				       saved_errno);
+}

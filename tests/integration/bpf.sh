@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# `mptcpize run --bpf` / `--bpf-options` on the host kernel (the option half; the socket()
+# upgrade needs update_socket_protocol(), which scripts/vm-bpf-tests.sh checks on 6.12).
+# tests/bpf/bpf_probe.c is a static binary the preload cannot reach. It makes the same option
+# calls on a plain TCP socket (the oracle) and on an MPTCP socket it creates itself:
+#  1. outside the engine the answers differ (MPTCP refuses TCP_USER_TIMEOUT...): the reference;
+#  2. under --bpf-options every answer equals TCP's (set, read back, EINVAL, short read,
+#     SO_PROTOCOL reads 6, unset reads TCP's default);
+#  3. a process outside the cgroup, running while a launcher is attached, is unaffected;
+#  4. a fallback option (TCP_MD5SIG) fails as on MPTCP, with one log line at -d;
+#  5-6. CMD's exit status (7) and 127 for a missing command;
+#  7. nothing of ours is attached, and no cgroup is left, after exit;
+#  8. kill -9 of the launcher: its programs are gone, and the next run removes its cgroup;
+#  9. --bpf: either MPTCP for a static binary's socket(), or (a kernel that refuses the hook)
+#     exit 2 with one line before CMD runs, nothing attached;
+# 10. net.mptcp.enabled=0 in the launcher's netns: CMD runs on plain TCP, with a note.
+# Usage: bpf.sh BUILDDIR   (TAP output)
+set -u
+BUILDDIR=$(realpath "${1:?usage: bpf.sh BUILDDIR}")
+MZ="$BUILDDIR/tools/mptcpize"
+PROBE="$BUILDDIR/tests/bpf-probe"
+NS="mpz-bpf-$$"
+TMP=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+# DIAG: the files (under $TMP) shown when the next check fails.
+DIAG=""
+not_ok() {
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
+	for f in $DIAG; do [ -s "$TMP/$f" ] && sed "s|^|# $f: |" "$TMP/$f" | tail -10; done
+	return 0
+}
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; DIAG=""; }
+ours_attached() { bpftool prog list 2>/dev/null | grep -Eq 'name mz_(upgrade|setsockopt|getsockopt) '; }
+leftover_cgroups() { find /sys/fs/cgroup -maxdepth 6 -type d -name 'mptcpize-bpf.*' 2>/dev/null; }
+# Waits up to 5 s for a condition (the kernel frees programs asynchronously).
+eventually() { for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
+not() { ! "$@"; }
+
+echo "1..10"
+"$PROBE" options >"$TMP/ref.log" 2>&1
+rc=$?
+DIAG="ref.log"
+check "reference: outside the engine MPTCP answers differently from TCP (exit $rc)" \
+	test "$rc" = 1 -a "$(grep -c '^DIFF' "$TMP/ref.log")" -ge 6
+
+"$MZ" run --bpf-options -- "$PROBE" options >"$TMP/in.log" 2>&1
+rc=$?
+DIAG="in.log"
+check "--bpf-options: every option answer on MPTCP equals TCP's (exit $rc)" \
+	test "$rc" = 0 -a "$(grep -c '^same' "$TMP/in.log")" = "$(grep -c '^DIFF' "$TMP/ref.log")"
+
+"$MZ" run --bpf-options -- sh -c 'sleep 3' >"$TMP/bg.log" 2>&1 &
+pids+=($!)
+bg=$!
+eventually ours_attached
+"$PROBE" options >"$TMP/outsider.log" 2>&1
+rc=$?
+DIAG="outsider.log bg.log"
+check "a process outside the cgroup is unaffected while a launcher is attached (exit $rc)" \
+	cmp -s "$TMP/ref.log" "$TMP/outsider.log"
+wait "$bg"
+
+md5='
+import socket, errno
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+try:
+    s.setsockopt(socket.IPPROTO_TCP, 14, bytes(216))  # TCP_MD5SIG
+    print("set ok")
+except OSError as e:
+    print("errno", errno.errorcode[e.errno])
+'
+python3 -c "$md5" >"$TMP/md5-ref.out" 2>&1
+"$MZ" run --bpf-options -d -- python3 -c "$md5" >"$TMP/md5.out" 2>"$TMP/md5.log"
+DIAG="md5-ref.out md5.out md5.log"
+check "TCP_MD5SIG fails as on MPTCP ($(cat "$TMP/md5.out")) with one log line" \
+	test "$(cat "$TMP/md5.out")" = "$(cat "$TMP/md5-ref.out")" -a \
+	"$(cat "$TMP/md5.out")" != "set ok" -a \
+	"$(grep -c 'TCP_MD5SIG fails as on MPTCP' "$TMP/md5.log")" = 1
+
+"$MZ" run --bpf-options -- sh -c 'exit 7' 2>"$TMP/exit.log"
+check "CMD's exit status is the launcher's (7)" test $? = 7
+"$MZ" run --bpf-options -- /nonexistent/cmd 2>"$TMP/missing.log"
+check "a missing CMD exits 127" test $? = 127
+
+check "after exit: no program of ours attached, no cgroup left" \
+	eventually eval 'not ours_attached && [ -z "$(leftover_cgroups)" ]'
+
+"$MZ" run --bpf-options -- sleep 30 >"$TMP/kill.log" 2>&1 &
+launcher=$!
+pids+=("$launcher")
+cg_of_launcher() { find /sys/fs/cgroup -maxdepth 6 -type d -name "mptcpize-bpf.$launcher" 2>/dev/null; }
+eventually eval '[ -n "$(cg_of_launcher)" ] && [ -s "$(cg_of_launcher)/cgroup.procs" ]'
+left=$(cg_of_launcher)
+kill -9 "$launcher"
+wait "$launcher" 2>/dev/null
+gone=no
+eventually not ours_attached && gone=yes
+# the orphaned CMD keeps running in the cgroup; end it, as its user would
+[ -n "$left" ] && xargs -r kill <"$left/cgroup.procs"
+eventually eval '! grep -q . "$left/cgroup.procs"' 
+"$MZ" run --bpf-options -- true 2>>"$TMP/kill.log"
+after=$(leftover_cgroups)
+DIAG="kill.log"
+check "kill -9 of the launcher: programs detached ($gone), its cgroup (${left:-none}) removed by the next run" \
+	test "$gone" = yes -a -n "$left" -a -z "$after"
+
+rm -f "$TMP/ran"
+"$MZ" run --bpf -- sh -c "touch $TMP/ran; exec $PROBE kind 4" >"$TMP/full.out" 2>"$TMP/full.log"
+rc=$?
+DIAG="full.out full.log"
+if [ "$rc" = 0 ]; then
+	check "--bpf: a static binary's socket() is MPTCP" test "$(cat "$TMP/full.out")" = mptcp
+else
+	check "--bpf refused on $(uname -r) with exit 2, one line, before CMD ran: $(head -c 160 "$TMP/full.log")" \
+		test "$rc" = 2 -a "$(wc -l <"$TMP/full.log")" = 1 -a ! -e "$TMP/ran"
+fi
+
+ip netns add "$NS" && ip netns exec "$NS" sysctl -qw net.mptcp.enabled=0
+out=$(ip netns exec "$NS" "$MZ" run --bpf -- "$PROBE" kind 4 2>"$TMP/disabled.log")
+rc=$?
+DIAG="disabled.log"
+check "net.mptcp.enabled=0: CMD runs on plain TCP ($out, exit $rc) with a note" \
+	test "$rc" = 0 -a "$out" = tcp -a "$(grep -c 'net.mptcp.enabled=0' "$TMP/disabled.log")" = 1
+
+echo "# $n passed+failed, $failed failed"
+[ "$failed" = 0 ]
