@@ -196,6 +196,9 @@ if ! [ -e "$IMG" ] || ! [ -e "$INITRD" ]; then
 		trap 'rm -rf "$tmp"' EXIT
 		build_image "$tmp"
 		rm -rf "$tmp"
+		# an older recipe's image is of no further use
+		find "$CACHE/systemd" -maxdepth 1 \( -name 'debian12-*.ext4' -o -name 'initrd-*.gz' \) \
+			! -name "${IMG##*/}" ! -name "${INITRD##*/}" -delete
 		trap - EXIT
 	fi
 	flock -u 9
