@@ -190,6 +190,17 @@ static void warn_other_preload(const struct unit_args *a)
 		       a->unit, a->root);
 }
 
+/* The unit's drop-in directory and our file in it; its content ("" and *missing if absent),
+ * NULL after a message if it cannot be read. */
+static char *read_dropin(const struct unit_args *a, char dir[PATH_MAX], char path[PATH_MAX + 32],
+                         bool *missing)
+{
+	snprintf(dir, PATH_MAX, "%s/etc/systemd/system/%s.d", syscheck_under(a->root), a->unit);
+	snprintf(path, PATH_MAX + 32, "%s/%s", dir, DROPIN);
+	size_t len;
+	return syscheck_read_file(path, &len, missing);
+}
+
 int cmd_enable(int argc, char **argv)
 {
 	struct unit_args a;
@@ -237,11 +248,8 @@ int cmd_enable(int argc, char **argv)
 	}
 
 	char dir[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", syscheck_under(a.root), a.unit);
-	snprintf(path, sizeof(path), "%s/%s", dir, DROPIN);
-	size_t len;
 	bool missing;
-	char *old = syscheck_read_file(path, &len, &missing);
+	char *old = read_dropin(&a, dir, path, &missing);
 	if (!old)
 		return 1;
 	/* The same content, whether or not we made the directory, means nothing to do. */
@@ -290,11 +298,8 @@ int cmd_disable(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	char dir[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(dir, sizeof(dir), "%s/etc/systemd/system/%s.d", syscheck_under(a.root), a.unit);
-	snprintf(path, sizeof(path), "%s/%s", dir, DROPIN);
-	size_t len;
 	bool missing;
-	char *old = syscheck_read_file(path, &len, &missing);
+	char *old = read_dropin(&a, dir, path, &missing);
 	if (!old)
 		return 1;
 	bool made_dir = strncmp(old, MADE_DIR_MARK "\n", strlen(MADE_DIR_MARK) + 1) == 0;
