@@ -26,9 +26,14 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mptcpize-deb.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 src=$work/mptcpize-$meson_version
 mkdir -p "$src"
-git ls-files -z --cached --others --exclude-standard | grep -zv '^debian/mptcpize-preload/' |
-	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-	cpio -0 -pdm --quiet "$src"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	git ls-files -z --cached --others --exclude-standard | grep -zv '^debian/mptcpize-preload/' |
+		while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+		cpio -0 -pdm --quiet "$src"
+else # an unpacked tarball: everything but build trees
+	tar -c --exclude='./build' --exclude='./build-*' --exclude='./obj-*' \
+		--exclude='./debian/mptcpize-preload' . | tar -x -C "$src"
+fi
 
 echo "deb.sh: dpkg-buildpackage -us -uc -b in $src (log: $out/build.log)" >&2
 mkdir -p "$out"

@@ -25,7 +25,7 @@ fi
 echo "# package $(basename "$deb") ($(du -h "$deb" | cut -f1)), built and lintian-clean in $((SECONDS - t0))s"
 t1=$SECONDS
 "$here/vm/systemd-vm.sh" --kernel "$KERNEL" --timeout 900 \
-	--copy "$deb" --copy "$src/tests/vm:/vm/tests/vm" --copy "$src/tests/integration/lib.sh:/vm/tests/integration/lib.sh" \
+	--copy "$deb" --copy "$src/tests/vm:/vm/tests/vm" --copy "$src/tests/integration/tap.sh:/vm/tests/integration/tap.sh" \
 	-- "bash /vm/tests/vm/systemd-package.sh /vm/$(basename "$deb")" >"$log/out.tap" 2>"$log/vm.log"
 rc=$?
 # The guest's TAP as it is, plus one case for the VM run itself.

@@ -36,14 +36,13 @@ ours_at_usr_bin() { /usr/bin/mptcpize --version | grep -q '^mptcpize [0-9]'; }
 has() { grep -q -- "$2" <<<"$1"; }
 theirs_sum=$(sha256sum /usr/bin/mptcpize | cut -d' ' -f1)
 
-# 1. install (the launcher exists only from here on: lib.sh wants it)
+# shellcheck source=../integration/tap.sh
+source "$(dirname "$0")/../integration/tap.sh"
+plan 35
+
+# 1. install
 install_log=$(apt-get install -y "$DEB" 2>&1)
 install_rc=$?
-export MPTCPIZE=/usr/bin/mptcpize BUILDDIR=/nonexistent
-# shellcheck source=../integration/lib.sh
-source "$(dirname "$0")/../integration/lib.sh"
-set +e
-plan 35
 
 if [[ $install_rc == 0 ]]; then ok "1: apt install ./${DEB##*/} (offline, Debian's mptcpize installed)"
 else not_ok "1: apt install ./${DEB##*/}" "$(tail -n 5 <<<"$install_log")"; fi
@@ -64,7 +63,8 @@ ip link add vh$$ type veth peer name vc$$
 ip link set vc$$ netns "$NS"
 ip addr add 198.18.0.1/24 dev vh$$ && ip link set vh$$ up
 ip -n "$NS" addr add 198.18.0.2/24 dev vc$$ && ip -n "$NS" link set vc$$ up && ip -n "$NS" link set lo up
-trap 'ip netns del "$NS" 2>/dev/null; ip link del vh$$ 2>/dev/null; cleanup' EXIT
+at_exit ip netns del "$NS"
+at_exit ip link del vh$$
 head -c 4194304 /dev/urandom >/var/www/html/big.bin
 check "2: nginx is an active systemd service; the client namespace reaches it" \
 	eval 'systemctl is-active -q nginx && ip netns exec "$NS" curl -sf -o /dev/null http://198.18.0.1/'
@@ -91,10 +91,11 @@ check "3: mptcpize enable nginx writes the drop-in and reloads systemd" \
 	eval 'test -f /etc/systemd/system/nginx.service.d/50-mptcpize.conf && has "$enable_out" "systemd reloaded"'
 systemctl restart nginx
 check "3: after restart nginx's listener is MPTCP (ss -M)" test "$(listener 80)" = mptcp
-n=$(mptcp_handshakes)
-check "3: a client connection is MPTCP (MPTcpExt MPCapableACKRX +$n on the server)" test "$n" -ge 1
+hs=$(mptcp_handshakes)
+check "3: a client connection is MPTCP (MPTcpExt MPCapableACKRX +$hs on the server)" test "$hs" -ge 1
 ip netns exec "$NS" mptcpize run curl -s --limit-rate 256k -o /dev/null http://198.18.0.1/big.bin &
 slow=$!
+pids+=("$slow")
 est=""
 for _ in $(seq 60); do # curl may take a while to start under TCG
 	est=$(ss -MHn state established | grep -F '198.18.0.1:80' || true)
@@ -114,8 +115,8 @@ diag "step 3 done at ${SECONDS}s"
 mptcpize disable nginx >/dev/null 2>&1
 systemctl restart nginx
 check "4: after disable + restart nginx's listener is TCP" test "$(listener 80)" = tcp
-n=$(mptcp_handshakes)
-check "4: the client's MPTCP SYN gets plain TCP (MPCapableACKRX +$n)" test "$n" = 0
+hs=$(mptcp_handshakes)
+check "4: the client's MPTCP SYN gets plain TCP (MPCapableACKRX +$hs)" test "$hs" = 0
 check "4: vendor unit, other drop-in and ld.so.preload byte for byte unchanged; drop-in gone" \
 	eval 'unchanged && test ! -e /etc/systemd/system/nginx.service.d/50-mptcpize.conf'
 check "4: nginx keeps its other drop-in's environment" \
@@ -134,8 +135,8 @@ check "5: mptcpize install --system" mptcpize install --system
 systemctl restart nginx
 check "5: nginx (cgroup /system.slice/nginx.service) listens on MPTCP by rule" \
 	test "$(listener 80)" = mptcp
-n=$(mptcp_handshakes)
-check "5: the client connection to it is MPTCP (MPCapableACKRX +$n)" test "$n" -ge 1
+hs=$(mptcp_handshakes)
+check "5: the client connection to it is MPTCP (MPCapableACKRX +$hs)" test "$hs" -ge 1
 cat >/tmp/other-nginx.conf <<'EOF'
 pid /tmp/other-nginx.pid;
 error_log /tmp/other-nginx.log;
