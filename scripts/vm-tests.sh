@@ -27,13 +27,9 @@ echo "# binary unit-tests"
 "$B"/tests/unit-tests --tap=- --jobs=1 2>/dev/null
 true'
 src=$(dirname "$here")
-# libconfig is dlopen()ed by the library (not an ELF dependency the runner would find): copy it.
-soname=$(sed -n 's/^#define MPTCPIZE_LIBCONFIG_SONAME "\(.*\)"$/\1/p' "$BUILDDIR/mptcpize-config.h")
-libconfig=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64/ { print $NF; exit }')
-libconfig_copy=(--copy "$(readlink -f "$libconfig"):$libconfig")
 # The unit tests read fixtures and the shipped example config from the source tree.
 "$runner" --quiet --kernel "$KERNEL" --timeout 600 --copy "$BUILDDIR" \
-	--copy "$src/tests/fixtures" --copy "$src/tools/mptcpize.conf.example" "${libconfig_copy[@]}" \
+	--copy "$src/tests/fixtures" --copy "$src/tools/mptcpize.conf.example" \
 	--env B="$BUILDDIR" --env L="$lib" -- "$guest" >"$out" 2>"$out.2"
 rc=$?
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * config.c - libconfig file -> rule set; see config.h. libconfig's own tree is built on the
- * heap during the parse and destroyed before returning: what stays is the flat rule set.
+ * heap during the parse and destroyed before returning: what stays is the flat rule set. Runs
+ * in the tool only (it links libconfig); the preload reads the compiled image instead.
  */
 #include "config.h"
 
@@ -14,7 +15,8 @@
 #include <string.h>
 
 struct ctx {
-	struct shim_ruleset *rs;
+	struct shim_config *cfg;
+	struct shim_ruleset *rs; /* &cfg->rs: the counts; the records are written through cfg */
 	const char *file;
 	struct shim_config_report *rep;
 };
@@ -45,18 +47,24 @@ static int line_of(const config_setting_t *s)
 	return (int)config_setting_source_line(s);
 }
 
-static const char *intern(struct ctx *c, const config_setting_t *s, const char *text)
+/* Copies text into the string table; *out is its offset. */
+static bool intern(struct ctx *c, const config_setting_t *s, const char *text, uint32_t *out)
 {
 	size_t n = strlen(text) + 1;
-	if (n > sizeof(c->rs->strings) - c->rs->nstrings) {
+	if (n > sizeof(c->cfg->strings) - c->rs->nstrings) {
 		problem(c, line_of(s), "config too large (more than %zu bytes of text)",
-			sizeof(c->rs->strings));
-		return NULL;
+			sizeof(c->cfg->strings));
+		return false;
 	}
-	char *p = c->rs->strings + c->rs->nstrings;
-	memcpy(p, text, n);
-	c->rs->nstrings += n;
-	return p;
+	memcpy(c->cfg->strings + c->rs->nstrings, text, n);
+	*out = c->rs->nstrings;
+	c->rs->nstrings += (uint32_t)n;
+	return true;
+}
+
+static const char *str(const struct ctx *c, uint32_t off)
+{
+	return shim_rules_str(c->rs, off);
 }
 
 static const char *type_name(int type)
@@ -118,11 +126,11 @@ static bool match_values(struct ctx *c, const config_setting_t *s, enum shim_mat
 	rule->match[key].first = (uint16_t)rs->npatterns;
 	for (int i = 0; i < nvalues(s); i++) {
 		const config_setting_t *v = value_at(s, i);
-		if (rs->npatterns >= SHIM_RULES_MAX_PATTERNS) {
-			problem(c, line_of(v), "too many patterns (limit %d)", SHIM_RULES_MAX_PATTERNS);
+		if (rs->npatterns >= SHIM_CONFIG_MAX_PATTERNS) {
+			problem(c, line_of(v), "too many patterns (limit %d)", SHIM_CONFIG_MAX_PATTERNS);
 			return false;
 		}
-		struct shim_pattern *p = &rs->patterns[rs->npatterns];
+		struct shim_pattern *p = &c->cfg->patterns[rs->npatterns];
 		char num[24];
 		const char *text;
 		bool ids = key == SHIM_MATCH_USER || key == SHIM_MATCH_GROUP;
@@ -155,7 +163,7 @@ static bool match_values(struct ctx *c, const config_setting_t *s, enum shim_mat
 								      text);
 			}
 		}
-		if (!(p->text = intern(c, v, text)))
+		if (!intern(c, v, text, &p->text))
 			return false;
 		rs->npatterns++;
 	}
@@ -174,17 +182,17 @@ static bool net_values(struct ctx *c, const config_setting_t *s, const char *key
 		const config_setting_t *v = value_at(s, i);
 		if (!want_string(c, v, key))
 			return false;
-		if (rs->nnets >= SHIM_RULES_MAX_NETS) {
-			problem(c, line_of(v), "too many destinations (limit %d)", SHIM_RULES_MAX_NETS);
+		if (rs->nnets >= SHIM_CONFIG_MAX_NETS) {
+			problem(c, line_of(v), "too many destinations (limit %d)", SHIM_CONFIG_MAX_NETS);
 			return false;
 		}
 		const char *text = config_setting_get_string(v), *err = NULL;
-		struct shim_net *n = &rs->nets[rs->nnets];
+		struct shim_net *n = &c->cfg->nets[rs->nnets];
 		if (!shim_config_parse_net(text, n, &err)) {
 			problem(c, line_of(v), "'%s': bad destination \"%s\": %s", key, text, err);
 			return false;
 		}
-		if (!(n->text = intern(c, v, text)))
+		if (!intern(c, v, text, &n->text))
 			return false;
 		rs->nnets++;
 	}
@@ -197,15 +205,15 @@ static bool port_values(struct ctx *c, const config_setting_t *s, struct shim_ru
 	struct shim_ruleset *rs = c->rs;
 	if (!is_aggregate_list(c, s, "listen_ports"))
 		return false;
-	rule->has_listen_ports = true;
+	rule->has_listen_ports = 1;
 	rule->listen_ports.first = (uint16_t)rs->nports;
 	for (int i = 0; i < nvalues(s); i++) {
 		const config_setting_t *v = value_at(s, i);
-		if (rs->nports >= SHIM_RULES_MAX_PORTS) {
-			problem(c, line_of(v), "too many ports (limit %d)", SHIM_RULES_MAX_PORTS);
+		if (rs->nports >= SHIM_CONFIG_MAX_PORTS) {
+			problem(c, line_of(v), "too many ports (limit %d)", SHIM_CONFIG_MAX_PORTS);
 			return false;
 		}
-		struct shim_port_range *r = &rs->ports[rs->nports];
+		struct shim_port_range *r = &c->cfg->ports[rs->nports];
 		const char *err = NULL;
 		if (config_setting_type(v) == CONFIG_TYPE_INT) {
 			int port = config_setting_get_int(v);
@@ -253,14 +261,14 @@ static bool sockopt_values(struct ctx *c, const config_setting_t *s, struct shim
 				name);
 			return false;
 		}
-		if (rs->nsockopts >= SHIM_RULES_MAX_SOCKOPTS) {
+		if (rs->nsockopts >= SHIM_CONFIG_MAX_SOCKOPTS) {
 			problem(c, line_of(v), "too many sockopt entries (limit %d)",
-				SHIM_RULES_MAX_SOCKOPTS);
+				SHIM_CONFIG_MAX_SOCKOPTS);
 			return false;
 		}
-		struct shim_sockopt_rule *o = &rs->sockopts[rs->nsockopts];
-		if (!(o->name = intern(c, v, name)) ||
-		    !(o->policy = intern(c, v, shim_opt_policy_name(pol))))
+		struct shim_sockopt_rule *o = &c->cfg->sockopts[rs->nsockopts];
+		if (!intern(c, v, name, &o->name) ||
+		    !intern(c, v, shim_opt_policy_name(pol), &o->policy))
 			return false;
 		rs->nsockopts++;
 	}
@@ -295,14 +303,14 @@ static bool parse_rule(struct ctx *c, const config_setting_t *g, unsigned int in
 			type_name(config_setting_type(g)));
 		return false;
 	}
-	if (rs->nrules >= SHIM_RULES_MAX) {
-		problem(c, line_of(g), "too many rules (limit %d)", SHIM_RULES_MAX);
+	if (rs->nrules >= SHIM_CONFIG_MAX_RULES) {
+		problem(c, line_of(g), "too many rules (limit %d)", SHIM_CONFIG_MAX_RULES);
 		return false;
 	}
-	struct shim_rule *rule = &rs->rules[rs->nrules];
+	struct shim_rule *rule = &c->cfg->rules[rs->nrules];
 	memset(rule, 0, sizeof(*rule));
 	rule->line = line_of(g);
-	bool ok = true, have_mode = false;
+	bool ok = true, have_mode = false, have_id = false;
 	for (int i = 0; i < config_setting_length(g) && ok; i++) {
 		const config_setting_t *s = config_setting_get_elem(g, (unsigned int)i);
 		const char *key = config_setting_name(s);
@@ -313,11 +321,12 @@ static bool parse_rule(struct ctx *c, const config_setting_t *g, unsigned int in
 		if (k >= 0) {
 			ok = match_values(c, s, (enum shim_match_key)k, rule);
 		} else if (strcmp(key, "id") == 0) {
-			ok = want_string(c, s, key) && (rule->id = intern(c, s, config_setting_get_string(s)));
+			ok = have_id = want_string(c, s, key) &&
+				       intern(c, s, config_setting_get_string(s), &rule->id);
 			for (unsigned int r = 0; ok && r < rs->nrules; r++)
-				if (strcmp(rs->rules[r].id, rule->id) == 0) {
+				if (strcmp(str(c, rs->rules[r].id), str(c, rule->id)) == 0) {
 					problem(c, line_of(s), "duplicate rule id \"%s\" (first at line %d)",
-						rule->id, rs->rules[r].line);
+						str(c, rule->id), rs->rules[r].line);
 					ok = false;
 				}
 		} else if (strcmp(key, "mode") == 0) {
@@ -328,7 +337,7 @@ static bool parse_rule(struct ctx *c, const config_setting_t *g, unsigned int in
 		} else if (strcmp(key, "side") == 0) {
 			int m = choice(c, s, key, sides, 3, SIDES);
 			ok = m >= 0;
-			rule->side = (enum shim_side)(m < 0 ? 0 : m);
+			rule->side = (uint8_t)(m < 0 ? 0 : m);
 		} else if (strcmp(key, "include") == 0 || strcmp(key, "exclude") == 0) {
 			ok = net_values(c, s, key, key[0] == 'i' ? &rule->include : &rule->exclude);
 		} else if (strcmp(key, "listen_ports") == 0) {
@@ -340,7 +349,7 @@ static bool parse_rule(struct ctx *c, const config_setting_t *g, unsigned int in
 				problem(c, line_of(s), "'loopback' must be true or false");
 				ok = false;
 			}
-			rule->loopback = config_setting_get_bool(s);
+			rule->loopback = config_setting_get_bool(s) ? 1 : 0;
 		} else {
 			problem(c, line_of(s), "unknown key '%s' in rule", key);
 			ok = false;
@@ -350,10 +359,10 @@ static bool parse_rule(struct ctx *c, const config_setting_t *g, unsigned int in
 		problem(c, rule->line, "rule has no 'mode' (\"mptcp\" or \"tcp\")");
 		ok = false;
 	}
-	if (ok && !rule->id) {
+	if (ok && !have_id) {
 		char auto_id[16];
 		snprintf(auto_id, sizeof(auto_id), "#%u", index + 1);
-		ok = (rule->id = intern(c, g, auto_id)) != NULL;
+		ok = intern(c, g, auto_id, &rule->id);
 	}
 	if (ok)
 		rs->nrules++;
@@ -378,36 +387,47 @@ static int find_include(const char *text)
 	return 0;
 }
 
-void shim_config_defaults(struct shim_ruleset *rs)
+void shim_config_defaults(struct shim_config *cfg)
 {
-	rs->file = "(built-in)";
-	rs->default_mode = SHIM_MODE_TCP;
-	rs->nrules = rs->npatterns = rs->nnets = rs->nports = rs->nsockopts = 0;
-	rs->nstrings = 0;
+	static const char builtin[] = "(built-in)";
+	cfg->rs = (struct shim_ruleset){
+		.strings = cfg->strings,
+		.nstrings = sizeof(builtin),
+		.file = 0,
+		.default_mode = SHIM_MODE_TCP,
+		.origin = SHIM_RULES_BUILTIN,
+		.rules = cfg->rules,
+		.patterns = cfg->patterns,
+		.nets = cfg->nets,
+		.ports = cfg->ports,
+		.sockopts = cfg->sockopts,
+	};
+	memcpy(cfg->strings, builtin, sizeof(builtin));
 }
 
-enum shim_config_status shim_config_parse(struct shim_ruleset *rs, const char *text,
+enum shim_config_status shim_config_parse(struct shim_config *cfg, const char *text,
 					  const char *file, struct shim_config_report *rep)
 {
 	struct shim_config_report local = {0};
-	struct ctx c = {.rs = rs, .file = file, .rep = rep ? rep : &local};
+	struct shim_ruleset *rs = &cfg->rs;
+	struct ctx c = {.cfg = cfg, .rs = rs, .file = file, .rep = rep ? rep : &local};
 	unsigned int before = c.rep->problems;
-	shim_config_defaults(rs);
+	shim_config_defaults(cfg);
 	int inc = find_include(text);
 	if (inc) {
 		problem(&c, inc, "@include is not allowed");
 		return SHIM_CONFIG_ERROR;
 	}
-	config_t cfg;
-	config_init(&cfg);
-	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
-		problem(&c, config_error_line(&cfg), "%s", config_error_text(&cfg));
-		config_destroy(&cfg);
+	config_t lc;
+	config_init(&lc);
+	if (config_read_string(&lc, text) != CONFIG_TRUE) {
+		problem(&c, config_error_line(&lc), "%s", config_error_text(&lc));
+		config_destroy(&lc);
 		return SHIM_CONFIG_ERROR;
 	}
-	rs->file = intern(&c, config_root_setting(&cfg), file);
-	const config_setting_t *root = config_root_setting(&cfg);
-	for (int i = 0; rs->file && i < config_setting_length(root); i++) {
+	bool named = intern(&c, config_root_setting(&lc), file, &rs->file);
+	const config_setting_t *root = config_root_setting(&lc);
+	for (int i = 0; named && i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned int)i);
 		const char *key = config_setting_name(s);
 		if (strcmp(key, "default") == 0) {
@@ -426,10 +446,12 @@ enum shim_config_status shim_config_parse(struct shim_ruleset *rs, const char *t
 			problem(&c, line_of(s), "unknown top-level key '%s'", key);
 		}
 	}
-	config_destroy(&cfg);
-	if (c.rep->problems != before || !rs->file) {
-		shim_config_defaults(rs);
+	config_destroy(&lc);
+	if (c.rep->problems != before || !named) {
+		shim_config_defaults(cfg);
 		return SHIM_CONFIG_ERROR;
 	}
+	rs->needs = shim_rules_needs(rs);
+	rs->origin = SHIM_RULES_SOURCE;
 	return SHIM_CONFIG_OK;
 }

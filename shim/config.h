@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * config.h - reads a libconfig file into an immutable rule set (rules.h).
+ * config.h - reads a libconfig file (the source of a rule set) into a shim_config: the rule
+ * records of rules.h in fixed-size buffers, and a view (cfg->rs) over them that the matcher reads.
  *
- * The file is read at most once per process (policy.c decides when), into a caller-provided
- * shim_ruleset: one fixed-size structure, no allocation survives the load. Anything wrong
+ * This is the tool's side: it links libconfig, and it is never part of the preload library,
+ * which reads only the compiled image (ruleimg.h) that the tool makes from this. Anything wrong
  * (unreadable, syntax, unknown key, wrong type, bad CIDR, port out of range, duplicate rule id,
  * @include, limits exceeded) makes the load fail as a whole: the shim then leaves the process on
  * plain TCP and prints the first problem as one line "file:line: message". `mptcpize check`
@@ -18,6 +19,25 @@
 #include "rules.h"
 
 #include <stdbool.h>
+#include <sys/stat.h>
+
+#define SHIM_CONFIG_MAX_RULES 2048
+#define SHIM_CONFIG_MAX_PATTERNS 8192
+#define SHIM_CONFIG_MAX_NETS 8192
+#define SHIM_CONFIG_MAX_PORTS 4096
+#define SHIM_CONFIG_MAX_SOCKOPTS 1024
+#define SHIM_CONFIG_STRINGS (256 * 1024)
+
+/* A parsed source: the records, and rs, the view the matcher and the image writer read. */
+struct shim_config {
+	struct shim_ruleset rs;
+	struct shim_rule rules[SHIM_CONFIG_MAX_RULES];
+	struct shim_pattern patterns[SHIM_CONFIG_MAX_PATTERNS];
+	struct shim_net nets[SHIM_CONFIG_MAX_NETS];
+	struct shim_port_range ports[SHIM_CONFIG_MAX_PORTS];
+	struct shim_sockopt_rule sockopts[SHIM_CONFIG_MAX_SOCKOPTS];
+	char strings[SHIM_CONFIG_STRINGS];
+};
 
 struct shim_config_report {
 	unsigned int problems;
@@ -34,22 +54,24 @@ enum shim_config_status {
 };
 
 /* The built-in rule set: no rules, default tcp. */
-void shim_config_defaults(struct shim_ruleset *rs);
+void shim_config_defaults(struct shim_config *cfg);
 
-/* Parses text (named file in messages) into rs. On error rs holds the defaults. */
-enum shim_config_status shim_config_parse(struct shim_ruleset *rs, const char *text,
+/* Parses text (named file in messages) into cfg. On error cfg holds the defaults. */
+enum shim_config_status shim_config_parse(struct shim_config *cfg, const char *text,
 					  const char *file, struct shim_config_report *rep);
 
-/* Opens, checks (if trusted_only) and parses path. */
-enum shim_config_status shim_config_load(struct shim_ruleset *rs, const char *path,
-					 bool trusted_only, struct shim_config_report *rep);
+/* Opens (without blocking: a FIFO is refused, not waited on), checks (if trusted_only) and
+ * parses path. st (may be NULL) receives the identity of the file read, for the image. */
+enum shim_config_status shim_config_load(struct shim_config *cfg, const char *path,
+					 bool trusted_only, struct shim_config_report *rep,
+					 struct stat *st);
 
 /* True if the open file is a regular file owned by root, not group/world writable; else
  * false with the reason in why. */
 bool shim_config_fd_trusted(int fd, char *why, size_t whylen);
 
 /* "ADDR[/LEN][:PORTS]", "[V6ADDR][/LEN][:PORTS]", ":PORTS"; PORTS is N or N-M. On error returns
- * false with a message in *err. out->text is left NULL. */
+ * false with a message in *err. out->text is left 0. */
 bool shim_config_parse_net(const char *text, struct shim_net *out, const char **err);
 /* "N" or "N-M", 1..65535. */
 bool shim_config_parse_ports(const char *text, struct shim_port_range *out, const char **err);

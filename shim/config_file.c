@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include "ruleimg.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -45,27 +47,16 @@ bool shim_config_fd_trusted(int fd, char *why, size_t whylen)
 		snprintf(why, whylen, "cannot stat: %s", strerror(errno));
 		return false;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
-		return false;
-	}
-	if (st.st_uid != 0) {
-		snprintf(why, whylen, "not owned by root (uid %u)", (unsigned int)st.st_uid);
-		return false;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(why, whylen, "writable by group or others (mode %03o)",
-			 (unsigned int)(st.st_mode & 0777));
-		return false;
-	}
-	return true;
+	return shim_ruleimg_trusted(&st, why, whylen);
 }
 
-enum shim_config_status shim_config_load(struct shim_ruleset *rs, const char *path,
-					 bool trusted_only, struct shim_config_report *rep)
+enum shim_config_status shim_config_load(struct shim_config *cfg, const char *path,
+					 bool trusted_only, struct shim_config_report *rep,
+					 struct stat *st_out)
 {
-	shim_config_defaults(rs);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	shim_config_defaults(cfg);
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return SHIM_CONFIG_MISSING;
@@ -101,7 +92,9 @@ enum shim_config_status shim_config_load(struct shim_ruleset *rs, const char *pa
 		free(text);
 		return fail(rep, path, "contains a NUL byte");
 	}
-	enum shim_config_status status = shim_config_parse(rs, text, path, rep);
+	enum shim_config_status status = shim_config_parse(cfg, text, path, rep);
 	free(text);
+	if (st_out)
+		*st_out = st;
 	return status;
 }

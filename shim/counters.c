@@ -50,25 +50,24 @@ static void register_atfork(void)
 	pthread_atfork(NULL, NULL, atfork_child);
 }
 
-/* Opens our file: created exclusively, or a leftover of an earlier image of this very pid
- * (after execve) if it is a plain file we own that nobody else can write. Never follows a
- * symlink: /dev/shm is shared. */
+/* Creates our file exclusively. A leftover at our name (an earlier image of this pid after
+ * execve, or a dead process that had our pid) is removed and made anew, so that the file's
+ * birth time is never older than this process (status checks it), but only if it is a plain
+ * file we own that nobody else can write. Anything else (a symlink, FIFO, directory, another
+ * user's file) leaves us without a file. Never follows a symlink: /dev/shm is shared. In sticky
+ * /dev/shm only we (or root) can rename or remove our entry between the lstat and the unlink. */
 static int open_file(const char *path)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0 || errno != EEXIST)
 		return fd;
-	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -1;
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) || st.st_nlink != 1 || ftruncate(fd, 0) != 0) {
-		close(fd);
+	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) || st.st_nlink != 1 || unlink(path) != 0) {
 		errno = EEXIST;
 		return -1;
 	}
-	return fd;
+	return open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
 /* Allocates every byte of the file before it is mapped: on tmpfs, ftruncate reserves nothing

@@ -35,6 +35,7 @@ enum shim_counter {
 	SHIM_CTR_SWAP_RULE,    /* swapped to TCP by a destination or listener rule */
 	SHIM_CTR_EMULATED,     /* a refused option answered by emulation */
 	SHIM_CTR_LOOPBACK,     /* swapped to TCP because the destination is loopback */
+	SHIM_CTR_RULES_IMAGE,  /* 1: the verdict came from a current compiled rule image */
 	SHIM_CTR_COUNT
 };
 
@@ -42,7 +43,7 @@ enum shim_counter {
 #define SHIM_COUNTER_NAMES                                                                         \
 	{                                                                                          \
 		"upgraded", "fallback_unavailable", "swapped_option", "swapped_rule",              \
-		    "emulated_options", "loopback_skipped"                                         \
+		    "emulated_options", "loopback_skipped", "rules_from_current_image"             \
 	}
 
 #define SHIM_COUNTERS_MAGIC UINT64_C(0x31524e54435a504d) /* "MPZCTNR1" little-endian */

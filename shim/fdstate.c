@@ -1,65 +1,117 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fdstate.c - the per-fd record table; see fdstate.h.
+ * fdstate.c - the per-socket records and the fd table that points at them; see fdstate.h.
  */
 #include "fdstate.h"
+
+#include "slab.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CHUNK_SHIFT SHIM_FD_CHUNK_SHIFT
 #define CHUNK_LEN (1u << CHUNK_SHIFT)
 #define NCHUNKS (SHIM_FD_MAX >> CHUNK_SHIFT)
 
-struct shim_fd *shim_fd_chunks[NCHUNKS];
+struct shim_fd **shim_fd_chunks[NCHUNKS];
 #define chunks shim_fd_chunks
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* Walkable: the fork handlers visit every record, free or not. */
+static struct shim_slab records = {.block = sizeof(struct shim_fd),
+				   .link_off = offsetof(struct shim_fd, slab_link),
+				   .mine_bit = 1u << 1,
+				   .walkable = 1};
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int owner_pid; /* the process whose table this is; 0 until the first record */
+
+static int kernel_pid(void)
+{
+	return (int)syscall(SYS_getpid);
+}
+
+bool shim_fd_owner(void)
+{
+	int owner = __atomic_load_n(&owner_pid, __ATOMIC_ACQUIRE);
+	return owner == 0 || owner == kernel_pid();
+}
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+		return 1;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* After fork, in both processes: every live socket is now held by the other process too. */
+static uint64_t fork_time;
+static void mark_forked(void *block)
+{
+	struct shim_fd *rec = block;
+	if (!__atomic_load_n(&rec->refs, __ATOMIC_ACQUIRE))
+		return;
+	uint32_t old = __atomic_fetch_or(&rec->flags, SHIM_FD_FORKED, __ATOMIC_ACQ_REL);
+	if (!(old & SHIM_FD_FORKED))
+		__atomic_store_n(&rec->fork_ns, fork_time, __ATOMIC_RELEASE);
+}
+
+static void atfork_parent(void)
+{
+	fork_time = boottime_ns();
+	shim_slab_walk(&records, mark_forked);
+}
+
+static void unlock_orphan(void *block)
+{
+	struct shim_fd *rec = block;
+	/* Only this thread survives: no lock bit can still be legitimately held. */
+	if (__atomic_load_n(&rec->flags, __ATOMIC_RELAXED) & SHIM_FD_LOCKED)
+		__atomic_fetch_and(&rec->flags, ~(uint32_t)SHIM_FD_LOCKED, __ATOMIC_RELAXED);
+	mark_forked(rec);
+}
 
 static void atfork_child(void)
 {
-	/* Only this thread survives: no lock bit can still be legitimately held. */
-	for (unsigned int c = 0; c < NCHUNKS; c++) {
-		struct shim_fd *chunk = chunks[c];
-		if (!chunk)
-			continue;
-		for (unsigned int i = 0; i < CHUNK_LEN; i++)
-			chunk[i].flags &= ~(uint32_t)SHIM_FD_LOCKED;
-	}
+	__atomic_store_n(&owner_pid, kernel_pid(), __ATOMIC_RELEASE);
+	fork_time = boottime_ns();
+	shim_slab_atfork_child(&records);
+	shim_slab_walk(&records, unlock_orphan);
 	shim_optlog_atfork_child();
 }
 
-static void register_atfork(void)
+static void first_use(void)
 {
-	pthread_atfork(NULL, NULL, atfork_child);
+	int none = 0;
+	__atomic_compare_exchange_n(&owner_pid, &none, kernel_pid(), false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
+	pthread_atfork(NULL, atfork_parent, atfork_child);
 }
 
-struct shim_fd *shim_fd_get(int fd)
+/* The owner is the process that loaded us, and a fork child must learn that it owns its copy
+ * even if it forked before the first record: one getpid and one pthread_atfork at start. The
+ * first record does the same in case another library's constructor got there first. */
+__attribute__((constructor)) static void take_owner(void)
 {
-	struct shim_fd *rec = shim_fd_peek(fd);
-	if (rec || (unsigned int)fd >= SHIM_FD_MAX)
-		return rec;
-	pthread_once(&atfork_once, register_atfork);
-	void *mem = mmap(NULL, CHUNK_LEN * sizeof(struct shim_fd), PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		return NULL;
-	struct shim_fd *expected = NULL;
-	if (!__atomic_compare_exchange_n(&chunks[fd >> CHUNK_SHIFT], &expected, mem, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		munmap(mem, CHUNK_LEN * sizeof(struct shim_fd)); /* another thread won */
-	return shim_fd_peek(fd);
+	pthread_once(&atfork_once, first_use);
 }
 
 bool shim_fd_lock(struct shim_fd *rec)
 {
 	for (int spin = 0; spin < 1000; spin++) {
 		uint32_t old = __atomic_fetch_or(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_ACQUIRE);
-		if (!(old & SHIM_FD_LOCKED))
-			return true;
+		if (!(old & SHIM_FD_LOCKED)) {
+			if (__atomic_load_n(&rec->refs, __ATOMIC_ACQUIRE))
+				return true;
+			shim_fd_unlock(rec); /* freed since it was looked up */
+			return false;
+		}
 		sched_yield();
 	}
 	return false;
@@ -70,10 +122,156 @@ void shim_fd_unlock(struct shim_fd *rec)
 	__atomic_fetch_and(&rec->flags, ~(uint32_t)SHIM_FD_LOCKED, __ATOMIC_RELEASE);
 }
 
-int shim_fd_family(int fd)
+struct shim_fd *shim_fd_acquire(int fd)
 {
 	struct shim_fd *rec = shim_fd_peek(fd);
 	if (!rec || !shim_fd_lock(rec))
+		return NULL;
+	if (shim_fd_peek(fd) == rec)
+		return rec;
+	shim_fd_unlock(rec); /* fd was closed or replaced meanwhile */
+	return NULL;
+}
+
+/* The slot for fd, allocating its chunk if needed; NULL if out of range or mmap fails. */
+static struct shim_fd **slot_of(int fd, bool alloc)
+{
+	if ((unsigned int)fd >= SHIM_FD_MAX)
+		return NULL;
+	struct shim_fd ***top = &chunks[fd >> CHUNK_SHIFT];
+	struct shim_fd **chunk = __atomic_load_n(top, __ATOMIC_ACQUIRE);
+	if (!chunk && alloc) {
+		void *mem = mmap(NULL, CHUNK_LEN * sizeof(*chunk), PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED)
+			return NULL;
+		struct shim_fd **expected = NULL;
+		if (!__atomic_compare_exchange_n(top, &expected, mem, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			munmap(mem, CHUNK_LEN * sizeof(*chunk)); /* another thread won */
+		chunk = __atomic_load_n(top, __ATOMIC_ACQUIRE);
+	}
+	return chunk ? &chunk[fd & (CHUNK_LEN - 1)] : NULL;
+}
+
+/* Drops one reference; the last one frees the record. A record whose lock cannot be had is
+ * leaked rather than freed under a holder. */
+static void release(struct shim_fd *rec)
+{
+	if (!rec || __atomic_sub_fetch(&rec->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	/* refs is 0: shim_fd_lock() refuses it from now on, so take the bit by hand. */
+	for (int spin = 0; spin < 1000; spin++) {
+		uint32_t old = __atomic_fetch_or(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_ACQUIRE);
+		if (!(old & SHIM_FD_LOCKED)) {
+			shim_optlog_free(&rec->log);
+			__atomic_store_n(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_RELEASE);
+			shim_slab_free(&records, rec);
+			shim_fd_unlock(rec);
+			return;
+		}
+		sched_yield();
+	}
+}
+
+/* Puts rec (or NULL) at fd's slot and lets the previous record go. */
+static void install(struct shim_fd **slot, struct shim_fd *rec)
+{
+	release(__atomic_exchange_n(slot, rec, __ATOMIC_ACQ_REL));
+}
+
+struct shim_fd *shim_fd_create(int fd)
+{
+	if (!shim_fd_owner())
+		return NULL;
+	pthread_once(&atfork_once, first_use);
+	struct shim_fd **slot = slot_of(fd, true);
+	if (!slot)
+		return NULL;
+	struct shim_fd *rec = shim_slab_alloc(&records);
+	/* A free record's lock bit stays meaningful (a stale lookup may hold it for an instant):
+	 * take it as everyone does, and initialise the rest. */
+	bool locked = false;
+	for (int spin = 0; rec && spin < 1000 && !locked; spin++) {
+		locked = !(__atomic_fetch_or(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_ACQUIRE) &
+			   SHIM_FD_LOCKED);
+		if (!locked)
+			sched_yield();
+	}
+	if (!locked) {
+		shim_slab_free(&records, rec);
+		install(slot, NULL);
+		return NULL;
+	}
+	rec->family = 0;
+	rec->unused = 0;
+	rec->backlog = 0;
+	rec->ino = 0;
+	rec->log = NULL;
+	rec->fork_ns = 0;
+	rec->scan_ns = 0;
+	__atomic_store_n(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_RELAXED);
+	__atomic_store_n(&rec->refs, 1, __ATOMIC_RELEASE);
+	install(slot, rec);
+	return rec;
+}
+
+void shim_fd_share(int oldfd, int newfd)
+{
+	if (!shim_fd_peek(oldfd)) {
+		shim_fd_forget(newfd); /* a stale record from an fd closed behind our back */
+		return;
+	}
+	if (!shim_fd_owner())
+		return;
+	struct shim_fd **slot = slot_of(newfd, true);
+	struct shim_fd *rec = shim_fd_acquire(oldfd);
+	if (!slot) {
+		if (rec)
+			shim_fd_unlock(rec);
+		return;
+	}
+	if (rec)
+		__atomic_add_fetch(&rec->refs, 1, __ATOMIC_ACQ_REL);
+	install(slot, rec);
+	if (rec)
+		shim_fd_unlock(rec);
+}
+
+void shim_fd_forget(int fd)
+{
+	struct shim_fd **slot = slot_of(fd, false);
+	if (!slot || !__atomic_load_n(slot, __ATOMIC_ACQUIRE) || !shim_fd_owner())
+		return;
+	install(slot, NULL);
+}
+
+void shim_fd_forget_range(unsigned int first, unsigned int last)
+{
+	if (last >= SHIM_FD_MAX)
+		last = SHIM_FD_MAX - 1;
+	bool checked = false;
+	for (unsigned int fd = first; fd <= last; fd++) {
+		struct shim_fd **chunk = __atomic_load_n(&chunks[fd >> CHUNK_SHIFT],
+							 __ATOMIC_ACQUIRE);
+		if (!chunk) {
+			fd |= CHUNK_LEN - 1; /* skip the whole absent chunk */
+			continue;
+		}
+		struct shim_fd **slot = &chunk[fd & (CHUNK_LEN - 1)];
+		if (!__atomic_load_n(slot, __ATOMIC_ACQUIRE))
+			continue;
+		if (!checked && !shim_fd_owner())
+			return;
+		checked = true;
+		install(slot, NULL);
+	}
+}
+
+int shim_fd_family(int fd)
+{
+	struct shim_fd *rec = shim_fd_acquire(fd);
+	if (!rec)
 		return 0;
 	int family = rec->family;
 	shim_fd_unlock(rec);
@@ -91,31 +289,14 @@ void shim_fd_clear(struct shim_fd *rec)
 	rec->ino = 0;
 	rec->backlog = 0;
 	rec->family = 0;
+	rec->fork_ns = 0;
+	rec->scan_ns = 0;
 	shim_fd_set_flags(rec, 0);
 }
 
-void shim_fd_forget(int fd)
+unsigned long shim_fd_records_in_use(void)
 {
-	struct shim_fd *rec = shim_fd_peek(fd);
-	if (!rec || !(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & ~(uint32_t)SHIM_FD_LOCKED))
-		return;
-	if (!shim_fd_lock(rec))
-		return;
-	shim_fd_clear(rec);
-	shim_fd_unlock(rec);
-}
-
-void shim_fd_forget_range(unsigned int first, unsigned int last)
-{
-	if (last >= SHIM_FD_MAX)
-		last = SHIM_FD_MAX - 1;
-	for (unsigned int fd = first; fd <= last; fd++) {
-		if (!chunks[fd >> CHUNK_SHIFT]) {
-			fd |= CHUNK_LEN - 1; /* skip the whole absent chunk */
-			continue;
-		}
-		shim_fd_forget((int)fd);
-	}
+	return shim_slab_in_use(&records);
 }
 
 uint64_t shim_fd_inode(int fd)

@@ -1,17 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fdstate.h - what the shim remembers about a file descriptor it upgraded.
+ * fdstate.h - what the shim remembers about the sockets it upgraded, and which fds name them.
  *
- * A two-level table indexed by fd number: chunks are mmap'd on first use, so a process that
- * never gets an upgraded socket owns none, and a lookup for an fd the shim never touched is two
- * loads with no lock, allocation or syscall. A record is trusted only together with the socket's
- * inode (SHIM_FD_* records are reset by the hooks that create or close fds, but an fd can be
- * closed behind our back, e.g. by fclose()).
+ * One record per open file description (socket), shared by every fd of this process that
+ * names it (dup, dup2, dup3, F_DUPFD): flags, family, backlog, inode and the option log are
+ * the socket's, so an emulated value set through one fd reads back through the other, and
+ * `refs` counts the fds. A socket is "shared" (never swapped: a swap replaces one fd only)
+ * while refs > 1; closing the duplicate makes it swappable again.
+ *
+ * The fd table is two-level, indexed by fd number: chunks of record pointers are mmap'd on
+ * first use, so a process that never gets an upgraded socket owns none, and a lookup for an fd
+ * the shim never touched is two loads with no lock, allocation or syscall. Records come from a
+ * slab (slab.h) that is never unmapped. A record is trusted only together with the socket's
+ * inode (an fd can be closed behind our back, e.g. by fclose()).
  *
  * Concurrency: a record is changed only under its own lock bit (try-lock with a bounded spin,
  * never blocking: a hook may run in a signal handler that interrupted the holder). A caller that
- * cannot get the lock behaves as if the fd had no record (plain pass-through). After fork() the
- * child clears every lock bit (pthread_atfork), since the threads that held them are gone.
+ * cannot get the lock behaves as if the fd had no record (plain pass-through).
+ *
+ * Processes: after fork() both processes hold every socket, so the fork handlers mark every
+ * record SHIM_FD_FORKED in parent and child (swap.c must then prove that no other process
+ * still holds it). A vfork() child (CPython's subprocess, posix_spawn) runs our hooks in the
+ * parent's memory without any fork handler: the table belongs to the process that made it
+ * (its pid, asked of the kernel: glibc may cache getpid), and a caller from another pid never
+ * changes it; its hooks just make the real call.
  */
 #ifndef SHIM_FDSTATE_H
 #define SHIM_FDSTATE_H
@@ -29,39 +41,43 @@ enum shim_fd_flag {
 	SHIM_FD_UPGRADED = 1u << 0, /* created as MPTCP by the shim in place of TCP */
 	SHIM_FD_ACCEPTED = 1u << 1, /* accepted from an upgraded listener (MPTCP or TCP peer) */
 	SHIM_FD_SWAPPED = 1u << 2,  /* was upgraded, now replaced in place by plain TCP */
-	SHIM_FD_SHARED = 1u << 3,   /* the socket is also open under another fd: never swap */
+	SHIM_FD_SHARED = 1u << 3,   /* open in another process for sure (adopted): never swap */
 	SHIM_FD_CONNECTED = 1u << 4, /* connect() was called: too late to swap or to replay */
 	SHIM_FD_EXPLICIT = 1u << 5, /* MPTCP because the program asked for it: never adopted */
+	SHIM_FD_FORKED = 1u << 6,   /* a fork happened since: another process may hold it */
 	SHIM_FD_LOCKED = 1u << 31,
 };
 
 #define SHIM_FD_MANAGED (SHIM_FD_UPGRADED | SHIM_FD_ACCEPTED)
 
 struct shim_fd {
-	uint32_t flags; /* enum shim_fd_flag, accessed atomically */
+	uint32_t flags;  /* enum shim_fd_flag, accessed atomically; the lock bit lives here */
 	int16_t family;  /* AF_INET or AF_INET6 */
 	int16_t unused;
 	int32_t backlog; /* listen() backlog, for re-listening after a swap */
+	uint32_t refs;   /* fds of this process naming it; 0 while the record is free */
 	uint64_t ino;    /* st_ino of the socket this record was made for; 0: not taken yet */
 	struct shim_optlog *log; /* options to replay / emulated values; NULL if none */
+	uint64_t fork_ns; /* CLOCK_BOOTTIME of the first fork that set SHIM_FD_FORKED */
+	void *slab_link;  /* the slab's free-list link (never touched while in use) */
+	uint64_t scan_ns; /* CLOCK_BOOTTIME of the last look for other holders that found one */
 };
-
 
 #define SHIM_FD_CHUNK_SHIFT 10
 /* The table's top level (fdstate.c); inline below because every hook asks it. */
-extern struct shim_fd *shim_fd_chunks[SHIM_FD_MAX >> SHIM_FD_CHUNK_SHIFT];
+extern struct shim_fd **shim_fd_chunks[SHIM_FD_MAX >> SHIM_FD_CHUNK_SHIFT];
 
-/* The record for fd if its chunk exists, else NULL. Never allocates. */
+/* The record fd names, or NULL. Never allocates, never locks. */
 static inline struct shim_fd *shim_fd_peek(int fd)
 {
 	if ((unsigned int)fd >= SHIM_FD_MAX)
 		return NULL;
-	struct shim_fd *chunk =
+	struct shim_fd **chunk =
 		__atomic_load_n(&shim_fd_chunks[fd >> SHIM_FD_CHUNK_SHIFT], __ATOMIC_ACQUIRE);
-	return chunk ? &chunk[fd & ((1u << SHIM_FD_CHUNK_SHIFT) - 1)] : NULL;
+	return chunk ? __atomic_load_n(&chunk[fd & ((1u << SHIM_FD_CHUNK_SHIFT) - 1)],
+				       __ATOMIC_ACQUIRE)
+		     : NULL;
 }
-/* The record for fd, allocating its chunk if needed; NULL if fd is out of range or mmap fails. */
-struct shim_fd *shim_fd_get(int fd);
 
 static inline uint32_t shim_fd_flags_of(int fd)
 {
@@ -70,21 +86,49 @@ static inline uint32_t shim_fd_flags_of(int fd)
 		   : 0;
 }
 
+/* False if the lock could not be taken, or the record was freed meanwhile. */
 bool shim_fd_lock(struct shim_fd *rec);
 void shim_fd_unlock(struct shim_fd *rec);
+/* fd's record, locked, if fd still names it once the lock is held; else NULL. */
+struct shim_fd *shim_fd_acquire(int fd);
+
+/* A new, empty record for the socket now at fd, locked; whatever record fd named before is
+ * let go. NULL (and fd left without a record) if fd is out of range, memory or the lock is
+ * short, or the caller is a vfork child. */
+struct shim_fd *shim_fd_create(int fd);
+/* After a successful dup of oldfd onto newfd: newfd names oldfd's record too (refs + 1), if
+ * oldfd has one. newfd's previous record is let go either way. Costs one lookup when oldfd has
+ * no record. */
+void shim_fd_share(int oldfd, int newfd);
+/* Forget fd (close, or fd reused for a socket the shim did not make): the record loses one
+ * reference and is freed with its last. */
+void shim_fd_forget(int fd);
+/* Forget every fd in [first, last]. */
+void shim_fd_forget_range(unsigned int first, unsigned int last);
+
+/* True if the calling process owns the table: false in a vfork child (see above). One getpid
+ * syscall: called only where a record would change. */
+bool shim_fd_owner(void);
+
+/* With the lock held: is the socket open under another fd of this process, or known to be
+ * open in another process? (SHIM_FD_FORKED is for the caller to prove or disprove.) */
+static inline bool shim_fd_shared(const struct shim_fd *rec)
+{
+	return __atomic_load_n(&rec->refs, __ATOMIC_ACQUIRE) > 1 ||
+	       (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_SHARED);
+}
 
 /* fd's recorded address family, read under the record's lock; 0 if unknown or busy. */
 int shim_fd_family(int fd);
 
 /* With the lock held: set the record's flags (lock bit preserved). */
 void shim_fd_set_flags(struct shim_fd *rec, uint32_t flags);
-/* With the lock held: forget everything (flags, inode, options). */
+/* With the lock held: forget everything the record knows (flags, inode, options), keeping
+ * the fds that name it. */
 void shim_fd_clear(struct shim_fd *rec);
 
-/* Forget fd's record if it has one (close, or fd reused for a socket the shim did not make). */
-void shim_fd_forget(int fd);
-/* Forget records for every fd in [first, last]. */
-void shim_fd_forget_range(unsigned int first, unsigned int last);
+/* Blocks currently handed out (for tests). */
+unsigned long shim_fd_records_in_use(void);
 
 /* The inode of fd's open file, 0 if fstat fails. */
 uint64_t shim_fd_inode(int fd);

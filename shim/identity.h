@@ -3,8 +3,10 @@
  * identity.h - reads what the rules match a process on (rules.h struct shim_identity) from
  * /proc: executable path, comm, argv[0], cgroup paths, real/effective uid and gids.
  *
- * Called once per process by policy.c when it decides, and by `mptcpize explain --pid`. Uses
- * only open/read/readlink into the caller's buffer: no allocation, no stdio, no NSS.
+ * Called once per process by policy.c when it decides, and by `mptcpize explain --pid`. Reads
+ * only the facts the rules use (needs: bit 1 << key): a rule set without cgroup rules never
+ * opens /proc/self/cgroup. Uses only open/read/readlink and id syscalls into the caller's
+ * buffer: no allocation, no stdio, no NSS (async-signal-safe).
  */
 #ifndef SHIM_IDENTITY_H
 #define SHIM_IDENTITY_H
@@ -20,8 +22,12 @@ struct shim_identity_buf {
 	char cgroups[4096];
 };
 
-/* Fills id (pointing into buf) for pid, 0 meaning this process. Missing facts are left empty
- * (they then match nothing). False if /proc/PID does not exist. */
-bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf, pid_t pid);
+#define SHIM_IDENTITY_ALL 0xffffu
+
+/* Fills id (pointing into buf) for pid, 0 meaning this process, with the facts in needs.
+ * Missing or unneeded facts are left empty (they then match nothing). False if /proc/PID does
+ * not exist (pid > 0). */
+bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf, pid_t pid,
+			unsigned int needs);
 
 #endif

@@ -24,8 +24,8 @@ static bool kernel_says_mptcp(int fd)
 struct shim_fd *shim_managed_lock(int fd)
 {
 	int saved_errno = errno;
-	struct shim_fd *rec = shim_fd_peek(fd);
-	if (!rec || !shim_fd_lock(rec))
+	struct shim_fd *rec = shim_fd_acquire(fd);
+	if (!rec)
 		goto no;
 	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
 	if ((flags & SHIM_FD_MANAGED) && shim_fd_matches(rec, fd) && kernel_says_mptcp(fd)) {
@@ -47,18 +47,19 @@ struct shim_fd *shim_managed_adopt(int fd)
 	    real_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
 	    (domain != AF_INET && domain != AF_INET6))
 		goto no;
-	struct shim_fd *rec = shim_fd_get(fd);
-	if (!rec || !shim_fd_lock(rec))
-		goto no;
-	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-	bool same = shim_fd_matches(rec, fd);
-	if (same && (flags & SHIM_FD_MANAGED)) /* another thread adopted it meanwhile */
-		goto yes;
-	if (same && (flags & SHIM_FD_EXPLICIT)) {
+	struct shim_fd *rec = shim_fd_acquire(fd);
+	if (rec) {
+		uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
+		bool same = shim_fd_matches(rec, fd);
+		if (same && (flags & SHIM_FD_MANAGED)) /* another thread adopted it meanwhile */
+			goto yes;
 		shim_fd_unlock(rec);
-		goto no;
+		if (same && (flags & SHIM_FD_EXPLICIT))
+			goto no;
 	}
-	shim_fd_clear(rec);
+	rec = shim_fd_create(fd); /* a stale record is let go */
+	if (!rec)
+		goto no;
 	rec->family = (int16_t)domain;
 	rec->ino = shim_fd_inode(fd);
 	shim_fd_set_flags(rec, SHIM_FD_ACCEPTED | SHIM_FD_CONNECTED | SHIM_FD_SHARED);

@@ -4,97 +4,38 @@
  */
 #include "optlog.h"
 
-#include <sched.h>
+#include "slab.h"
+
 #include <string.h>
-#include <sys/mman.h>
 
-#define SLAB_BYTES (64 * 1024)
-
-union block {
-	struct shim_optlog log;
-	union block *next_free;
-};
-
-static union block *free_list;
-static unsigned long in_use;
-static int slab_lock;
-
-/* Set while this thread holds (or is taking) the slab lock. A signal handler that interrupted
- * the holder must not spin: the holder cannot run until the handler returns, and with a fast
- * timer (SIGALRM every 300 us) every handler spent its whole budget spinning, so the
- * interrupted thread never got to release the lock (a livelock found by test_stress). It now
- * fails at once and the caller falls back as for any full log. */
-static __thread bool slab_mine __attribute__((tls_model("initial-exec")));
-
-static bool lock_slab(void)
-{
-	if (slab_mine)
-		return false;
-	slab_mine = true;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	for (int spin = 0; spin < 1000; spin++) {
-		if (!__atomic_exchange_n(&slab_lock, 1, __ATOMIC_ACQUIRE))
-			return true;
-		sched_yield();
-	}
-	slab_mine = false;
-	return false; /* held by another thread that is stuck: caller falls back */
-}
-
-static void unlock_slab(void)
-{
-	__atomic_store_n(&slab_lock, 0, __ATOMIC_RELEASE);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	slab_mine = false;
-}
+static struct shim_slab slab = {
+	.block = sizeof(struct shim_optlog), .link_off = 0, .mine_bit = 1u << 0};
 
 void shim_optlog_atfork_child(void)
 {
-	unlock_slab();
+	shim_slab_atfork_child(&slab);
 }
 
 static struct shim_optlog *alloc_log(void)
 {
-	if (!lock_slab())
-		return NULL;
-	if (!free_list) {
-		void *slab = mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (slab == MAP_FAILED) {
-			unlock_slab();
-			return NULL;
-		}
-		union block *blocks = slab;
-		size_t n = SLAB_BYTES / sizeof(union block);
-		for (size_t i = 0; i < n; i++)
-			blocks[i].next_free = i + 1 < n ? &blocks[i + 1] : NULL;
-		free_list = blocks;
-	}
-	union block *b = free_list;
-	free_list = b->next_free;
-	in_use++;
-	unlock_slab();
-	memset(b, 0, sizeof(*b));
-	return &b->log;
+	struct shim_optlog *log = shim_slab_alloc(&slab);
+	if (log)
+		memset(log, 0, sizeof(*log));
+	return log;
 }
 
 void shim_optlog_free(struct shim_optlog **logp)
 {
-	union block *b = (union block *)*logp;
-	if (!b)
+	struct shim_optlog *log = *logp;
+	if (!log)
 		return;
 	__atomic_store_n(logp, NULL, __ATOMIC_RELAXED); /* some hooks peek at it unlocked */
-	if (!lock_slab())
-		return; /* leak one block rather than block a signal handler */
-	b->next_free = free_list;
-	free_list = b;
-	in_use--;
-	unlock_slab();
+	shim_slab_free(&slab, log);
 }
 
 unsigned long shim_optlog_blocks_in_use(void)
 {
-	return __atomic_load_n(&in_use, __ATOMIC_RELAXED);
+	return shim_slab_in_use(&slab);
 }
 
 static size_t entry_size(size_t len)

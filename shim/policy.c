@@ -4,17 +4,17 @@
  */
 #include "policy.h"
 
-#include "config.h"
+#include "counters.h"
 #include "identity.h"
 #include "log.h"
 #include "mptcpize-config.h"
+#include "ruleimg.h"
 #include "rules.h"
 #include "settings.h"
 #include "sockopt_policy.h"
 
 #include <netinet/in.h>
 #include <sched.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,10 +27,15 @@ static int deciding_pid; /* 0, or the pid of the process whose thread is decidin
  * handler) must neither wait for itself nor load the file again. */
 static __thread bool deciding __attribute__((tls_model("initial-exec")));
 
-/* Filled once by decide_process() and read-only afterwards (fork() keeps it). */
-static struct shim_ruleset ruleset;
+/* Filled once by decide_process() and read-only afterwards (fork() keeps it): the rule set is
+ * the mapped image (or the built-in default), matched_rule points into it. */
+static const struct shim_ruleset builtin = {
+	.strings = "(built-in)", .nstrings = sizeof("(built-in)"), .origin = SHIM_RULES_BUILTIN};
+static struct shim_ruleimg image;
+static const struct shim_ruleset *ruleset = &builtin;
 static const struct shim_rule *matched_rule;
 static struct shim_identity_buf identity_buf;
+static enum shim_ruleimg_state rules_state = SHIM_RULEIMG_NO_SOURCE;
 
 static void apply_env_sockopts(void)
 {
@@ -40,30 +45,78 @@ static void apply_env_sockopts(void)
 		shim_log(SHIM_LOG_WARN, "MPTCPIZE_SOCKOPT: bad entry at \"%.60s\": ignored", bad);
 }
 
-/* Loads the config (env path, else the system file, else built-in defaults) into ruleset.
- * False (one warning logged) if the file is unusable: then the process stays on TCP. */
-static bool load_config(void)
+static bool is_image_path(const char *path)
 {
-	struct shim_config_report rep = {0};
+	size_t n = strlen(path), s = sizeof(SHIM_RULEIMG_SUFFIX) - 1;
+	return n > s && memcmp(path + n - s, SHIM_RULEIMG_SUFFIX, s) == 0;
+}
+
+/* Maps the rule image: MPTCPIZE_CONFIG naming an image (*.img) as is; else the image of the
+ * config file (MPTCPIZE_CONFIG, or the system file), which must be current with its source.
+ * libconfig is never loaded here: a stale or missing image leaves the program on TCP with one
+ * line naming the fix (a system file's line goes to syslog, see log.h). False: stay on TCP. */
+static bool load_rules(void)
+{
 	const char *path = shim_settings.config_path; /* NULL in secure-exec processes */
-	enum shim_config_status st;
-	if (path) {
-		st = shim_config_load(&ruleset, path, shim_settings.secure_exec, &rep);
-		if (st == SHIM_CONFIG_MISSING)
-			snprintf(rep.first, sizeof(rep.first), "%s: cannot open: no such file", path);
-	} else {
-		st = shim_config_load(&ruleset, MPTCPIZE_SYSCONF_FILE, true, &rep);
-		if (st == SHIM_CONFIG_MISSING) {
-			shim_config_defaults(&ruleset);
-			st = SHIM_CONFIG_OK;
+	bool system = !path;
+	char why[192];
+	if (path && is_image_path(path)) {
+		enum shim_ruleimg_status st = shim_ruleimg_map(&image, path, false, why, sizeof(why));
+		if (st == SHIM_RULEIMG_OK) {
+			ruleset = &image.rs;
+			rules_state = SHIM_RULEIMG_CURRENT;
+			return true;
 		}
-	}
-	if (st != SHIM_CONFIG_OK) {
-		shim_config_defaults(&ruleset);
-		shim_log(SHIM_LOG_WARN, "%s (config ignored: this program stays on TCP)", rep.first);
+		rules_state = SHIM_RULEIMG_BAD;
+		shim_log(SHIM_LOG_WARN, "%s: %s: ignored (this program stays on TCP)", path,
+			 st == SHIM_RULEIMG_MISSING ? "no such file" : why);
 		return false;
 	}
-	return true;
+	const char *source = path ? path : MPTCPIZE_SYSCONF_FILE;
+	rules_state = shim_ruleimg_load(&image, source, system, why, sizeof(why));
+	switch (rules_state) {
+	case SHIM_RULEIMG_CURRENT:
+		ruleset = &image.rs;
+		return true;
+	case SHIM_RULEIMG_NO_SOURCE:
+		if (system)
+			return true; /* no config at all: the built-in default (TCP), silently */
+		shim_log(SHIM_LOG_WARN, "%s: no such file (this program stays on TCP)", source);
+		return false;
+	case SHIM_RULEIMG_ORPHAN:
+		if (system)
+			shim_log_system("%s%s: its source is gone: ignored, programs stay on TCP "
+					"(remove it, or restore the source and run `mptcpize check "
+					"--compile`)", source, SHIM_RULEIMG_SUFFIX);
+		else
+			shim_log(SHIM_LOG_WARN, "%s: no such file (this program stays on TCP)", source);
+		return false;
+	case SHIM_RULEIMG_BAD:
+		if (system)
+			shim_log_system("%s%s: %s: ignored, programs stay on TCP (fix: `mptcpize check "
+					"--compile`)", source, SHIM_RULEIMG_SUFFIX, why);
+		else
+			shim_log(SHIM_LOG_WARN, "%s%s: %s: ignored, this program stays on TCP (fix: "
+				 "`mptcpize check --compile %s`)", source, SHIM_RULEIMG_SUFFIX, why,
+				 source);
+		return false;
+	case SHIM_RULEIMG_STALE:
+	case SHIM_RULEIMG_NO_IMAGE:
+		break;
+	}
+	if (system)
+		shim_log_system("%s%s is %s: programs stay on TCP until `mptcpize check --compile`",
+				source, SHIM_RULEIMG_SUFFIX, shim_ruleimg_state_name(rules_state));
+	else
+		shim_log(SHIM_LOG_WARN, "%s%s is %s: this program stays on TCP until `mptcpize check "
+			 "--compile %s`", source, SHIM_RULEIMG_SUFFIX,
+			 shim_ruleimg_state_name(rules_state), source);
+	return false;
+}
+
+int shim_policy_rules_state_code(void)
+{
+	return rules_state;
 }
 
 static enum verdict decide_process(void)
@@ -79,21 +132,30 @@ static enum verdict decide_process(void)
 	case SHIM_FORCE_NONE:
 		break;
 	}
-	if (!load_config())
+	if (!load_rules())
 		return VERDICT_TCP;
+	if (rules_state == SHIM_RULEIMG_CURRENT)
+		shim_count(SHIM_CTR_RULES_IMAGE); /* `mptcpize status` shows where the rules came from */
+	const struct shim_ruleset *rs = ruleset;
+	/* Read only what the rules match on (the exe too when it is going to be logged). */
+	unsigned int needs = rs->needs;
+	if (shim_log_threshold >= SHIM_LOG_INFO)
+		needs |= 1u << SHIM_MATCH_EXE;
 	struct shim_identity id;
-	shim_identity_read(&id, &identity_buf, 0);
-	const struct shim_rule *rule = shim_rules_match(&ruleset, &id);
-	enum shim_mode mode = shim_rules_mode(&ruleset, rule);
+	shim_identity_read(&id, &identity_buf, 0, needs);
+	const struct shim_rule *rule = shim_rules_match(rs, &id);
+	enum shim_mode mode = shim_rules_mode(rs, rule);
+	const char *file = shim_rules_str(rs, rs->file);
 	if (rule) {
-		shim_log(SHIM_LOG_INFO, "%s:%d: rule %s matches %s: %s", ruleset.file, rule->line,
-			 rule->id, id.exe, mode == SHIM_MODE_MPTCP ? "MPTCP" : "TCP");
+		shim_log(SHIM_LOG_INFO, "%s:%d: rule %s matches %s: %s", file, (int)rule->line,
+			 shim_rules_str(rs, rule->id), id.exe, mode == SHIM_MODE_MPTCP ? "MPTCP" : "TCP");
 		for (unsigned int i = 0; i < rule->sockopts.count; i++) {
-			const struct shim_sockopt_rule *o = &ruleset.sockopts[rule->sockopts.first + i];
-			(void)shim_opt_set_override(o->name, o->policy);
+			const struct shim_sockopt_rule *o = &rs->sockopts[rule->sockopts.first + i];
+			(void)shim_opt_set_override(shim_rules_str(rs, o->name),
+						    shim_rules_str(rs, o->policy));
 		}
 	} else {
-		shim_log(SHIM_LOG_INFO, "%s: no rule matches %s: default %s", ruleset.file, id.exe,
+		shim_log(SHIM_LOG_INFO, "%s: no rule matches %s: default %s", file, id.exe,
 			 mode == SHIM_MODE_MPTCP ? "MPTCP" : "TCP");
 	}
 	matched_rule = rule;
@@ -159,10 +221,10 @@ bool shim_addr_is_loopback(const struct sockaddr *addr, socklen_t len)
 bool shim_policy_destination_wants_mptcp(const struct sockaddr *addr, socklen_t len)
 {
 	/* Without a matching rule this keeps the built-in default: loopback stays TCP. */
-	return shim_rules_destination(&ruleset, matched_rule, addr, len).mptcp;
+	return shim_rules_destination(ruleset, matched_rule, addr, len).mptcp;
 }
 
 bool shim_policy_listener_wants_mptcp(uint16_t port)
 {
-	return shim_rules_listener(&ruleset, matched_rule, port).mptcp;
+	return shim_rules_listener(ruleset, matched_rule, port).mptcp;
 }

@@ -23,6 +23,11 @@ bool shim_policy_destination_wants_mptcp(const struct sockaddr *addr, socklen_t 
 /* At listen(): true if an upgraded socket listening on port should stay MPTCP. */
 bool shim_policy_listener_wants_mptcp(uint16_t port);
 
+/* How this process's rules were read (shim_ruleimg_state, ruleimg.h): CURRENT when an image
+ * was used, NO_SOURCE for the built-in default; the others left it on TCP. Valid once the
+ * process verdict is known. */
+int shim_policy_rules_state_code(void);
+
 /* True if addr is loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104). */
 bool shim_addr_is_loopback(const struct sockaddr *addr, socklen_t len);
 

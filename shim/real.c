@@ -8,11 +8,14 @@
  * re-entrantly (dlsym may allocate, an allocator may open a socket) never calls a NULL pointer or
  * itself.
  */
+/* Our fcntl and fcntl64 are two symbols: fcntl must not be renamed fcntl64 here. */
+#undef _FILE_OFFSET_BITS
 #include "real.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,6 +40,10 @@ static int sys_getsockopt(int fd, int level, int optname, void *optval, socklen_
 static int sys_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	return (int)syscall(SYS_connect, fd, addr, len);
+}
+static int sys_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return (int)syscall(SYS_bind, fd, addr, len);
 }
 static int sys_listen(int fd, int backlog)
 {
@@ -72,6 +79,48 @@ static int sys_close_range(unsigned int first, unsigned int last, int flags)
 {
 	return (int)syscall(SYS_close_range, first, last, flags);
 }
+enum shim_fcntl_arg shim_fcntl_arg_kind(int cmd)
+{
+	switch (cmd) {
+	case F_GETFD:
+	case F_GETFL:
+	case F_GETOWN:
+	case F_GETSIG:
+	case F_GETLEASE:
+	case F_GETPIPE_SZ:
+	case F_GET_SEALS:
+		return SHIM_FCNTL_NONE;
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+	case F_SETFD:
+	case F_SETFL:
+	case F_SETOWN:
+	case F_SETSIG:
+	case F_SETLEASE:
+	case F_NOTIFY:
+	case F_SETPIPE_SZ:
+	case F_ADD_SEALS:
+		return SHIM_FCNTL_INT;
+	default:
+		/* Locks, F_[GS]ETOWN_EX, hints, and commands newer than us: a pointer (what
+		 * glibc itself reads for every command), so nothing is truncated. */
+		return SHIM_FCNTL_PTR;
+	}
+}
+static int sys_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = 0;
+	enum shim_fcntl_arg kind = shim_fcntl_arg_kind(cmd);
+	if (kind == SHIM_FCNTL_INT)
+		arg = va_arg(ap, int);
+	else if (kind == SHIM_FCNTL_PTR)
+		arg = (long)va_arg(ap, void *);
+	va_end(ap);
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+#define sys_fcntl64 sys_fcntl
 static ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags,
 			  const struct sockaddr *addr, socklen_t addrlen)
 {

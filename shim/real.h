@@ -2,7 +2,8 @@
 /*
  * real.h - the libc functions the shim interposes, and how it reaches them.
  *
- * Owns the one table (SHIM_REAL_SYMBOLS) of interposed calls. For each entry it declares a
+ * Owns the one table (SHIM_REAL_SYMBOLS) of interposed calls (the export list,
+ * libmptcpize.map, must name the same calls). For each entry it declares a
  * pointer real_<name> that always points at the next definition in the lookup order (libc, or
  * another preload such as a sanitizer runtime), never at our own export. Pointers are bound once,
  * lazily, by shim_real_bind(); a lookup that fails or returns our own symbol is replaced by a
@@ -23,6 +24,7 @@
 	X(int, getsockopt, (int fd, int level, int optname, void *optval, socklen_t *optlen),      \
 	  (fd, level, optname, optval, optlen))                                                    \
 	X(int, connect, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len))     \
+	X(int, bind, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len))        \
 	X(int, listen, (int fd, int backlog), (fd, backlog))                                       \
 	X(int, accept, (int fd, struct sockaddr *addr, socklen_t *len), (fd, addr, len))           \
 	X(int, accept4, (int fd, struct sockaddr *addr, socklen_t *len, int flags),                \
@@ -33,10 +35,18 @@
 	X(int, dup3, (int oldfd, int newfd, int flags), (oldfd, newfd, flags))                     \
 	X(int, close_range, (unsigned int first, unsigned int last, int flags),                    \
 	  (first, last, flags))                                                                    \
+	X(int, fcntl, (int fd, int cmd, ...), (fd, cmd, arg))                                      \
+	X(int, fcntl64, (int fd, int cmd, ...), (fd, cmd, arg))                                    \
 	X(ssize_t, sendto,                                                                         \
 	  (int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr,            \
 	   socklen_t addrlen),                                                                     \
 	  (fd, buf, len, flags, addr, addrlen))
+
+/* fcntl is variadic: its third argument is read as the command defines it (none, an int,
+ * or a pointer) and passed on as read. glibc exports fcntl64 too (what fcntl is under
+ * _FILE_OFFSET_BITS=64, which Python and most packages use): both are interposed. */
+enum shim_fcntl_arg { SHIM_FCNTL_NONE, SHIM_FCNTL_INT, SHIM_FCNTL_PTR };
+enum shim_fcntl_arg shim_fcntl_arg_kind(int cmd);
 
 #define SHIM_DECLARE_REAL(ret, name, params, args) extern ret(*real_##name) params;
 SHIM_REAL_SYMBOLS(SHIM_DECLARE_REAL)

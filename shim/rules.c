@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rules.c - the pure matcher over a loaded rule set; see rules.h. No allocation, no I/O, no
- * locale: it may run inside any hook, and the launcher's `explain` runs exactly this code.
+ * rules.c - the pure matcher over a rule set view; see rules.h. No allocation, no I/O, no
+ * locale: it may run inside any hook (a signal handler's first socket() included), and the
+ * launcher's `explain` runs exactly this code, on an image or on the source compiled in memory.
  */
 #include "rules.h"
 
@@ -117,19 +118,20 @@ static bool cgroup_matches(const char *pattern, const char *cgroups)
 	return false;
 }
 
-static bool value_matches(enum shim_match_key key, const struct shim_pattern *pat,
-			  const struct shim_identity *id)
+static bool value_matches(const struct shim_ruleset *rs, enum shim_match_key key,
+			  const struct shim_pattern *pat, const struct shim_identity *id)
 {
+	const char *text = shim_rules_str(rs, pat->text);
 	switch (key) {
 	case SHIM_MATCH_EXE:
-		return id->exe && *id->exe && shim_glob(pat->text, id->exe);
+		return id->exe && *id->exe && shim_glob(text, id->exe);
 	case SHIM_MATCH_NAME:
-		return (id->exe && *id->exe && shim_glob(pat->text, basename_of(id->exe))) ||
-		       (id->comm && *id->comm && shim_glob(pat->text, id->comm));
+		return (id->exe && *id->exe && shim_glob(text, basename_of(id->exe))) ||
+		       (id->comm && *id->comm && shim_glob(text, id->comm));
 	case SHIM_MATCH_ARGV0:
 		if (!id->argv0 || !*id->argv0)
 			return false;
-		return shim_glob(pat->text, strchr(pat->text, '/') ? id->argv0 : basename_of(id->argv0));
+		return shim_glob(text, strchr(text, '/') ? id->argv0 : basename_of(id->argv0));
 	case SHIM_MATCH_USER:
 		return pat->id != SHIM_ID_NONE && (id->uids[0] == pat->id || id->uids[1] == pat->id);
 	case SHIM_MATCH_GROUP:
@@ -138,7 +140,7 @@ static bool value_matches(enum shim_match_key key, const struct shim_pattern *pa
 				return true;
 		return false;
 	case SHIM_MATCH_CGROUP:
-		return id->cgroups && cgroup_matches(pat->text, id->cgroups);
+		return id->cgroups && cgroup_matches(text, id->cgroups);
 	case SHIM_MATCH_KEYS:
 		break;
 	}
@@ -150,7 +152,7 @@ bool shim_rule_key_matches(const struct shim_ruleset *rs, const struct shim_rule
 {
 	const struct shim_slice s = rule->match[key];
 	for (unsigned int i = 0; i < s.count; i++)
-		if (s.first + i < rs->npatterns && value_matches(key, &rs->patterns[s.first + i], id))
+		if (s.first + i < rs->npatterns && value_matches(rs, key, &rs->patterns[s.first + i], id))
 			return true;
 	return false;
 }
@@ -179,7 +181,17 @@ const char *shim_match_key_name(enum shim_match_key key)
 
 enum shim_mode shim_rules_mode(const struct shim_ruleset *rs, const struct shim_rule *rule)
 {
-	return rule ? rule->mode : rs->default_mode;
+	return (enum shim_mode)(rule ? rule->mode : rs->default_mode);
+}
+
+uint16_t shim_rules_needs(const struct shim_ruleset *rs)
+{
+	uint16_t needs = 0;
+	for (unsigned int r = 0; r < rs->nrules; r++)
+		for (int k = 0; k < SHIM_MATCH_KEYS; k++)
+			if (rs->rules[r].match[k].count)
+				needs |= (uint16_t)(1u << k);
+	return needs;
 }
 
 bool shim_net_matches(const struct shim_net *n, const uint8_t addr[16], bool v4, uint16_t port)

@@ -2,9 +2,9 @@
 /*
  * rules.h - the per-application rule set and its matcher.
  *
- * A rule set is what config.c makes of a config file: an ordered list of rules (first match
- * decides) and a default mode. It lives in one fixed-size structure (no pointer leaves it, no
- * allocation), is filled once and read-only afterwards, so a fork()ed child keeps it as is.
+ * A rule set is an ordered list of rules (first match decides) and a default mode. The shim reads
+ * it from the compiled rule image (ruleimg.h) mapped read-only; the tool also builds one from the
+ * source in memory (config.h). Both are the same records, read by the same matcher.
  * The matcher functions here are pure: they read the rule set and a description of the process
  * or the socket, allocate nothing, take no lock and do no I/O, so they are safe in any hook.
  */
@@ -16,14 +16,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define SHIM_RULES_MAX 64
-#define SHIM_RULES_MAX_PATTERNS 256
-#define SHIM_RULES_MAX_NETS 512
-#define SHIM_RULES_MAX_PORTS 256
-#define SHIM_RULES_MAX_SOCKOPTS 128
-#define SHIM_RULES_STRINGS 16384
 #define SHIM_ID_NONE UINT32_MAX
 
+/* The records below are plain fixed-layout data: the compiled rule image (ruleimg.h) stores them
+ * as they are, and the matcher reads them straight from its read-only mapping. Strings are byte
+ * offsets into the rule set's string table (shim_rules_str). */
 enum shim_mode { SHIM_MODE_TCP = 0, SHIM_MODE_MPTCP = 1 };
 enum shim_side { SHIM_SIDE_BOTH = 0, SHIM_SIDE_CLIENT, SHIM_SIDE_SERVER };
 
@@ -33,7 +30,7 @@ enum shim_match_key {
 	SHIM_MATCH_EXE = 0, /* glob on the realpath of /proc/self/exe */
 	SHIM_MATCH_NAME,    /* glob on the basename of exe, or on comm */
 	SHIM_MATCH_ARGV0,   /* glob on argv[0]; a pattern without '/' matches its basename */
-	SHIM_MATCH_USER,    /* uid (real or effective); names resolved when loading */
+	SHIM_MATCH_USER,    /* uid (real or effective); names resolved when compiling */
 	SHIM_MATCH_GROUP,   /* gid (real, effective or supplementary) */
 	SHIM_MATCH_CGROUP,  /* glob on a path in /proc/self/cgroup */
 	SHIM_MATCH_KEYS
@@ -44,8 +41,8 @@ struct shim_slice {
 };
 
 struct shim_pattern {
-	const char *text; /* glob, or the name/number as written for user/group */
-	uint32_t id;      /* user/group: resolved id, SHIM_ID_NONE if the name is unknown */
+	uint32_t text; /* glob, or the name/number as written for user/group */
+	uint32_t id;   /* user/group: resolved id, SHIM_ID_NONE if the name is unknown */
 };
 
 /* A destination entry: an address prefix (IPv4 entries are kept as IPv4-mapped IPv6 with the
@@ -55,7 +52,8 @@ struct shim_net {
 	uint8_t prefix; /* 0..128, in the IPv6 space */
 	uint8_t family; /* 0, AF_INET or AF_INET6 */
 	uint16_t port_lo, port_hi;
-	const char *text;
+	uint16_t pad;
+	uint32_t text;
 };
 
 struct shim_port_range {
@@ -63,32 +61,52 @@ struct shim_port_range {
 };
 
 struct shim_sockopt_rule {
-	const char *name, *policy;
+	uint32_t name, policy;
 };
 
 struct shim_rule {
-	const char *id; /* from `id = "..."`, else "#N" */
-	int line;
-	enum shim_mode mode;
-	enum shim_side side;
-	bool loopback;         /* loopback = true: loopback destinations may use MPTCP */
-	bool has_listen_ports; /* listen_ports given (possibly empty) */
+	uint32_t id; /* from `id = "..."`, else "#N" */
+	int32_t line;
+	uint8_t mode;             /* enum shim_mode */
+	uint8_t side;             /* enum shim_side */
+	uint8_t loopback;         /* loopback = true: loopback destinations may use MPTCP */
+	uint8_t has_listen_ports; /* listen_ports given (possibly empty) */
 	struct shim_slice match[SHIM_MATCH_KEYS];
 	struct shim_slice include, exclude, listen_ports, sockopts;
 };
 
-struct shim_ruleset {
-	const char *file; /* where it came from, "(built-in)" for the defaults */
-	enum shim_mode default_mode;
-	unsigned int nrules, npatterns, nnets, nports, nsockopts;
-	size_t nstrings;
-	struct shim_rule rules[SHIM_RULES_MAX];
-	struct shim_pattern patterns[SHIM_RULES_MAX_PATTERNS];
-	struct shim_net nets[SHIM_RULES_MAX_NETS];
-	struct shim_port_range ports[SHIM_RULES_MAX_PORTS];
-	struct shim_sockopt_rule sockopts[SHIM_RULES_MAX_SOCKOPTS];
-	char strings[SHIM_RULES_STRINGS];
+/* Where a rule set came from (for `explain`, `status` and the logs). */
+enum shim_rules_origin {
+	SHIM_RULES_BUILTIN = 0, /* no config: the built-in default */
+	SHIM_RULES_IMAGE,       /* a compiled image, current with its source */
+	SHIM_RULES_SOURCE,      /* parsed from the source (the tool only) */
+	SHIM_RULES_UNUSABLE,    /* stale, missing, untrusted or invalid image: programs stay TCP */
 };
+
+/* A read-only view of a rule set: arrays (in an image mapping, or in a parser's buffers) and
+ * their lengths. Every slice and string offset in it has been checked against these lengths. */
+struct shim_ruleset {
+	const char *strings; /* the last byte is NUL, so every offset names a terminated string */
+	uint32_t nstrings;
+	uint32_t file; /* where it came from, "(built-in)" for the defaults */
+	uint8_t default_mode;
+	uint8_t origin;  /* enum shim_rules_origin */
+	uint16_t needs;  /* bit (1 << key) for each match key some rule uses */
+	uint32_t nrules, npatterns, nnets, nports, nsockopts;
+	const struct shim_rule *rules;
+	const struct shim_pattern *patterns;
+	const struct shim_net *nets;
+	const struct shim_port_range *ports;
+	const struct shim_sockopt_rule *sockopts;
+};
+
+static inline const char *shim_rules_str(const struct shim_ruleset *rs, uint32_t off)
+{
+	return off < rs->nstrings ? rs->strings + off : "";
+}
+
+/* The match keys the rules use (bit 1 << key), from the rules themselves. */
+uint16_t shim_rules_needs(const struct shim_ruleset *rs);
 
 #define SHIM_IDENTITY_GIDS 66
 

@@ -59,7 +59,9 @@ static void init_process(void)
 	shim_real_bind();
 	bool secure = getauxval(AT_SECURE) != 0;
 	shim_settings_parse(&shim_settings, secure, process_getenv);
-	shim_log_threshold = secure ? SHIM_LOG_WARN : parse_level(getenv("MPTCPIZE_DEBUG"));
+	const char *debug = secure ? NULL : getenv("MPTCPIZE_DEBUG");
+	shim_log_threshold = parse_level(debug);
+	shim_log_debugging = debug && *debug && strcmp(debug, "0") != 0;
 	/* MPTCPIZE_SOCKOPT is applied once, by the process verdict (policy.c), after the file's
 	 * per-rule policies, so that the environment wins. */
 	initializing = false;

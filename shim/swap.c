@@ -2,13 +2,19 @@
 /*
  * swap.c - the in-place MPTCP -> TCP swap; see swap.h.
  *
- * Order matters. The replacement socket is configured (options replayed) before dup3() puts it
- * at the program's fd number, so the program can never observe a half-made socket. The bound
- * address can only be taken once the MPTCP socket is closed, which dup3() does atomically; the
- * port is free again at that instant, and the re-bind follows immediately.
+ * Order matters. The replacement socket is fully made first: options replayed, flags and
+ * owner set, bound to the same address and listening, while the MPTCP socket still holds the
+ * program's fd. Only then does dup3() put it at the program's fd number, atomically; the
+ * program can never observe a half-made socket, and any failure before that leaves it the
+ * socket it had. Binding the same address while the MPTCP socket still holds it takes
+ * SO_REUSEPORT on both for that instant (same user, so the kernel allows the pair); the
+ * replacement's SO_REUSEPORT is cleared again if the program had not set it. What still fails
+ * is what would fail for TCP: connections accepted earlier that still hold the port without
+ * SO_REUSEADDR, or another socket on it.
  */
 #include "swap.h"
 
+#include "holders.h"
 #include "log.h"
 #include "real.h"
 
@@ -18,6 +24,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int tcp_state(int fd)
@@ -43,13 +50,49 @@ static bool swappable_state(int fd, bool *listening)
 	return poll(&pfd, 1, 0) == 0;
 }
 
-bool shim_swap_possible(int fd, const struct shim_fd *rec)
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A socket that existed at a fork may still be open in the other process. Look (about 6 ms
+ * with 130 processes here, so at most every LOOK_AGAIN_NS while another holder is found, for a
+ * program that retries an option); a proof of no other holder clears the mark for good. rec
+ * is locked. */
+#define LOOK_AGAIN_NS 250000000u
+static bool held_elsewhere(int fd, struct shim_fd *rec)
 {
 	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-	if (!(flags & SHIM_FD_UPGRADED) || (flags & (SHIM_FD_SHARED | SHIM_FD_CONNECTED)))
+	if (!(flags & SHIM_FD_FORKED))
 		return false;
+	uint64_t now = now_ns();
+	if (rec->scan_ns && now - rec->scan_ns < LOOK_AGAIN_NS)
+		return true;
+	uint64_t ino = shim_fd_inode(fd);
+	if (ino && shim_holders_elsewhere(ino, rec->fork_ns) == SHIM_HOLDERS_NONE) {
+		shim_fd_set_flags(rec, (flags & ~(uint32_t)SHIM_FD_LOCKED) & ~(uint32_t)SHIM_FD_FORKED);
+		rec->scan_ns = 0;
+		return false;
+	}
+	rec->scan_ns = now;
+	shim_log(SHIM_LOG_DEBUG, "fd %d: the socket is also open in another process", fd);
+	return true;
+}
+
+static bool may_swap(int fd, struct shim_fd *rec, bool *listening)
+{
+	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
+	return (flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED) &&
+	       !shim_fd_shared(rec) && shim_fd_owner() && swappable_state(fd, listening) &&
+	       !held_elsewhere(fd, rec);
+}
+
+bool shim_swap_possible(int fd, struct shim_fd *rec)
+{
 	bool listening;
-	return swappable_state(fd, &listening);
+	return may_swap(fd, rec, &listening);
 }
 
 static bool port_is_set(const struct sockaddr_storage *ss)
@@ -73,66 +116,84 @@ static void replay_options(int newfd, const struct shim_fd *rec)
 	}
 }
 
-enum shim_swap_result shim_swap_to_tcp(int fd, struct shim_fd *rec, const char *why)
+static int get_int(int fd, int level, int name)
 {
-	int saved_errno = errno;
-	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & ~(uint32_t)SHIM_FD_LOCKED;
-	bool listening = false;
-	if (!(flags & SHIM_FD_UPGRADED) || (flags & (SHIM_FD_SHARED | SHIM_FD_CONNECTED)) ||
-	    !swappable_state(fd, &listening)) {
-		errno = saved_errno;
-		return SHIM_SWAP_TOO_LATE;
-	}
+	int v = 0;
+	socklen_t len = sizeof(v);
+	return real_getsockopt(fd, level, name, &v, &len) == 0 ? v : 0;
+}
 
-	int status_flags = fcntl(fd, F_GETFL);
-	int fd_flags = fcntl(fd, F_GETFD);
+static bool set_int(int fd, int level, int name, int v)
+{
+	return real_setsockopt(fd, level, name, &v, sizeof(v)) == 0;
+}
+
+/* Makes newfd what fd is: flags, owner, address, listening. On failure errno says why. */
+static bool prepare(int fd, int newfd, const struct shim_fd *rec, bool listening,
+		    bool *orig_reuseport_set)
+{
+	int status_flags = real_fcntl(fd, F_GETFL);
 	struct f_owner_ex owner = {0};
-	bool has_owner = fcntl(fd, F_GETOWN_EX, &owner) == 0 && owner.pid != 0;
+	bool has_owner = real_fcntl(fd, F_GETOWN_EX, &owner) == 0 && owner.pid != 0;
+	if (status_flags < 0 || real_fcntl(newfd, F_SETFL, status_flags) != 0 ||
+	    (has_owner && real_fcntl(newfd, F_SETOWN_EX, &owner) != 0))
+		return false;
 	struct sockaddr_storage bound;
 	socklen_t bound_len = sizeof(bound);
 	memset(&bound, 0, sizeof(bound));
-	bool rebind = getsockname(fd, (struct sockaddr *)&bound, &bound_len) == 0 &&
-		      port_is_set(&bound);
-	if (status_flags < 0 || fd_flags < 0)
-		goto failed;
+	if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) != 0)
+		return false;
+	if (!port_is_set(&bound))
+		return !listening || real_listen(newfd, rec->backlog) == 0;
+	/* The MPTCP socket keeps the address until dup3(): share it for that instant. */
+	bool borrowed = !get_int(fd, SOL_SOCKET, SO_REUSEPORT);
+	if (borrowed) {
+		*orig_reuseport_set = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+		(void)set_int(newfd, SOL_SOCKET, SO_REUSEPORT, 1);
+	}
+	if (real_bind(newfd, (struct sockaddr *)&bound, bound_len) != 0 ||
+	    (listening && real_listen(newfd, rec->backlog) != 0))
+		return false;
+	if (borrowed && !set_int(newfd, SOL_SOCKET, SO_REUSEPORT, 0))
+		return false;
+	return true;
+}
 
-	int newfd = real_socket(rec->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+enum shim_swap_result shim_swap_to_tcp(int fd, struct shim_fd *rec, const char *why)
+{
+	int saved_errno = errno;
+	bool listening = false;
+	if (!may_swap(fd, rec, &listening)) {
+		errno = saved_errno;
+		return SHIM_SWAP_TOO_LATE;
+	}
+	int fd_flags = real_fcntl(fd, F_GETFD);
+	int newfd = fd_flags < 0 ? -1 : real_socket(rec->family, SOCK_STREAM | SOCK_CLOEXEC,
+						    IPPROTO_TCP);
 	if (newfd < 0)
 		goto failed;
 	replay_options(newfd, rec);
-	if (real_dup3(newfd, fd, (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+	bool orig_reuseport_set = false;
+	if (!prepare(fd, newfd, rec, listening, &orig_reuseport_set) ||
+	    real_dup3(newfd, fd, (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+		int err = errno;
 		real_close(newfd);
+		if (orig_reuseport_set)
+			(void)set_int(fd, SOL_SOCKET, SO_REUSEPORT, 0);
+		errno = err;
 		goto failed;
 	}
 	real_close(newfd);
-
-	/* From here on fd is the TCP socket: record that first, whatever else fails. */
 	rec->ino = shim_fd_inode(fd);
 	shim_optlog_free(&rec->log);
 	shim_fd_set_flags(rec, SHIM_FD_SWAPPED);
-
-	if (fcntl(fd, F_SETFL, status_flags) != 0 ||
-	    (has_owner && fcntl(fd, F_SETOWN_EX, &owner) != 0))
-		shim_log(SHIM_LOG_WARN, "fd %d: swapped to TCP but could not restore its flags: %s",
-			 fd, strerror(errno));
-	if (rebind && bind(fd, (struct sockaddr *)&bound, bound_len) != 0) {
-		shim_log(SHIM_LOG_WARN, "fd %d: swapped to TCP but could not re-bind its port: %s",
-			 fd, strerror(errno));
-		errno = saved_errno;
-		return SHIM_SWAP_FAILED;
-	}
-	if (listening && real_listen(fd, rec->backlog) != 0) {
-		shim_log(SHIM_LOG_WARN, "fd %d: swapped to TCP but could not listen again: %s", fd,
-			 strerror(errno));
-		errno = saved_errno;
-		return SHIM_SWAP_FAILED;
-	}
 	shim_log(SHIM_LOG_INFO, "fd %d: replaced by plain TCP in place (%s)", fd, why);
 	errno = saved_errno;
 	return SHIM_SWAP_DONE;
 
 failed:
-	shim_log(SHIM_LOG_WARN, "fd %d: could not swap to TCP (%s): %s", fd, why, strerror(errno));
+	shim_log(SHIM_LOG_WARN, "fd %d: could not swap to TCP (%s): %s; the socket is unchanged",
+		 fd, why, strerror(errno));
 	errno = saved_errno;
 	return SHIM_SWAP_FAILED;
 }

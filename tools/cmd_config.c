@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_config.c - `mptcpize check [FILE]` and `mptcpize explain ...`: the config file seen from
- * the command line, through the very parser and matcher the shim runs (shim_core).
+ * cmd_config.c - `mptcpize check [--compile] [FILE]` and `mptcpize explain ...`: the config
+ * file seen from the command line, through the parser and the very matcher the shim runs.
  *
- * check lists every problem as "file:line: message" and exits 1 if there is any. explain says
+ * check lists every problem as "file:line: message" and exits 2 if there is any, then says
+ * whether FILE.img (what the library reads) is current; --compile writes it. explain says
  * which rule a program would match, why earlier rules did not, and what would happen to a
  * connection to each DEST or a listener on :PORT.
  */
@@ -13,9 +14,12 @@
 #include "config.h"
 #include "identity.h"
 #include "mptcpize-config.h"
+#include "ruleimg.h"
+#include "ruleimg_write.h"
 #include "rules.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -25,7 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct shim_ruleset ruleset;
+/* The source parsed in memory, and the image if one is current: `ruleset` is the one in use. */
+static struct shim_config source;
+static struct shim_ruleimg image;
+static const struct shim_ruleset *ruleset = &source.rs;
 
 static void print_problem(void *ctx, const char *line)
 {
@@ -38,29 +45,76 @@ static const char *mode_name(enum shim_mode m)
 	return m == SHIM_MODE_MPTCP ? "mptcp" : "tcp";
 }
 
+static const char *str(uint32_t off)
+{
+	return shim_rules_str(ruleset, off);
+}
+
+/* One line on FILE.img: is it what the library will read? */
+static void print_image_state(const char *path, bool system)
+{
+	char why[192] = "";
+	struct shim_ruleimg img;
+	enum shim_ruleimg_state st = shim_ruleimg_load(&img, path, system, why, sizeof(why));
+	shim_ruleimg_unmap(&img);
+	if (st == SHIM_RULEIMG_CURRENT)
+		printf("%s%s: current (this is what the library reads)\n", path, SHIM_RULEIMG_SUFFIX);
+	else
+		printf("%s%s: %s%s%s: the library keeps programs on TCP until `mptcpize check "
+		       "--compile%s%s`\n",
+		       path, SHIM_RULEIMG_SUFFIX, shim_ruleimg_state_name(st), *why ? ": " : "", why,
+		       system ? "" : " ", system ? "" : path);
+}
+
+static const struct cli_opt check_opts[] = {
+	{"compile", 256, NULL, "write FILE.img, the compiled image the library reads (atomically)",
+	 false},
+	{0},
+};
+
 const struct cli_cmd cli_cmd_check = {
 	.name = "check",
 	.operands = "[FILE]",
 	.summary = "Validates a config file (default " MPTCPIZE_SYSCONF_FILE "): every problem, "
-		   "one line each; exit 0 valid, 2 not usable.",
+		   "one line each; exit 0 valid, 2 not usable. Then says whether FILE.img, what the "
+		   "library reads, is current; --compile writes it.",
+	.opts = check_opts,
 	.max_operands = 1,
 	.run = cmd_check,
 };
 
+static int check_opt(void *ctx, int key, const char *arg)
+{
+	(void)key;
+	(void)arg;
+	*(bool *)ctx = true;
+	return 0;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct cli_args args;
-	int rc = cli_parse(&cli_cmd_check, argc, argv, NULL, NULL, &args);
+	bool compile = false;
+	int rc = cli_parse(&cli_cmd_check, argc, argv, check_opt, &compile, &args);
 	if (rc >= 0)
 		return rc;
 	const char *path = args.nops ? args.ops[0] : MPTCPIZE_SYSCONF_FILE;
 	bool system = strcmp(path, MPTCPIZE_SYSCONF_FILE) == 0;
 	struct shim_config_report rep = {.each = print_problem};
-	enum shim_config_status st = shim_config_load(&ruleset, path, system, &rep);
+	size_t bytes = 0;
+	enum shim_config_status st;
+	int wrote = 1;
+	if (compile) {
+		wrote = ruleimg_write_compile(&source, path, system, &rep, &bytes);
+		st = wrote != 1 ? SHIM_CONFIG_OK
+				: rep.problems ? SHIM_CONFIG_ERROR : SHIM_CONFIG_MISSING;
+	} else {
+		st = shim_config_load(&source, path, system, &rep, NULL);
+	}
 	if (st == SHIM_CONFIG_MISSING) {
 		printf("%s: no such file%s\n", path,
 		       system ? " (the built-in default applies: every program stays on TCP)" : "");
-		return system ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+		return system && !compile ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 	}
 	if (st != SHIM_CONFIG_OK) {
 		printf("%s: %u problem%s: the shim would ignore this file and keep programs on TCP\n",
@@ -68,16 +122,23 @@ int cmd_check(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	if (!system) {
-		FILE *f = fopen(path, "re");
+		/* O_NONBLOCK: a FIFO must not hang the check (the load above refused it anyway). */
+		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		char why[128];
-		if (f && !shim_config_fd_trusted(fileno(f), why, sizeof(why)))
+		if (fd >= 0 && !shim_config_fd_trusted(fd, why, sizeof(why)))
 			printf("%s: note: %s if used as the system file\n", path, why);
-		if (f)
-			fclose(f);
+		if (fd >= 0)
+			close(fd);
 	}
-	printf("%s: OK (%u rule%s, default %s)\n", path, ruleset.nrules,
-	       ruleset.nrules == 1 ? "" : "s", mode_name(ruleset.default_mode));
-	return 0;
+	printf("%s: OK (%u rule%s, default %s)\n", path, source.rs.nrules,
+	       source.rs.nrules == 1 ? "" : "s", mode_name((enum shim_mode)source.rs.default_mode));
+	if (compile && wrote != 0)
+		return CLI_EXIT_FAIL;
+	if (compile)
+		printf("%s%s: compiled (%zu bytes)\n", path, SHIM_RULEIMG_SUFFIX, bytes);
+	else
+		print_image_state(path, system);
+	return CLI_EXIT_OK;
 }
 
 
@@ -155,7 +216,7 @@ static void print_decision(const char *what, bool process_mptcp, struct shim_dec
 		return;
 	}
 	printf("  %-28s %-6s (%s%s%s)\n", what, d.mptcp ? "MPTCP" : "TCP", shim_reason_text(d.why),
-	       d.entry ? ": " : "", d.entry ? d.entry->text : "");
+	       d.entry ? ": " : "", d.entry ? str(d.entry->text) : "");
 }
 
 static void print_identity(const struct shim_identity *id)
@@ -171,22 +232,25 @@ static void print_identity(const struct shim_identity *id)
 static int explain(const struct shim_identity *id, char **dests, int ndests)
 {
 	print_identity(id);
-	printf("config:  %s (%u rule%s, default %s)\n", ruleset.file, ruleset.nrules,
-	       ruleset.nrules == 1 ? "" : "s", mode_name(ruleset.default_mode));
-	const struct shim_rule *rule = shim_rules_match(&ruleset, id);
-	for (unsigned int r = 0; r < ruleset.nrules && &ruleset.rules[r] != rule; r++) {
-		const struct shim_rule *x = &ruleset.rules[r];
+	const struct shim_ruleset *rs = ruleset;
+	printf("config:  %s (%u rule%s, default %s)\n", str(rs->file), rs->nrules,
+	       rs->nrules == 1 ? "" : "s", mode_name((enum shim_mode)rs->default_mode));
+	const struct shim_rule *rule = shim_rules_match(rs, id);
+	for (unsigned int r = 0; r < rs->nrules && &rs->rules[r] != rule; r++) {
+		const struct shim_rule *x = &rs->rules[r];
 		for (int k = 0; k < SHIM_MATCH_KEYS; k++)
 			if (x->match[k].count &&
-			    !shim_rule_key_matches(&ruleset, x, (enum shim_match_key)k, id)) {
-				printf("skip:    rule %s (line %d): %s does not match\n", x->id, x->line,
+			    !shim_rule_key_matches(rs, x, (enum shim_match_key)k, id)) {
+				printf("skip:    rule %s (line %d): %s does not match\n", str(x->id),
+				       (int)x->line,
 				       shim_match_key_name((enum shim_match_key)k));
 				break;
 			}
 	}
-	enum shim_mode mode = shim_rules_mode(&ruleset, rule);
+	enum shim_mode mode = shim_rules_mode(rs, rule);
 	if (rule) {
-		printf("match:   rule %s (%s:%d) -> %s; matched on", rule->id, ruleset.file, rule->line,
+		printf("match:   rule %s (%s:%d) -> %s; matched on", str(rule->id), str(rs->file),
+		       (int)rule->line,
 		       mode_name(mode));
 		int keys = 0;
 		for (int k = 0; k < SHIM_MATCH_KEYS; k++)
@@ -194,8 +258,8 @@ static int explain(const struct shim_identity *id, char **dests, int ndests)
 				printf("%s %s", keys++ ? "," : "", shim_match_key_name((enum shim_match_key)k));
 		printf("%s\n", keys ? "" : " nothing (the rule matches every program)");
 		for (unsigned int i = 0; i < rule->sockopts.count; i++) {
-			const struct shim_sockopt_rule *o = &ruleset.sockopts[rule->sockopts.first + i];
-			printf("sockopt: %s = %s\n", o->name, o->policy);
+			const struct shim_sockopt_rule *o = &rs->sockopts[rule->sockopts.first + i];
+			printf("sockopt: %s = %s\n", str(o->name), str(o->policy));
 		}
 	} else {
 		printf("match:   no rule -> default %s\n", mode_name(mode));
@@ -214,7 +278,7 @@ static int explain(const struct shim_identity *id, char **dests, int ndests)
 			}
 			snprintf(what, sizeof(what), "listen :%u", port);
 			print_decision(what, mode == SHIM_MODE_MPTCP,
-				       shim_rules_listener(&ruleset, rule, port));
+				       shim_rules_listener(rs, rule, port));
 			continue;
 		}
 		if (!len) {
@@ -224,8 +288,52 @@ static int explain(const struct shim_identity *id, char **dests, int ndests)
 		}
 		snprintf(what, sizeof(what), "connect %s", dests[i]);
 		print_decision(what, mode == SHIM_MODE_MPTCP,
-			       shim_rules_destination(&ruleset, rule, (struct sockaddr *)&ss, len));
+			       shim_rules_destination(rs, rule, (struct sockaddr *)&ss, len));
 	}
+	return 0;
+}
+
+/* The rules a program would get: the image if it is current (what the library reads), else the
+ * source parsed here, with a line saying that the library would keep programs on TCP. */
+static int load_rules(const char *file, bool system)
+{
+	char why[192] = "";
+	size_t n = strlen(file), s = sizeof(SHIM_RULEIMG_SUFFIX) - 1;
+	if (n > s && strcmp(file + n - s, SHIM_RULEIMG_SUFFIX) == 0) {
+		if (shim_ruleimg_map(&image, file, system, why, sizeof(why)) != SHIM_RULEIMG_OK) {
+			printf("%s: %s\nverdict: image unusable: the shim keeps every program on TCP\n",
+			       file, *why ? why : "no such file");
+			return 1;
+		}
+		ruleset = &image.rs;
+		printf("rules:   image %s (given directly: not checked against a source)\n", file);
+		return 0;
+	}
+	enum shim_ruleimg_state st = shim_ruleimg_load(&image, file, system, why, sizeof(why));
+	if (st == SHIM_RULEIMG_CURRENT) {
+		ruleset = &image.rs;
+		printf("rules:   image %s%s (current)\n", file, SHIM_RULEIMG_SUFFIX);
+		return 0;
+	}
+	struct shim_config_report rep = {0};
+	enum shim_config_status cs = shim_config_load(&source, file, system, &rep, NULL);
+	ruleset = &source.rs;
+	if (cs == SHIM_CONFIG_MISSING && system) {
+		printf("config:  %s does not exist: built-in defaults\n", file);
+		return 0;
+	}
+	if (cs != SHIM_CONFIG_OK) {
+		if (cs == SHIM_CONFIG_MISSING)
+			printf("%s: no such file\n", file);
+		else
+			printf("%s\n", rep.first);
+		printf("verdict: config unusable: the shim keeps every program on TCP\n");
+		return 1;
+	}
+	printf("rules:   source %s; its image is %s%s%s: until `mptcpize check --compile%s%s`, "
+	       "the library keeps programs on TCP (below: what the source says)\n",
+	       file, shim_ruleimg_state_name(st), *why ? ": " : "", why, system ? "" : " ",
+	       system ? "" : file);
 	return 0;
 }
 
@@ -285,7 +393,7 @@ int cmd_explain(int argc, char **argv)
 	int ndests = args.nops;
 	static struct shim_identity_buf buf;
 	struct shim_identity id;
-	if (!shim_identity_read(&id, &buf, pid)) {
+	if (!shim_identity_read(&id, &buf, pid, SHIM_IDENTITY_ALL)) {
 		fprintf(stderr, "mptcpize: no process %d\n", pid);
 		return CLI_EXIT_FAIL;
 	}
@@ -303,18 +411,7 @@ int cmd_explain(int argc, char **argv)
 
 	bool system = !config || !*config;
 	const char *file = system ? MPTCPIZE_SYSCONF_FILE : config;
-	struct shim_config_report rep = {0};
-	enum shim_config_status st = shim_config_load(&ruleset, file, system, &rep);
-	if (st == SHIM_CONFIG_MISSING && system) {
-		shim_config_defaults(&ruleset);
-		printf("config:  %s does not exist: built-in defaults\n", file);
-	} else if (st != SHIM_CONFIG_OK) {
-		if (st == SHIM_CONFIG_MISSING)
-			printf("%s: no such file\n", file);
-		else
-			printf("%s\n", rep.first);
-		printf("verdict: config unusable: the shim keeps every program on TCP\n");
+	if (load_rules(file, system) != 0)
 		return CLI_EXIT_FAIL;
-	}
 	return explain(&id, dests, ndests);
 }

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "mptcpize-config.h"
+#include "ruleimg.h"
 #include "syscheck.h"
 
 #include <ctype.h>
@@ -284,6 +285,19 @@ static void check_files(const char *root)
 	else
 		report(V_OK, NULL, "config: %s%s", conf,
 		       cs == SYSCHECK_CONF_DEFAULT_MPTCP ? " (default mptcp)" : "");
+	if (listed && (cs == SYSCHECK_CONF_RULES_ONLY || cs == SYSCHECK_CONF_DEFAULT_MPTCP)) {
+		/* What the library reads is the compiled image, not the file. */
+		struct shim_ruleimg img;
+		char bad[192] = "";
+		enum shim_ruleimg_state st = shim_ruleimg_load(&img, conf, true, bad, sizeof(bad));
+		shim_ruleimg_unmap(&img);
+		if (st == SHIM_RULEIMG_CURRENT)
+			report(V_OK, NULL, "rules: %s%s current", conf, SHIM_RULEIMG_SUFFIX);
+		else
+			report(V_FAIL, "mptcpize check --compile",
+			       "rules: %s%s %s%s%s: preloaded programs stay on TCP", conf,
+			       SHIM_RULEIMG_SUFFIX, shim_ruleimg_state_name(st), *bad ? ": " : "", bad);
+	}
 
 	snprintf(path, sizeof(path), "%s/etc/systemd/system/*.d/50-mptcpize.conf", syscheck_under(root));
 	glob_t g;

@@ -8,6 +8,7 @@
  * status is CMD's own: 127 if CMD is not found, 126 if it cannot be executed.
  */
 #include "cli.h"
+#include "ruleimg_write.h"
 #include "commands.h"
 #include "elfinfo.h"
 #include "execpath.h"
@@ -185,6 +186,12 @@ int cmd_run(int argc, char **argv)
 	char path[PATH_MAX];
 	if (execpath_find(cmd, path, sizeof(path)))
 		warn_about_target(cmd, path);
+	/* The library reads compiled images only: compile MPTCPIZE_CONFIG's file here, where
+	 * libconfig is ours (ruleimg_write.h). */
+	char img[PATH_MAX];
+	const char *conf = getenv("MPTCPIZE_CONFIG");
+	if (respect_config && conf && *conf && ruleimg_write_for_run(conf, img, sizeof(img)))
+		setenv("MPTCPIZE_CONFIG", img, 1);
 	if (set_preload(lib) != 0 || (!respect_config && setenv("MPTCPIZE", "1", 1) != 0)) {
 		perror("mptcpize: setenv");
 		return 127;

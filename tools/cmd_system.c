@@ -9,7 +9,10 @@
  * really preloads (a test run of /bin/true). The file is rewritten atomically (temp file in the
  * same directory, fsync, rename, fsync of the directory): a crash leaves the old file or the new
  * one, never a mix. Every other entry, comment and byte is kept. Install and uninstall are
- * idempotent.
+ * idempotent. DIR/etc is opened once, without following links, and every step is made relative
+ * to it (rootfs.h): a user who can rename directories under DIR cannot redirect it, and a DIR
+ * whose directories other users can write is refused unless --force. A symlink, FIFO or device
+ * at ld.so.preload is refused, never read without bound or silently replaced.
  *
  * Test-only: MPTCPIZE_TEST_CRASH_BEFORE_RENAME=1 makes the rewrite abort() after the temp file is
  * written and synced, just before rename, to show the old file survives a crash.
@@ -17,6 +20,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "mptcpize-config.h"
+#include "rootfs.h"
+#include "ruleimg_write.h"
 #include "syscheck.h"
 
 #include <dirent.h>
@@ -30,7 +35,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TEMP_PREFIX ".ld.so.preload.mptcpize-"
+#define PRELOAD "ld.so.preload"
+#define TEMP_PREFIX "." PRELOAD ".mptcpize-"
 
 static bool is_sep(char c)
 {
@@ -63,20 +69,6 @@ static size_t remove_entry(char *buf, size_t len, size_t s, size_t e)
 	return len - (e - s);
 }
 
-/* Temp files of an earlier run that crashed before its rename. */
-static void remove_stale_temps(const char *etc)
-{
-	DIR *d = opendir(etc);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0)
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-}
-
-/* Writes buf as path atomically, with the mode and owner of the file it replaces. */
 struct system_args {
 	const char *root;
 	bool force;
@@ -85,11 +77,13 @@ struct system_args {
 
 static const struct cli_opt install_opts[] = {
 	{"system", 0x100, NULL, "add the library to DIR/etc/ld.so.preload (every program)", true},
-	{"force", 0x101, NULL, "install even without a usable DIR/etc/mptcpize.conf", false},
+	{"force", 0x101, NULL, "install even without a usable DIR/etc/mptcpize.conf, or under a DIR "
+			       "whose directories other users can write", false},
 	{0},
 };
 static const struct cli_opt uninstall_opts[] = {
 	{"system", 0x100, NULL, "remove the library from DIR/etc/ld.so.preload", true},
+	{"force", 0x101, NULL, "even under a DIR whose directories other users can write", false},
 	{0},
 };
 
@@ -131,6 +125,17 @@ static int parse_args(const struct cli_cmd *cmd, int argc, char **argv, struct s
 	if (!a->system)
 		return cli_usage_error(cmd, "needs --system (per-service: mptcpize enable UNIT)");
 	return -1;
+}
+
+/* DIR/etc, opened once (see rootfs.h), with the crashed runs' temp files removed; path gets
+ * DIR/etc/ld.so.preload for messages. */
+static int open_etc(const struct system_args *a, char *path, size_t size)
+{
+	snprintf(path, size, "%s/etc/" PRELOAD, syscheck_under(a->root));
+	int etc = rootfs_open_dir(a->root, "etc", a->force);
+	if (etc >= 0)
+		rootfs_remove_temps(etc, TEMP_PREFIX);
+	return etc;
 }
 
 /* The entry to write: the library's path as seen from inside the root. */
@@ -188,20 +193,26 @@ int cmd_install(int argc, char **argv)
 		return 1;
 	}
 
-	char etc[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(etc, sizeof(etc), "%s/etc", syscheck_under(a.root));
-	snprintf(path, sizeof(path), "%s/ld.so.preload", etc);
-	remove_stale_temps(etc);
-	size_t len;
-	char *buf = syscheck_read_file(path, &len, 0);
-	if (!buf)
+	if (ruleimg_write_system(a.root) != 0 && !a.force) /* the library reads the image */
 		return 1;
+	char path[PATH_MAX + 32];
+	int etc = open_etc(&a, path, sizeof(path));
+	if (etc < 0)
+		return 1;
+	size_t len;
+	bool missing;
+	char *buf = rootfs_read_at(etc, PRELOAD, path, &len, &missing);
+	if (!buf) {
+		close(etc);
+		return 1;
+	}
 	const char *entry = entry_for(lib, a.root);
 	size_t pos = 0, s, e;
 	while (syscheck_next_entry(buf, len, &pos, &s, &e)) {
 		if (entry_is(buf, s, e, entry)) {
 			printf("%s is already in %s: nothing to do\n", entry, path);
 			free(buf);
+			close(etc);
 			return 0;
 		}
 		if (syscheck_entry_is_ours(buf, s, e)) {
@@ -210,6 +221,7 @@ int cmd_install(int argc, char **argv)
 			        "`mptcpize uninstall --system` first\n",
 			        path, (int)(e - s), buf + s);
 			free(buf);
+			close(etc);
 			return 1;
 		}
 	}
@@ -217,6 +229,7 @@ int cmd_install(int argc, char **argv)
 	char *out = realloc(buf, len + elen + 2);
 	if (!out) {
 		free(buf);
+		close(etc);
 		return 1;
 	}
 	/* Appended on a line of its own; an unterminated last line gets its newline first. */
@@ -225,8 +238,9 @@ int cmd_install(int argc, char **argv)
 	memcpy(out + len, entry, elen);
 	len += elen;
 	out[len++] = '\n';
-	rc = syscheck_replace_file(etc, TEMP_PREFIX, path, out, len);
+	rc = rootfs_replace_at(etc, path, TEMP_PREFIX, PRELOAD, out, len);
 	free(out);
+	close(etc);
 	if (rc != 0)
 		return 1;
 	printf("added %s to %s: dynamically linked programs started from now on load it\n", entry,
@@ -240,15 +254,17 @@ int cmd_uninstall(int argc, char **argv)
 	int rc = parse_args(&cli_cmd_uninstall, argc, argv, &a);
 	if (rc >= 0)
 		return rc;
-	char etc[PATH_MAX], path[PATH_MAX + 32];
-	snprintf(etc, sizeof(etc), "%s/etc", syscheck_under(a.root));
-	snprintf(path, sizeof(path), "%s/ld.so.preload", etc);
-	remove_stale_temps(etc);
+	char path[PATH_MAX + 32];
+	int etc = open_etc(&a, path, sizeof(path));
+	if (etc < 0)
+		return 1;
 	size_t len;
 	bool missing = false;
-	char *buf = syscheck_read_file(path, &len, &missing);
-	if (!buf)
+	char *buf = rootfs_read_at(etc, PRELOAD, path, &len, &missing);
+	if (!buf) {
+		close(etc);
 		return 1;
+	}
 	int removed = 0;
 	size_t pos = 0, s, e;
 	while (syscheck_next_entry(buf, len, &pos, &s, &e)) {
@@ -262,9 +278,11 @@ int cmd_uninstall(int argc, char **argv)
 	if (!removed) {
 		printf("no libmptcpize.so in %s: nothing to do\n", missing ? "(no file)" : path);
 		free(buf);
+		close(etc);
 		return 0;
 	}
-	rc = syscheck_replace_file(etc, TEMP_PREFIX, path, buf, len);
+	rc = rootfs_replace_at(etc, path, TEMP_PREFIX, PRELOAD, buf, len);
 	free(buf);
+	close(etc);
 	return rc == 0 ? 0 : 1;
 }

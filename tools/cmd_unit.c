@@ -14,6 +14,8 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "rootfs.h"
+#include "ruleimg_write.h"
 #include "syscheck.h"
 
 #include <errno.h>
@@ -154,6 +156,16 @@ static void maybe_reload(const struct unit_args *a)
 		printf("systemd reloaded; restart %s to apply\n", a->unit);
 }
 
+/* DIR/etc/systemd/system, its UNIT.d and the drop-in, for messages; dname is "UNIT.d". */
+static void dropin_paths(const struct unit_args *a, char *parent, size_t psize, char *dir,
+                         size_t dsize, char *path, size_t size, char *dname, size_t nsize)
+{
+	snprintf(parent, psize, "%s/etc/systemd/system", syscheck_under(a->root));
+	snprintf(dname, nsize, "%s.d", a->unit);
+	snprintf(dir, dsize, "%s/%s", parent, dname);
+	snprintf(path, size, "%s/%s", dir, DROPIN);
+}
+
 /* Warn about LD_PRELOAD set for the unit elsewhere: ours would replace it. */
 static void warn_other_preload(const struct unit_args *a)
 {
@@ -188,17 +200,6 @@ static void warn_other_preload(const struct unit_args *a)
 		printf("warning: no unit file %s found under %s: the drop-in applies once it "
 		       "exists (check the name)\n",
 		       a->unit, a->root);
-}
-
-/* The unit's drop-in directory and our file in it; its content ("" and *missing if absent),
- * NULL after a message if it cannot be read. */
-static char *read_dropin(const struct unit_args *a, char dir[PATH_MAX], char path[PATH_MAX + 32],
-                         bool *missing)
-{
-	snprintf(dir, PATH_MAX, "%s/etc/systemd/system/%s.d", syscheck_under(a->root), a->unit);
-	snprintf(path, PATH_MAX + 32, "%s/%s", dir, DROPIN);
-	size_t len;
-	return syscheck_read_file(path, &len, missing);
 }
 
 int cmd_enable(int argc, char **argv)
@@ -247,44 +248,64 @@ int cmd_enable(int argc, char **argv)
 		warn_other_preload(&a);
 	}
 
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	bool missing;
-	char *old = read_dropin(&a, dir, path, &missing);
-	if (!old)
+	(void)ruleimg_write_system(a.root); /* the rules' image, for programs it starts */
+	char parent[PATH_MAX], dir[PATH_MAX + 300], path[PATH_MAX + 400], dname[NAME_MAX + 8];
+	dropin_paths(&a, parent, sizeof(parent), dir, sizeof(dir), path, sizeof(path), dname,
+	             sizeof(dname));
+	/* Opened once, without following links; every step below is relative to these fds. */
+	int pfd = rootfs_open_dir(a.root, "etc/systemd/system", false);
+	if (pfd < 0) {
+		fprintf(stderr, "mptcpize: %s is not usable: is systemd installed there?\n", parent);
 		return 1;
+	}
+	struct stat st;
+	bool made_dir = false, missing = true;
+	int dfd = -1;
+	size_t len;
+	char *old = NULL;
+	if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		dfd = rootfs_open_subdir(pfd, dname, dir, false, false, &made_dir);
+		old = dfd >= 0 ? rootfs_read_at(dfd, DROPIN, path, &len, &missing) : NULL;
+	} else {
+		old = calloc(1, 3);
+	}
+	if (!old) {
+		if (dfd >= 0)
+			close(dfd);
+		close(pfd);
+		return 1;
+	}
 	/* The same content, whether or not we made the directory, means nothing to do. */
 	char *mark = strstr(old, MADE_DIR_MARK "\n");
 	bool same = !missing && strcmp(mark ? old + strlen(MADE_DIR_MARK "\n") : old, text) == 0;
+	bool marked_before = mark && !missing;
 	free(old);
 	if (same) {
 		printf("%s is already enabled (%s): nothing to do\n", a.unit, path);
+		if (dfd >= 0)
+			close(dfd);
+		close(pfd);
 		return 0;
 	}
-	char parent[PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s/etc/systemd/system", syscheck_under(a.root));
-	struct stat st;
-	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "mptcpize: %s is not a directory: is systemd installed there?\n",
-		        parent);
+	if (dfd < 0)
+		dfd = rootfs_open_subdir(pfd, dname, dir, false, true, &made_dir);
+	if (dfd < 0) {
+		close(pfd);
 		return 1;
 	}
-	bool made_dir = mkdir(dir, 0755) == 0;
-	if (!made_dir && errno != EEXIST) {
-		fprintf(stderr, "mptcpize: cannot create %s: %s\n", dir, strerror(errno));
-		return 1;
-	}
-	if (made_dir || (mark && !missing)) {
+	if (made_dir || marked_before) {
 		char marked[sizeof(text) + 64];
 		snprintf(marked, sizeof(marked), "%s\n%s", MADE_DIR_MARK, text);
-		rc = syscheck_replace_file(dir, "." DROPIN ".", path, marked, strlen(marked));
+		rc = rootfs_replace_at(dfd, path, "." DROPIN ".", DROPIN, marked, strlen(marked));
 	} else {
-		rc = syscheck_replace_file(dir, "." DROPIN ".", path, text, strlen(text));
+		rc = rootfs_replace_at(dfd, path, "." DROPIN ".", DROPIN, text, strlen(text));
 	}
-	if (rc != 0) {
-		if (made_dir)
-			rmdir(dir);
+	close(dfd);
+	if (rc != 0 && made_dir)
+		unlinkat(pfd, dname, AT_REMOVEDIR);
+	close(pfd);
+	if (rc != 0)
 		return 1;
-	}
 	printf("%s: wrote %s (%s)\n", a.unit, path,
 	       socket_unit ? "SocketProtocol=mptcp" : "Environment=LD_PRELOAD + MPTCPIZE=1");
 	maybe_reload(&a);
@@ -297,24 +318,42 @@ int cmd_disable(int argc, char **argv)
 	int rc = parse_args(&cli_cmd_disable, argc, argv, &a);
 	if (rc >= 0)
 		return rc;
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	bool missing;
-	char *old = read_dropin(&a, dir, path, &missing);
-	if (!old)
-		return 1;
-	bool made_dir = strncmp(old, MADE_DIR_MARK "\n", strlen(MADE_DIR_MARK) + 1) == 0;
-	free(old);
-	if (missing) {
+	char parent[PATH_MAX], dir[PATH_MAX + 300], path[PATH_MAX + 400], dname[NAME_MAX + 8];
+	dropin_paths(&a, parent, sizeof(parent), dir, sizeof(dir), path, sizeof(path), dname,
+	             sizeof(dname));
+	struct stat st;
+	if (lstat(path, &st) != 0 && errno == ENOENT) {
 		printf("%s is not enabled (no %s): nothing to do\n", a.unit, path);
 		return 0;
 	}
-	if (unlink(path) != 0) {
+	int pfd = rootfs_open_dir(a.root, "etc/systemd/system", false);
+	bool made_dir = false, missing = true;
+	int dfd = pfd >= 0 ? rootfs_open_subdir(pfd, dname, dir, false, false, &made_dir) : -1;
+	size_t len;
+	char *old = dfd >= 0 ? rootfs_read_at(dfd, DROPIN, path, &len, &missing) : NULL;
+	if (!old || missing) {
+		if (old)
+			printf("%s is not enabled (no %s): nothing to do\n", a.unit, path);
+		free(old);
+		if (dfd >= 0)
+			close(dfd);
+		if (pfd >= 0)
+			close(pfd);
+		return old ? 0 : 1;
+	}
+	made_dir = strncmp(old, MADE_DIR_MARK "\n", strlen(MADE_DIR_MARK) + 1) == 0;
+	free(old);
+	rc = unlinkat(dfd, DROPIN, 0);
+	close(dfd);
+	if (rc != 0) {
 		fprintf(stderr, "mptcpize: cannot remove %s: %s\n", path, strerror(errno));
+		close(pfd);
 		return 1;
 	}
 	printf("%s: removed %s\n", a.unit, path);
-	if (made_dir && rmdir(dir) == 0)
+	if (made_dir && unlinkat(pfd, dname, AT_REMOVEDIR) == 0)
 		printf("%s: removed the empty %s\n", a.unit, dir);
+	close(pfd);
 	maybe_reload(&a);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include "syscheck.h"
 
 #include "config.h"
+#include "rootfs.h"
 #include "rules.h"
 
 #include <ctype.h>
@@ -25,36 +26,25 @@ char *syscheck_read_file(const char *path, size_t *len, bool *missing)
 	if (missing)
 		*missing = false;
 	*len = 0;
-	FILE *f = fopen(path, "re");
-	if (!f && errno == ENOENT) {
+	/* Links are followed (unit files are often links), but only to a regular file: a FIFO
+	 * would block and a device (/dev/zero) would never end. */
+	struct stat st;
+	bool found = stat(path, &st) == 0;
+	if (!found && errno == ENOENT) {
 		if (missing)
 			*missing = true;
 		return calloc(1, 3);
 	}
-	if (!f) {
-		fprintf(stderr, "mptcpize: cannot read %s: %s\n", path, strerror(errno));
+	int fd = found ? open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
+	if (fd < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "mptcpize: cannot read %s: %s\n", path,
+		        fd < 0 ? strerror(errno) : "not a regular file");
 		return NULL;
 	}
-	size_t cap = 4096;
-	char *buf = malloc(cap);
-	while (buf) {
-		*len += fread(buf + *len, 1, cap - *len - 3, f);
-		if (*len + 3 < cap)
-			break;
-		cap *= 2;
-		char *bigger = realloc(buf, cap);
-		if (!bigger)
-			free(buf);
-		buf = bigger;
-	}
-	bool err = ferror(f);
-	fclose(f);
-	if (!buf || err) {
-		fprintf(stderr, "mptcpize: cannot read %s\n", path);
-		free(buf);
-		return NULL;
-	}
-	buf[*len] = '\0';
+	char *buf = rootfs_read_fd(fd, path, len);
+	close(fd);
 	return buf;
 }
 
@@ -166,58 +156,6 @@ bool syscheck_library_preloads(const char *lib, char *why, size_t size)
 	return true;
 }
 
-int syscheck_replace_file(const char *dir, const char *temp_prefix, const char *path,
-			  const char *buf, size_t len)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s/%sXXXXXX", dir, temp_prefix);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		fprintf(stderr, "mptcpize: cannot create a temp file in %s: %s\n", dir,
-		        strerror(errno));
-		return -1;
-	}
-	struct stat st;
-	mode_t mode = 0644;
-	if (stat(path, &st) == 0) {
-		mode = st.st_mode & 07777;
-		if (fchown(fd, st.st_uid, st.st_gid) != 0)
-			goto fail;
-	}
-	if (fchmod(fd, mode) != 0)
-		goto fail;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, buf + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	close(fd);
-	const char *crash = getenv("MPTCPIZE_TEST_CRASH_BEFORE_RENAME");
-	if (crash && strcmp(crash, "1") == 0)
-		abort();
-	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "mptcpize: cannot replace %s: %s\n", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-fail:
-	fprintf(stderr, "mptcpize: cannot write %s: %s\n", tmp, strerror(errno));
-	close(fd);
-	unlink(tmp);
-	return -1;
-}
-
 const char *syscheck_under(const char *root)
 {
 	return strcmp(root, "/") == 0 ? "" : root;
@@ -226,10 +164,10 @@ const char *syscheck_under(const char *root)
 enum syscheck_conf syscheck_config_state(const char *path, char *problem, size_t size)
 {
 	/* The same parser and trust check the library uses in system-wide mode. */
-	static struct shim_ruleset rs;
+	static struct shim_config cfg;
 	struct shim_config_report rep = {0};
 	*problem = '\0';
-	switch (shim_config_load(&rs, path, true, &rep)) {
+	switch (shim_config_load(&cfg, path, true, &rep, NULL)) {
 	case SHIM_CONFIG_MISSING:
 		return SYSCHECK_CONF_MISSING;
 	case SHIM_CONFIG_ERROR:
@@ -238,7 +176,7 @@ enum syscheck_conf syscheck_config_state(const char *path, char *problem, size_t
 	case SHIM_CONFIG_OK:
 		break;
 	}
-	return rs.default_mode == SHIM_MODE_MPTCP ? SYSCHECK_CONF_DEFAULT_MPTCP
+	return cfg.rs.default_mode == SHIM_MODE_MPTCP ? SYSCHECK_CONF_DEFAULT_MPTCP
 						  : SYSCHECK_CONF_RULES_ONLY;
 }
 

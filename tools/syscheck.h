@@ -11,7 +11,9 @@
 #include <stddef.h>
 
 /* The whole file, NUL-terminated, in a malloc'd buffer with room for 2 more bytes. A missing
- * file reads as empty (and sets *missing if given). NULL, with a message, on other errors. */
+ * file reads as empty (and sets *missing if given). Only a regular file (links followed), at
+ * most ROOTFS_READ_MAX bytes. NULL, with a message, on other errors. Files that will be
+ * rewritten are read with rootfs_read_at instead. */
 char *syscheck_read_file(const char *path, size_t *len, bool *missing);
 
 /* A regular file owned by root, not writable by group or others, in directories owned by root
@@ -28,12 +30,6 @@ enum syscheck_conf {
 	SYSCHECK_CONF_RULES_ONLY,    /* default tcp: only what the rules select gets MPTCP */
 	SYSCHECK_CONF_DEFAULT_MPTCP, /* every program no rule excludes gets MPTCP */
 };
-/* Replaces path (in dir) atomically: a temp file named temp_prefix* in dir, with path's owner and
- * mode (0644 if new), fsync, rename, fsync of dir. A crash leaves the old file whole (test hook:
- * MPTCPIZE_TEST_CRASH_BEFORE_RENAME=1 aborts right before the rename). 0 or -1 (reported). */
-int syscheck_replace_file(const char *dir, const char *temp_prefix, const char *path,
-			  const char *buf, size_t len);
-
 /* The prefix to put before an absolute path for --root DIR: "" for "/", else DIR. */
 const char *syscheck_under(const char *root);
 

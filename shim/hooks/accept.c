@@ -39,9 +39,8 @@ static int after_accept(int listener, int fd)
 		return fd;
 	int saved_errno = errno;
 	struct shim_fd *lrec = shim_fd_peek(listener);
-	struct shim_fd *rec = shim_fd_get(fd);
-	if (rec && lrec && shim_fd_lock(rec)) {
-		shim_fd_clear(rec);
+	struct shim_fd *rec = lrec ? shim_fd_create(fd) : NULL;
+	if (rec) {
 		rec->family = lrec->family;
 		rec->ino = 0; /* taken lazily: shim_fd_matches() */
 		/* From an explicit MPTCP listener the connection is the program's own MPTCP too. */

@@ -18,8 +18,8 @@
 /* Called by connect() and by sendto(MSG_FASTOPEN), which also connects. */
 void shim_before_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct shim_fd *rec = shim_fd_peek(fd);
-	if (!rec || !shim_fd_lock(rec))
+	struct shim_fd *rec = shim_fd_acquire(fd);
+	if (!rec)
 		return;
 	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & ~(uint32_t)SHIM_FD_LOCKED;
 	if ((flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED) && shim_fd_matches(rec, fd)) {

@@ -33,8 +33,8 @@ SHIM_EXPORT int listen(int fd, int backlog)
 	shim_init();
 	if (!(shim_fd_flags_of(fd) & SHIM_FD_UPGRADED))
 		return real_listen(fd, backlog);
-	struct shim_fd *rec = shim_fd_peek(fd);
-	if (rec && shim_fd_lock(rec)) {
+	struct shim_fd *rec = shim_fd_acquire(fd);
+	if (rec) {
 		if (shim_fd_matches(rec, fd)) {
 			rec->backlog = backlog;
 			if (!shim_policy_listener_wants_mptcp(bound_port(fd)) &&

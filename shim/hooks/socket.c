@@ -34,9 +34,8 @@ static int explicit_mptcp_socket(int domain, int type, int protocol)
 	if (fd < 0)
 		return fd;
 	int saved_errno = errno;
-	struct shim_fd *rec = shim_fd_get(fd);
-	if (rec && shim_fd_lock(rec)) {
-		shim_fd_clear(rec);
+	struct shim_fd *rec = shim_fd_create(fd);
+	if (rec) {
 		rec->family = (int16_t)domain;
 		rec->ino = shim_fd_inode(fd);
 		shim_fd_set_flags(rec, SHIM_FD_EXPLICIT);
@@ -70,14 +69,14 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 	}
 	shim_mptcp_note_success();
 
-	struct shim_fd *rec = shim_fd_get(fd);
-	if (!rec || !shim_fd_lock(rec)) {
-		/* Untracked MPTCP would lose emulation and fallback: give the program TCP. */
+	struct shim_fd *rec = shim_fd_create(fd);
+	if (!rec) {
+		/* Untracked MPTCP would lose emulation and fallback: give the program TCP. So does
+		 * a vfork child, which must not touch its parent's table. */
 		real_close(fd);
 		errno = saved_errno;
 		return plain_socket(domain, type, protocol);
 	}
-	shim_fd_clear(rec);
 	rec->family = (int16_t)domain;
 	rec->ino = 0; /* taken lazily: shim_fd_matches() */
 	shim_fd_set_flags(rec, SHIM_FD_UPGRADED);

@@ -6,11 +6,12 @@
 #    user, cgroup; MPTCPIZE_CONFIG with plain LD_PRELOAD and with `mptcpize run --respect-config`
 #  - destination include/exclude and loopback, listener ports, in a private network namespace
 #  - per-option policies from a rule's sockopt group, and MPTCPIZE_SOCKOPT over them
-#  - a broken file: the program works on TCP and prints exactly one line "file:line: message",
-#    once per process, across fork too
+#  - a broken file: it cannot be compiled (check --compile says "file:line: message"), and the
+#    program works on TCP and prints exactly one line naming the fix, once per process, across
+#    fork too
 #  - the system file (in a private mount namespace) and a setuid program (secure-exec, loaded
 #    through an /etc/ld.so.preload that exists only in that mount namespace): environment
-#    ignored, group/world-writable or non-root files refused with one warning
+#    ignored, group/world-writable or non-root images refused with one warning
 # Usage: config.sh BUILDDIR   (TAP output)
 set -u
 BUILDDIR=$(realpath "${1:?usage: config.sh BUILDDIR}")
@@ -35,15 +36,16 @@ expect() {
 	got=$("$@" 2>"$TMP/err")
 	if [ "$got" = "$want" ]; then ok "$desc"; else not_ok "$desc (got '$got', want '$want')"; fi
 }
-conf() { # conf NAME TEXT: writes $TMP/NAME.conf
+conf() { # conf NAME TEXT: writes $TMP/NAME.conf and compiles it (the library reads NAME.conf.img)
 	printf '%s\n' "$2" >"$TMP/$1.conf"
 	chmod 644 "$TMP/$1.conf"
+	"$MPTCPIZE" check --compile "$TMP/$1.conf" >/dev/null 2>&1
 }
 pre() { timeout 20 env LD_PRELOAD="$LIB" MPTCPIZE_CONFIG="$TMP/$1.conf" "${@:2}"; }
 in_ns() { timeout 20 ip netns exec "$NS" "$@"; }
 warn_lines() { grep -c 'mptcpize\[[0-9]*\]: warning:' "$TMP/err"; }
 
-plan 47
+plan 49
 
 # --- process rules, same binary, two configs --------------------------------------------------
 conf name-mptcp 'rules = ( { name = "tester"; mode = "mptcp"; } );'
@@ -107,9 +109,14 @@ expect "cgroup rule: a process outside it stays TCP" tcp pre cgroup "$TESTER" ki
 # --- broken files: TCP, exactly one line, once per process ---------------------------------
 conf broken $'default = "tcp";\nrules = (\n  { name = "tester"; mode = "mptcp"; listen_ports = [ 70000 ]; }\n);'
 expect "broken file: tester works on TCP" tcp pre broken "$TESTER" kind inet
-if [ "$(warn_lines)" = 1 ] && grep -q "$TMP/broken.conf:3: 'listen_ports': port 70000" "$TMP/err"; then
-	ok "broken file: exactly one line 'file:line: message'"
-else not_ok "broken file: exactly one line 'file:line: message'"; fi
+if [ "$(warn_lines)" = 1 ] && grep -q "$TMP/broken.conf.img is missing.*mptcpize check --compile $TMP/broken.conf" "$TMP/err"; then
+	ok "broken file (no image): exactly one line naming the fix"
+else not_ok "broken file (no image): exactly one line naming the fix"; fi
+if "$MPTCPIZE" check --compile "$TMP/broken.conf" >"$TMP/err" 2>&1; then
+	not_ok "check --compile refuses the broken file"
+elif grep -q "$TMP/broken.conf:3: 'listen_ports': port 70000" "$TMP/err" && [ ! -e "$TMP/broken.conf.img" ]; then
+	ok "check --compile refuses the broken file with 'file:line: message', writes no image"
+else not_ok "check --compile refuses the broken file with 'file:line: message', writes no image"; fi
 expect "missing MPTCPIZE_CONFIG file: TCP" tcp \
 	timeout 20 env LD_PRELOAD="$LIB" MPTCPIZE_CONFIG="$TMP/nope.conf" "$TESTER" kind inet
 cat >"$TMP/multi.py" <<'EOF'
@@ -249,11 +256,12 @@ in_mnt() {
 		echo "$ULIB" >/etc/ld.so.preload
 		[ "$SYSDIR" = /etc ] || mount -t tmpfs none "$SYSDIR"  # /etc is the overlay already
 		cp "$T/sys-mptcp.conf" "$SYSCONF"
-		chmod "$MODE" "$SYSCONF"
-		chown "$OWNER" "$SYSCONF"
+		"$MPTCPIZE" check --compile >/dev/null
+		chmod "$MODE" "$SYSCONF.img"
+		chown "$OWNER" "$SYSCONF.img"
 		exec "$@"' sh "$@"
 }
-export T="$TMP" ULIB SYSDIR SYSCONF
+export T="$TMP" ULIB SYSDIR SYSCONF MPTCPIZE
 if [ -d "$SYSDIR" ]; then
 	expect "system file (no MPTCPIZE_CONFIG) is followed" mptcp \
 		in_mnt 644 0 "$TESTER" kind inet
@@ -266,13 +274,15 @@ if [ -d "$SYSDIR" ]; then
 	expect "group-writable system file refused: setuid program on TCP" tcp \
 		in_mnt 664 0 \
 		setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/tester-suid" kind inet
-	if [ "$(warn_lines)" = 1 ] && grep -q "$SYSCONF: writable by group or others" "$TMP/err"; then
-		ok "group-writable system file: one warning"
-	else not_ok "group-writable system file: one warning"; fi
+	expect "group-writable system image refused" tcp \
+		in_mnt 664 0 env MPTCPIZE_DEBUG=1 "$TESTER" kind inet
+	if [ "$(warn_lines)" = 1 ] && grep -q "$SYSCONF.img: writable by group or others" "$TMP/err"; then
+		ok "group-writable system image: one warning (MPTCPIZE_DEBUG: on stderr)"
+	else not_ok "group-writable system image: one warning (MPTCPIZE_DEBUG: on stderr)"; fi
 	expect "world-writable system file refused" tcp in_mnt 646 0 "$TESTER" kind inet
 	expect "system file not owned by root refused" tcp \
 		in_mnt 644 65534 "$TESTER" kind inet
 else
-	for _ in 1 2 3 4 5 6 7; do skip "system file tests" "$SYSDIR does not exist"; done
+	for _ in 1 2 3 4 5 6 7 8; do skip "system file tests" "$SYSDIR does not exist"; done
 fi
 finish

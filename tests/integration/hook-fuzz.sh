@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Differential fuzzing of the hooks: for each seed, tests/tools/hook_fuzz draws the same
+# Differential fuzzing of the hooks: for each seed, tests/tools/hook_fuzz.c draws the same
 # sequence of socket/setsockopt/getsockopt/bind/listen/connect/dup2/close calls twice, without
 # and with the library (MPTCPIZE=1), in a private network namespace. The traces must match line
 # for line: same fd numbers, return values, errno, lengths and bytes read back.

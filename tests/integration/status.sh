@@ -19,7 +19,7 @@ require_root
 need_cmds iperf3 python3
 M=$BUILDDIR/tools/mptcpize
 TB_PREFIX=mst$$
-plan 20
+plan 23
 LIB=$BUILDDIR/shim/libmptcpize.so
 PIDNS=$(readlink /proc/self/ns/pid | tr -dc 0-9)
 shm() { echo "/dev/shm/mptcpize-$PIDNS-$1"; }
@@ -121,6 +121,52 @@ timeout 10 tail --pid="$pa" -f /dev/null
 nsB_ino=$(readlink "/proc/$pb/ns/pid" | tr -dc 0-9)
 check "A's normal exit leaves B's file alone" test -f "/dev/shm/mptcpize-$nsB_ino-1"
 kill "$nsB" 2>/dev/null
+
+# A root-owned file planted for pid 2 of a fresh pid namespace before pid 2 starts (as a dead
+# earlier holder of the pid would leave it): never taken for pid 2's counters, whether pid 2
+# never upgrades (sleep) or upgrades one socket (the shim makes its file anew: upgraded=1).
+cat >"$TMP/plant.py" <<'EOF'
+import os, struct, subprocess, sys, time
+ns = int(os.readlink("/proc/self/ns/pid").split("[")[1].rstrip("]"))
+data = struct.pack("<QIIqQQ16Q", 0x31524e54435a504d, 1, 6, 2, 2**63, ns, *([777] * 16))
+for name in ("/dev/shm/mptcpize-%d-2" % ns, "/dev/shm/mptcpize-2"):
+    with open(name, "wb") as f:
+        f.write(data)
+    os.chmod(name, 0o600)
+time.sleep(0.2)
+child = {"sleep": ["/bin/sleep", "30"],
+         "upgrade": [sys.executable, "-c", "import socket, time; s = socket.socket(); time.sleep(30)"]}
+p = subprocess.Popen(child[sys.argv[2]], env=dict(os.environ, LD_PRELOAD=sys.argv[1], MPTCPIZE="1"))
+print("ready", p.pid, ns, flush=True)
+p.wait()
+EOF
+for kind in sleep upgrade; do
+	unshare -p -f --kill-child /usr/bin/python3 "$TMP/plant.py" "$LIB" "$kind" >"$TMP/plant" 2>&1 &
+	plp=$!
+	BG_PIDS+=("$plp")
+	wait_ready "$TMP/plant"
+	read -r _ nspid plns <"$TMP/plant"
+	sleep 0.5
+	pl_child=$(pgrep -P "$(pgrep -P "$plp")")
+	out=$("$M" status "$pl_child" 2>&1)
+	diag "planted before start ($kind): ns pid $nspid, host pid $pl_child: $(grep counters <<<"$out")"
+	want='counters: none'
+	[[ $kind == upgrade ]] && want='counters: upgraded=1 '
+	check "a file planted before pid 2 started is not its counters ($kind: '$want')" \
+		bash -c "test '$nspid' = 2 && grep -q '$want' <<<\"\$0\" && ! grep -q 777 <<<\"\$0\"" "$out"
+	kill "$plp" 2>/dev/null
+	rm -f "/dev/shm/mptcpize-$plns-2" /dev/shm/mptcpize-2
+done
+# A user's status of its own process: no map_files without CAP_SYS_ADMIN, so the counters come
+# from our /dev/shm (same mount namespace), with the same checks.
+nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+$nobody env LD_PRELOAD="$LIB" MPTCPIZE=1 /usr/bin/python3 -c "$pidns_prog" 2 30 >"$TMP/user" 2>&1 &
+up=$!
+BG_PIDS+=("$up")
+wait_ready "$TMP/user"
+out=$($nobody "$M" status "$up" 2>&1)
+check "a user's status of its own process shows its counters (upgraded=2)" grep -q "upgraded=2 " <<<"$out"
+kill "$up" 2>/dev/null
 
 # A process with a private /dev/shm (its own mount namespace): read through its own mapping.
 unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs none /dev/shm && exec "$0" "$@"' \

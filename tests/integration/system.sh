@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # `mptcpize install|uninstall --system`: ld.so.preload edits under --root DIR (byte-for-byte
-# round trip, idempotence, refusals, a crash before rename), then the real thing in a private
+# round trip, idempotence, refusals, a crash before rename; a user racing renames under a
+# user-writable --root, FIFO/device/symlinked ld.so.preload), then the real thing in a private
 # mount namespace whose /etc is an overlay on the host's (the host's /etc is never written):
 # a program gets MPTCP from ld.so.preload alone, and setuid programs keep working.
 # Usage: system.sh BUILDDIR   (TAP output)
@@ -18,7 +19,7 @@ R=$TMP/root
 mkdir -p "$R/etc"
 host_before=$(sha256sum /etc/ld.so.preload 2>/dev/null || echo none)
 
-plan 20
+plan 26
 printf '# site preloads\n/usr/lib/other.so  # keep this comment\n\n/opt/a.so:/opt/b.so\n' >"$R/etc/ld.so.preload"
 cp "$R/etc/ld.so.preload" "$TMP/orig"
 
@@ -71,6 +72,78 @@ check "crash right before rename (abort, rc $rc): old file whole" \
 "$M" install --system --root "$R" >/dev/null 2>&1
 check "next install succeeds and removes the crashed run's temp file" \
 	bash -c "test -z \"\$(ls -A '$R/etc' | grep '^\.ld\.so\.preload\.')\" && tail -1 '$R/etc/ld.so.preload' | grep -qx '$LIB'"
+
+# --- hostile roots and files (issue 13: a racing user, FIFO / device / symlinked ld.so.preload)
+# A --root whose directory a user can write: refused without --force.
+RR=$TMP/race
+mkdir -p "$RR/etc" "$RR/evil"
+cp "$R/etc/mptcpize.conf" "$RR/etc/"
+printf '/usr/lib/other.so\n' >"$RR/etc/ld.so.preload"
+printf '# the user\x27s file\n' >"$RR/evil/ld.so.preload"
+chown 65534:65534 "$RR" "$RR/evil" "$RR/evil/ld.so.preload"
+out=$("$M" install --system --root "$RR" 2>&1); rc=$?
+check "a --root whose directory another user can write is refused without --force" \
+	bash -c "test $rc != 0 && grep -q 'pass --force' <<<'$out' && ! grep -q mptcpize '$RR/etc/ld.so.preload'"
+# That user swaps DIR/etc with their own directory in a tight loop (renameat2 RENAME_EXCHANGE)
+# while root installs and uninstalls 200 times with --force: the real etc (held open by fd 7)
+# must never get an ld.so.preload that the user owns.
+cat >"$TMP/racer.py" <<'EOF'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = sys.argv[1].encode(), sys.argv[2].encode()
+mine = os.open(sys.argv[2], os.O_RDONLY | os.O_DIRECTORY)  # the user's directory, by fd
+n = 0
+while True:
+    libc.renameat2(-100, a, -100, b, 2)  # AT_FDCWD, RENAME_EXCHANGE
+    n += 1
+    if n % 64 == 0:  # keep a file of one's own in one's own directory
+        try:
+            if os.stat("ld.so.preload", dir_fd=mine).st_uid != os.getuid():
+                os.unlink("ld.so.preload", dir_fd=mine)
+                raise FileNotFoundError
+        except FileNotFoundError:
+            os.close(os.open("ld.so.preload", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=mine))
+EOF
+exec 7<"$RR/etc"
+# /usr/bin/python3: the user cannot run root's pyenv shims.
+setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$TMP/racer.py" "$RR/etc" "$RR/evil" &
+racer=$!
+sleep 0.3
+check "the racing user's renameat2 loop runs" kill -0 "$racer"
+bad=0 rounds=0 t0=$SECONDS
+while ((rounds < 200 && SECONDS - t0 < 60)); do
+	for op in install uninstall; do
+		"$M" $op --system --root "$RR" --force >/dev/null 2>&1
+		owner=$(stat -c %u "/proc/$$/fd/7/ld.so.preload" 2>/dev/null)
+		[[ $owner == 0 ]] || bad=$((bad + 1))
+	done
+	rounds=$((rounds + 1))
+	((bad == 0)) || break
+done
+kill "$racer"
+wait "$racer" 2>/dev/null
+diag "race: $rounds install+uninstall rounds in $((SECONDS - t0)) s against the exchanging user"
+check "racing user never owns the real etc's ld.so.preload ($rounds rounds, owner ${owner:-none})" \
+	test "$bad" = 0
+exec 7<&-
+
+# ld.so.preload as a FIFO: refused at once, never blocks; as a symlink to /dev/zero: refused,
+# never read without bound (memory capped in case); as a symlink to a file: refused, not replaced.
+R2=$TMP/r2
+mkdir -p "$R2/etc" && cp "$R/etc/mptcpize.conf" "$R2/etc/"
+mkfifo "$R2/etc/ld.so.preload"
+out=$(timeout 10 "$M" install --system --root "$R2" 2>&1); rc=$?
+check "a FIFO ld.so.preload is refused without blocking (rc $rc)" \
+	bash -c "test $rc != 0 && test $rc != 124 && grep -q 'not a regular file' <<<'$out' && test -p '$R2/etc/ld.so.preload'"
+rm "$R2/etc/ld.so.preload" && ln -s /dev/zero "$R2/etc/ld.so.preload"
+out=$(ulimit -v 2000000; timeout 10 "$M" install --system --root "$R2" 2>&1); rc=$?
+check "ld.so.preload -> /dev/zero is refused, not read (rc $rc)" \
+	bash -c "test $rc != 0 && test $rc != 124 && grep -q 'symbolic link' <<<'$out' && test -L '$R2/etc/ld.so.preload'"
+printf '/opt/site.so\n' >"$R2/preload.real"
+rm "$R2/etc/ld.so.preload" && ln -s ../preload.real "$R2/etc/ld.so.preload"
+out=$("$M" install --system --root "$R2" 2>&1); rc=$?
+check "a symlinked ld.so.preload is refused with a message, link and target kept" \
+	bash -c "test $rc != 0 && grep -q 'symbolic link' <<<'$out' && test -L '$R2/etc/ld.so.preload' && test \"\$(cat '$R2/preload.real')\" = /opt/site.so"
 
 # --- the real /etc, in a private mount namespace over an overlay --------------------------
 cp "$TESTER" "$TMP/suid-tester" && chmod 4755 "$TMP/suid-tester"

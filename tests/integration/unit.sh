@@ -33,7 +33,7 @@ sums() { sha256sum "$V/demo.service" "$E/demo.service.d/10-local.conf" "$V/demo.
 sums >"$TMP/sums0"
 D=$E/demo.service.d/50-mptcpize.conf
 
-plan 14
+plan 16
 out=$("$M" enable demo --root "$R" 2>&1); rc=$?
 sed "s|^|# |" <<<"$out"
 check "enable demo (no suffix = .service) succeeds" test "$rc" = 0
@@ -72,4 +72,21 @@ check "socket unit with systemd 257: SocketProtocol=mptcp, and says so" \
 	bash -c "test $rc = 0 && grep -qx 'SocketProtocol=mptcp' '$E/demo.socket.d/50-mptcpize.conf' && grep -q 'SocketProtocol=mptcp' <<<'$out'"
 out=$("$M" enable ../../etc/passwd --root "$R" 2>&1); rc=$?
 check "a unit name with a path is refused" test "$rc" = 2
+
+# The same race-free walk as install --system (tools/rootfs.c): a unit directory that another
+# user can write, or a symlinked one, is refused; nothing is written through it.
+if [[ $(id -u) == 0 ]]; then
+	mkdir -p "$E/user.service.d" && chown 65534 "$E/user.service.d"
+	cp "$V/demo.service" "$V/user.service"
+	out=$("$M" enable user --root "$R" 2>&1); rc=$?
+	check "a drop-in directory owned by another user is refused" \
+		bash -c "test $rc != 0 && grep -q 'owned by another user' <<<'$out' && test ! -e '$E/user.service.d/50-mptcpize.conf'"
+else
+	skip "a drop-in directory owned by another user is refused" "needs root (chown)"
+fi
+mkdir -p "$TMP/elsewhere" && ln -s "$TMP/elsewhere" "$E/link.service.d"
+cp "$V/demo.service" "$V/link.service"
+out=$("$M" enable link --root "$R" 2>&1); rc=$?
+check "a symlinked drop-in directory is refused, nothing written through it" \
+	bash -c "test $rc != 0 && grep -q 'symbolic link' <<<'$out' && test -z \"\$(ls -A '$TMP/elsewhere')\""
 finish

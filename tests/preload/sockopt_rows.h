@@ -5,7 +5,7 @@
  * table (shim/sockopt_policy.c) gives it: 'E' emulate, 'F' fallback, 'X' fallback-or-emulate,
  * 'P' pass, '-' not in the table because MPTCP accepts it in every state.
  * known_get_diff marks states (bit per state) where the shim deliberately does not hide MPTCP's
- * read-back; each one is explained at its row and in the report.
+ * read-back; each one is explained at its row and in docs/reliability.md ("Known differences").
  */
 #ifndef TESTS_SOCKOPT_ROWS_H
 #define TESTS_SOCKOPT_ROWS_H

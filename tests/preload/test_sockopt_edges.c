@@ -34,7 +34,7 @@ static const struct bad_call bad_calls[] = {
 	{"TCP_LINGER2 len 1", AF_INET, IPPROTO_TCP, TCP_LINGER2, 1, 1},
 	{"IP_MTU_DISCOVER=99", AF_INET, IPPROTO_IP, IP_MTU_DISCOVER, 99, sizeof(int)},
 	/* Not TCP_MAXSEG=1: MPTCP accepts it on a fresh socket where TCP says EINVAL; the shim
-	 * sees a success and does not second-guess it (see the report). */
+	 * sees a success and does not second-guess it (docs/reliability.md, "Known differences"). */
 	{"SO_MAX_PACING_RATE len 1", AF_INET, SOL_SOCKET, SO_MAX_PACING_RATE, 1, 1},
 	{"TCP_MD5SIG len 4", AF_INET, IPPROTO_TCP, TCP_MD5SIG, 1, sizeof(int)},
 	{"TCP_ULP len 0", AF_INET, IPPROTO_TCP, TCP_ULP, 0, 0},

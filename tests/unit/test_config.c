@@ -17,13 +17,19 @@
 #include "settings.h"
 #include "sockopt_policy.h"
 
-static struct shim_ruleset rs;
+static struct shim_config cfg;
+static const struct shim_ruleset *const rs = &cfg.rs;
 
 static enum shim_config_status load(const char *name, struct shim_config_report *rep)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
-	return shim_config_load(&rs, path, false, rep);
+	return shim_config_load(&cfg, path, false, rep, NULL);
+}
+
+static const char *str(uint32_t off)
+{
+	return shim_rules_str(rs, off);
 }
 
 Test(config, every_error_fixture_reports_its_line)
@@ -45,14 +51,14 @@ Test(config, every_error_fixture_reports_its_line)
 		char text[200] = "";
 		cr_assert_eq(sscanf(first, "# expect: %d: %199[^\n]", &line, text), 2, "%s", path);
 		struct shim_config_report rep = {0};
-		cr_expect_eq(shim_config_load(&rs, path, false, &rep), SHIM_CONFIG_ERROR, "%s", path);
+		cr_expect_eq(shim_config_load(&cfg, path, false, &rep, NULL), SHIM_CONFIG_ERROR, "%s", path);
 		char want[600];
 		snprintf(want, sizeof(want), "%s:%d: ", path, line);
 		cr_expect_eq(strncmp(rep.first, want, strlen(want)), 0, "%s: got '%s', want '%s...'",
 			     e->d_name, rep.first, want);
 		cr_expect(strstr(rep.first, text), "%s: '%s' lacks '%s'", e->d_name, rep.first, text);
-		cr_expect_eq(rs.nrules, 0u, "%s: a failed load must leave no rules", e->d_name);
-		cr_expect_eq(rs.default_mode, SHIM_MODE_TCP, "%s", e->d_name);
+		cr_expect_eq(rs->nrules, 0u, "%s: a failed load must leave no rules", e->d_name);
+		cr_expect_eq(rs->default_mode, SHIM_MODE_TCP, "%s", e->d_name);
 		seen++;
 	}
 	closedir(d);
@@ -69,28 +75,28 @@ Test(config, check_gets_every_problem)
 static const char *fetch(const struct shim_rule *r, enum shim_match_key k, unsigned int i)
 {
 	cr_assert_lt(i, r->match[k].count);
-	return rs.patterns[r->match[k].first + i].text;
+	return str(rs->patterns[r->match[k].first + i].text);
 }
 
 Test(config, every_key)
 {
 	struct shim_config_report rep = {0};
 	cr_assert_eq(load("ok-every-key.conf", &rep), SHIM_CONFIG_OK, "%s", rep.first);
-	cr_expect_eq(rs.default_mode, SHIM_MODE_MPTCP);
-	cr_assert_eq(rs.nrules, 2u);
-	const struct shim_rule *r = &rs.rules[0];
-	cr_expect_str_eq(r->id, "all");
+	cr_expect_eq(rs->default_mode, SHIM_MODE_MPTCP);
+	cr_assert_eq(rs->nrules, 2u);
+	const struct shim_rule *r = &rs->rules[0];
+	cr_expect_str_eq(str(r->id), "all");
 	cr_expect_eq(r->line, 4);
 	cr_expect_str_eq(fetch(r, SHIM_MATCH_EXE, 0), "/usr/bin/curl");
 	cr_expect_str_eq(fetch(r, SHIM_MATCH_NAME, 1), "wget");
 	cr_expect_str_eq(fetch(r, SHIM_MATCH_ARGV0, 0), "*/curl");
 	cr_expect_str_eq(fetch(r, SHIM_MATCH_CGROUP, 0), "/system.slice/*.service");
 	cr_assert_eq(r->match[SHIM_MATCH_USER].count, 3);
-	const struct shim_pattern *u = &rs.patterns[r->match[SHIM_MATCH_USER].first];
+	const struct shim_pattern *u = &rs->patterns[r->match[SHIM_MATCH_USER].first];
 	cr_expect_eq(u[0].id, 0u); /* root, from /etc/passwd */
 	cr_expect_eq(u[1].id, 1000u);
 	cr_expect_eq(u[2].id, 1001u);
-	cr_expect_eq(rs.patterns[r->match[SHIM_MATCH_GROUP].first].id, 0u);
+	cr_expect_eq(rs->patterns[r->match[SHIM_MATCH_GROUP].first].id, 0u);
 	cr_expect_eq(r->mode, SHIM_MODE_MPTCP);
 	cr_expect_eq(r->side, SHIM_SIDE_CLIENT);
 	cr_expect_eq(r->include.count, 2);
@@ -98,13 +104,13 @@ Test(config, every_key)
 	cr_expect(r->loopback);
 	cr_expect(r->has_listen_ports);
 	cr_assert_eq(r->listen_ports.count, 2);
-	cr_expect_eq(rs.ports[r->listen_ports.first + 1].lo, 8000);
-	cr_expect_eq(rs.ports[r->listen_ports.first + 1].hi, 8099);
+	cr_expect_eq(rs->ports[r->listen_ports.first + 1].lo, 8000);
+	cr_expect_eq(rs->ports[r->listen_ports.first + 1].hi, 8099);
 	cr_assert_eq(r->sockopts.count, 2);
-	cr_expect_str_eq(rs.sockopts[r->sockopts.first].name, "TCP_USER_TIMEOUT");
-	cr_expect_str_eq(rs.sockopts[r->sockopts.first].policy, "fallback");
-	const struct shim_rule *r2 = &rs.rules[1];
-	cr_expect_str_eq(r2->id, "#2");
+	cr_expect_str_eq(str(rs->sockopts[r->sockopts.first].name), "TCP_USER_TIMEOUT");
+	cr_expect_str_eq(str(rs->sockopts[r->sockopts.first].policy), "fallback");
+	const struct shim_rule *r2 = &rs->rules[1];
+	cr_expect_str_eq(str(r2->id), "#2");
 	cr_expect_eq(r2->mode, SHIM_MODE_TCP);
 	cr_expect_not(r2->has_listen_ports);
 }
@@ -113,8 +119,8 @@ Test(config, empty_file_and_missing_file)
 {
 	struct shim_config_report rep = {0};
 	cr_expect_eq(load("ok-empty.conf", &rep), SHIM_CONFIG_OK);
-	cr_expect_eq(rs.nrules, 0u);
-	cr_expect_eq(rs.default_mode, SHIM_MODE_TCP);
+	cr_expect_eq(rs->nrules, 0u);
+	cr_expect_eq(rs->default_mode, SHIM_MODE_TCP);
 	cr_expect_eq(load("no-such-file.conf", &rep), SHIM_CONFIG_MISSING);
 	cr_expect_eq(rep.problems, 0u);
 }
@@ -122,9 +128,9 @@ Test(config, empty_file_and_missing_file)
 Test(config, shipped_example_is_valid)
 {
 	struct shim_config_report rep = {0};
-	cr_expect_eq(shim_config_load(&rs, EXAMPLE_CONF, false, &rep), SHIM_CONFIG_OK, "%s",
+	cr_expect_eq(shim_config_load(&cfg, EXAMPLE_CONF, false, &rep, NULL), SHIM_CONFIG_OK, "%s",
 		     rep.first);
-	cr_expect_geq(rs.nrules, 4u);
+	cr_expect_geq(rs->nrules, 4u);
 }
 
 Test(config, net_syntax)
@@ -194,16 +200,16 @@ Test(config, trusted_file_checks)
 	struct shim_config_report rep = {0};
 	cr_assert_eq(fchmod(fd, 0644), 0);
 	cr_expect(shim_config_fd_trusted(fd, why, sizeof(why)), "%s", why);
-	cr_expect_eq(shim_config_load(&rs, path, true, &rep), SHIM_CONFIG_OK, "%s", rep.first);
-	cr_expect_eq(rs.default_mode, SHIM_MODE_MPTCP);
+	cr_expect_eq(shim_config_load(&cfg, path, true, &rep, NULL), SHIM_CONFIG_OK, "%s", rep.first);
+	cr_expect_eq(rs->default_mode, SHIM_MODE_MPTCP);
 	cr_assert_eq(fchmod(fd, 0664), 0);
 	cr_expect_not(shim_config_fd_trusted(fd, why, sizeof(why)));
 	cr_expect(strstr(why, "writable by group or others"));
-	cr_expect_eq(shim_config_load(&rs, path, true, &rep), SHIM_CONFIG_ERROR);
+	cr_expect_eq(shim_config_load(&cfg, path, true, &rep, NULL), SHIM_CONFIG_ERROR);
 	cr_expect_eq(rep.problems, 1u);
 	cr_expect(strstr(rep.first, "writable by group or others"), "%s", rep.first);
-	cr_expect_eq(rs.default_mode, SHIM_MODE_TCP, "a refused file leaves the defaults");
-	cr_expect_eq(shim_config_load(&rs, path, false, &rep), SHIM_CONFIG_OK,
+	cr_expect_eq(rs->default_mode, SHIM_MODE_TCP, "a refused file leaves the defaults");
+	cr_expect_eq(shim_config_load(&cfg, path, false, &rep, NULL), SHIM_CONFIG_OK,
 		     "an untrusted file is fine where trust is not required");
 	cr_assert_eq(fchmod(fd, 0646), 0);
 	cr_expect_not(shim_config_fd_trusted(fd, why, sizeof(why)));
@@ -240,7 +246,7 @@ Test(config, secure_exec_ignores_config_env)
 Test(config, parse_from_text_names_the_file)
 {
 	struct shim_config_report rep = {0};
-	cr_expect_eq(shim_config_parse(&rs, "rules = ( { mode = \"tcp\"; } );\nx = 1;\n", "T", &rep),
+	cr_expect_eq(shim_config_parse(&cfg, "rules = ( { mode = \"tcp\"; } );\nx = 1;\n", "T", &rep),
 		     SHIM_CONFIG_ERROR);
 	cr_expect_str_eq(rep.first, "T:2: unknown top-level key 'x'");
 }

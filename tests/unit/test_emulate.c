@@ -20,9 +20,8 @@ static int upgraded_socket(int family)
 {
 	int fd = socket(family, SOCK_STREAM, IPPROTO_MPTCP);
 	cr_assert_geq(fd, 0, "MPTCP socket: %s", strerror(errno));
-	struct shim_fd *rec = shim_fd_get(fd);
-	cr_assert(rec && shim_fd_lock(rec));
-	shim_fd_clear(rec);
+	struct shim_fd *rec = shim_fd_create(fd); /* returned locked */
+	cr_assert(rec);
 	rec->family = (int16_t)family;
 	shim_fd_set_flags(rec, SHIM_FD_UPGRADED);
 	shim_fd_unlock(rec);

@@ -13,16 +13,33 @@
 
 #include "config.h"
 #include "identity.h"
+#include "ruleimg.h"
+#include "ruleimg_build.h"
 #include "rules.h"
 
-static struct shim_ruleset rs;
+/* The matcher runs on the compiled image, as in the library: parse, serialize, check, view. */
+static struct shim_config cfg;
+static struct shim_ruleimg img;
+static void *img_bytes;
+static const struct shim_ruleset *rs;
 
 static void load(const char *name)
 {
-	char path[512];
+	char path[512], why[192];
 	struct shim_config_report rep = {0};
 	snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
-	cr_assert_eq(shim_config_load(&rs, path, false, &rep), SHIM_CONFIG_OK, "%s", rep.first);
+	cr_assert_eq(shim_config_load(&cfg, path, false, &rep, NULL), SHIM_CONFIG_OK, "%s",
+		     rep.first);
+	size_t len;
+	free(img_bytes);
+	cr_assert_not_null(img_bytes = ruleimg_build(&cfg.rs, NULL, &len));
+	cr_assert(shim_ruleimg_view(&img, img_bytes, len, why, sizeof(why)), "%s", why);
+	rs = &img.rs;
+}
+
+static const char *str(uint32_t off)
+{
+	return shim_rules_str(rs, off);
 }
 
 static struct shim_identity who(const char *exe, const char *comm, const char *argv0,
@@ -37,8 +54,8 @@ static struct shim_identity who(const char *exe, const char *comm, const char *a
 
 static const char *matched(const struct shim_identity *id)
 {
-	const struct shim_rule *r = shim_rules_match(&rs, id);
-	return r ? r->id : "(none)";
+	const struct shim_rule *r = shim_rules_match(rs, id);
+	return r ? str(r->id) : "(none)";
 }
 
 Test(glob, basics)
@@ -76,7 +93,7 @@ Test(rules, first_match_decides)
 	struct shim_identity root_tester = who("/build/tester", "tester", "./tester", 0, 0, "");
 	struct shim_identity user_tester = who("/build/tester", "tester", "./tester", 1000, 100, "");
 	cr_expect_str_eq(matched(&root_tester), "tester-tcp");
-	cr_expect_eq(shim_rules_mode(&rs, shim_rules_match(&rs, &root_tester)), SHIM_MODE_TCP);
+	cr_expect_eq(shim_rules_mode(rs, shim_rules_match(rs, &root_tester)), SHIM_MODE_TCP);
 	cr_expect_str_eq(matched(&user_tester), "tester-mptcp", "user must match too (AND)");
 	struct shim_identity testing = who("/x/testing", "testing", "testing", 0, 0, "");
 	cr_expect_str_eq(matched(&testing), "tester-mptcp");
@@ -84,7 +101,7 @@ Test(rules, first_match_decides)
 	cr_expect_str_eq(matched(&curl), "exe-rule");
 	struct shim_identity durl = who("/opt/curl/bin/durl", "durl", "durl", 5, 5, "");
 	cr_expect_str_eq(matched(&durl), "(none)");
-	cr_expect_eq(shim_rules_mode(&rs, NULL), SHIM_MODE_TCP);
+	cr_expect_eq(shim_rules_mode(rs, NULL), SHIM_MODE_TCP);
 }
 
 Test(rules, name_matches_comm_too)
@@ -139,14 +156,14 @@ static struct shim_decision dest(const struct shim_rule *r, const char *ip, uint
 		cr_assert_eq(inet_pton(AF_INET, ip, &s4->sin_addr), 1, "%s", ip);
 		len = sizeof(*s4);
 	}
-	return shim_rules_destination(&rs, r, (struct sockaddr *)&ss, len);
+	return shim_rules_destination(rs, r, (struct sockaddr *)&ss, len);
 }
 
 static const struct shim_rule *rule_named(const char *id)
 {
-	for (unsigned int i = 0; i < rs.nrules; i++)
-		if (strcmp(rs.rules[i].id, id) == 0)
-			return &rs.rules[i];
+	for (unsigned int i = 0; i < rs->nrules; i++)
+		if (strcmp(str(rs->rules[i].id), id) == 0)
+			return &rs->rules[i];
 	cr_assert_fail("no rule %s", id);
 	return NULL;
 }
@@ -161,7 +178,7 @@ Test(rules, cidr_edges_v4)
 	cr_expect_eq(dest(r, "11.0.0.0", 80).why, SHIM_WHY_NOT_INCLUDED);
 	cr_expect_not(dest(r, "10.9.1.1", 80).mptcp, "exclude wins over include");
 	cr_expect_eq(dest(r, "10.9.1.1", 80).why, SHIM_WHY_EXCLUDED);
-	cr_expect_str_eq(dest(r, "10.9.1.1", 80).entry->text, "10.9.0.0/16");
+	cr_expect_str_eq(str(dest(r, "10.9.1.1", 80).entry->text), "10.9.0.0/16");
 	cr_expect(dest(r, "192.0.2.1", 80).mptcp, "/32 exact");
 	cr_expect_not(dest(r, "192.0.2.2", 80).mptcp, "/32 neighbour");
 	cr_expect(dest(r, "203.0.113.255", 1).mptcp, "::ffff:203.0.113.0/120 is IPv4");
@@ -211,47 +228,47 @@ Test(rules, loopback_default_and_overrides)
 	cr_expect_not(dest(rule_named("ports"), "8.8.8.8", 1023).mptcp, ":1-1023, any family");
 	cr_expect_not(dest(rule_named("ports"), "2001:db8::1", 1).mptcp);
 	load("ok-every-key.conf");
-	cr_expect(dest(&rs.rules[0], "198.18.0.1", 80).mptcp);
-	cr_expect_not(dest(&rs.rules[0], "198.18.0.1", 53).mptcp);
-	struct shim_rule lo = rs.rules[0];
+	cr_expect(dest(&rs->rules[0], "198.18.0.1", 80).mptcp);
+	cr_expect_not(dest(&rs->rules[0], "198.18.0.1", 53).mptcp);
+	struct shim_rule lo = rs->rules[0];
 	lo.include.count = 0;
 	cr_expect(dest(&lo, "127.0.0.1", 80).mptcp, "loopback = true");
 	struct sockaddr_un_like {
 		sa_family_t f;
 		char p[10];
 	} un = {AF_UNIX, "x"};
-	cr_expect(shim_rules_destination(&rs, &lo, (struct sockaddr *)&un, sizeof(un)).mptcp);
+	cr_expect(shim_rules_destination(rs, &lo, (struct sockaddr *)&un, sizeof(un)).mptcp);
 }
 
 Test(rules, listeners_and_sides)
 {
 	load("ok-every-key.conf");
-	const struct shim_rule *client = &rs.rules[0];
-	cr_expect_eq(shim_rules_listener(&rs, client, 80).why, SHIM_WHY_SIDE);
+	const struct shim_rule *client = &rs->rules[0];
+	cr_expect_eq(shim_rules_listener(rs, client, 80).why, SHIM_WHY_SIDE);
 	struct shim_rule both = *client;
 	both.side = SHIM_SIDE_BOTH;
-	cr_expect(shim_rules_listener(&rs, &both, 80).mptcp);
-	cr_expect(shim_rules_listener(&rs, &both, 8000).mptcp);
-	cr_expect(shim_rules_listener(&rs, &both, 8099).mptcp);
-	cr_expect_not(shim_rules_listener(&rs, &both, 8100).mptcp);
-	cr_expect_not(shim_rules_listener(&rs, &both, 81).mptcp);
+	cr_expect(shim_rules_listener(rs, &both, 80).mptcp);
+	cr_expect(shim_rules_listener(rs, &both, 8000).mptcp);
+	cr_expect(shim_rules_listener(rs, &both, 8099).mptcp);
+	cr_expect_not(shim_rules_listener(rs, &both, 8100).mptcp);
+	cr_expect_not(shim_rules_listener(rs, &both, 81).mptcp);
 	both.has_listen_ports = false;
-	cr_expect(shim_rules_listener(&rs, &both, 81).mptcp);
+	cr_expect(shim_rules_listener(rs, &both, 81).mptcp);
 	both.has_listen_ports = true;
 	both.listen_ports.count = 0;
-	cr_expect_not(shim_rules_listener(&rs, &both, 80).mptcp, "empty list: no listener");
-	cr_expect(shim_rules_listener(&rs, NULL, 80).mptcp, "no rule: every listener");
+	cr_expect_not(shim_rules_listener(rs, &both, 80).mptcp, "empty list: no listener");
+	cr_expect(shim_rules_listener(rs, NULL, 80).mptcp, "no rule: every listener");
 	load("ok-precedence.conf");
 	const struct shim_rule *server = rule_named("cg");
 	cr_expect_eq(dest(server, "198.18.0.1", 80).why, SHIM_WHY_SIDE);
-	cr_expect(shim_rules_listener(&rs, server, 80).mptcp);
+	cr_expect(shim_rules_listener(rs, server, 80).mptcp);
 }
 
 Test(identity, this_process)
 {
 	static struct shim_identity_buf buf;
 	struct shim_identity id;
-	cr_assert(shim_identity_read(&id, &buf, 0));
+	cr_assert(shim_identity_read(&id, &buf, 0, SHIM_IDENTITY_ALL));
 	cr_expect(strstr(id.exe, "unit-tests"), "%s", id.exe);
 	cr_expect_neq(id.comm[0], 0, "comm (criterion workers rename themselves)");
 	cr_expect_neq(id.argv0[0], 0);
@@ -266,5 +283,5 @@ Test(identity, this_process)
 		fclose(f);
 	if (have_cgroups)
 		cr_expect(strstr(id.cgroups, "::/") || strstr(id.cgroups, ":/"), "%s", id.cgroups);
-	cr_expect_not(shim_identity_read(&id, &buf, 999999999));
+	cr_expect_not(shim_identity_read(&id, &buf, 999999999, SHIM_IDENTITY_ALL));
 }

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ruleimg.c - the reader of the compiled rule image; see ruleimg.h. It trusts nothing in the
+ * file: every count, offset, enum, slice and string offset is checked against the mapping
+ * before the matcher may read it. Only open/fstat/mmap/munmap/close: no allocation, no stdio
+ * stream, so it may run inside a signal handler's first socket().
+ */
+#include "ruleimg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+_Static_assert(offsetof(struct shim_ruleimg_header, checksum) == 32, "checksum at byte 32");
+_Static_assert(sizeof(struct shim_ruleimg_header) % 8 == 0, "header keeps sections aligned");
+
+bool shim_ruleimg_path(const char *source, char *out, size_t size)
+{
+	size_t n = strlen(source), s = sizeof(SHIM_RULEIMG_SUFFIX);
+	if (n + s > size)
+		return false;
+	memcpy(out, source, n);
+	memcpy(out + n, SHIM_RULEIMG_SUFFIX, s);
+	return true;
+}
+
+/* xxHash64-style: four independent lanes of 64-bit words (about one cycle per word), so a
+ * 500-rule image costs microseconds. Not cryptographic: it finds corruption, not forgery (the
+ * structural checks below keep a forged image from being read out of bounds). */
+#define P1 UINT64_C(0x9e3779b185ebca87)
+#define P2 UINT64_C(0xc2b2ae3d27d4eb4f)
+
+static inline uint64_t lane(uint64_t h, const unsigned char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	h += w * P2;
+	return ((h << 31) | (h >> 33)) * P1;
+}
+
+/* Full 32-byte blocks of p[0, n); returns how many bytes that was. */
+static size_t blocks(uint64_t v[4], const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i + 32 <= n; i += 32) {
+		v[0] = lane(v[0], p + i);
+		v[1] = lane(v[1], p + i + 8);
+		v[2] = lane(v[2], p + i + 16);
+		v[3] = lane(v[3], p + i + 24);
+	}
+	return n - n % 32;
+}
+
+uint64_t shim_ruleimg_checksum(const void *data, size_t len)
+{
+	/* The whole file, the checksum field (bytes 32..39) counted as zero; the first 64 bytes
+	 * and the last partial block are hashed from zero-padded copies (len is mixed in last). */
+	const unsigned char *p = data;
+	const size_t at = offsetof(struct shim_ruleimg_header, checksum);
+	uint64_t v[4] = {P1 + P2, P2, 0, (uint64_t)0 - P1};
+	unsigned char head[64] = {0}, tail[32] = {0};
+	size_t first = len < sizeof(head) ? len : sizeof(head);
+	memcpy(head, p, first);
+	if (first > at)
+		memset(head + at, 0, first - at < 8 ? first - at : 8);
+	blocks(v, head, sizeof(head));
+	if (len > sizeof(head)) {
+		size_t done = sizeof(head) + blocks(v, p + sizeof(head), len - sizeof(head));
+		memcpy(tail, p + done, len - done);
+		blocks(v, tail, sizeof(tail));
+	}
+	uint64_t h = ((v[0] << 1) | (v[0] >> 63)) + ((v[1] << 7) | (v[1] >> 57)) +
+		     ((v[2] << 12) | (v[2] >> 52)) + ((v[3] << 18) | (v[3] >> 46));
+	h ^= (uint64_t)len * P1;
+	h ^= h >> 33;
+	h *= P2;
+	h ^= h >> 29;
+	return h;
+}
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(why, whylen, __VA_ARGS__);                                                \
+		return false;                                                                      \
+	} while (0)
+
+static bool slice_ok(struct shim_slice s, uint32_t n)
+{
+	return (uint32_t)s.first + s.count <= n;
+}
+
+static bool records_ok(const struct shim_ruleset *rs, char *why, size_t whylen)
+{
+	for (uint32_t i = 0; i < rs->nrules; i++) {
+		const struct shim_rule *r = &rs->rules[i];
+		if (r->id >= rs->nstrings || r->mode > SHIM_MODE_MPTCP || r->side > SHIM_SIDE_SERVER ||
+		    r->loopback > 1 || r->has_listen_ports > 1)
+			FAIL("rule %u: bad field", i);
+		for (int k = 0; k < SHIM_MATCH_KEYS; k++)
+			if (!slice_ok(r->match[k], rs->npatterns))
+				FAIL("rule %u: pattern slice out of bounds", i);
+		if (!slice_ok(r->include, rs->nnets) || !slice_ok(r->exclude, rs->nnets) ||
+		    !slice_ok(r->listen_ports, rs->nports) || !slice_ok(r->sockopts, rs->nsockopts))
+			FAIL("rule %u: slice out of bounds", i);
+	}
+	for (uint32_t i = 0; i < rs->npatterns; i++)
+		if (rs->patterns[i].text >= rs->nstrings)
+			FAIL("pattern %u: string out of bounds", i);
+	for (uint32_t i = 0; i < rs->nnets; i++) {
+		const struct shim_net *n = &rs->nets[i];
+		if (n->text >= rs->nstrings || n->prefix > 128 || n->port_lo > n->port_hi ||
+		    (n->family != 0 && n->family != AF_INET && n->family != AF_INET6))
+			FAIL("destination %u: bad field", i);
+	}
+	for (uint32_t i = 0; i < rs->nports; i++)
+		if (rs->ports[i].lo > rs->ports[i].hi)
+			FAIL("port range %u: reversed", i);
+	for (uint32_t i = 0; i < rs->nsockopts; i++)
+		if (rs->sockopts[i].name >= rs->nstrings || rs->sockopts[i].policy >= rs->nstrings)
+			FAIL("sockopt %u: string out of bounds", i);
+	return true;
+}
+
+bool shim_ruleimg_view(struct shim_ruleimg *img, const void *base, size_t len, char *why,
+		       size_t whylen)
+{
+	static const uint32_t record_size[SHIM_RULEIMG_SECTIONS] = {
+		sizeof(struct shim_rule),       sizeof(struct shim_pattern),
+		sizeof(struct shim_net),        sizeof(struct shim_port_range),
+		sizeof(struct shim_sockopt_rule), 1,
+	};
+	const struct shim_ruleimg_header *h = base;
+	memset(img, 0, sizeof(*img));
+	if (len < sizeof(*h))
+		FAIL("truncated (%zu bytes)", len);
+	if (memcmp(h->magic, SHIM_RULEIMG_MAGIC, sizeof(h->magic)) != 0)
+		FAIL("not a compiled rule image");
+	if (h->version != SHIM_RULEIMG_VERSION || h->bom != SHIM_RULEIMG_BOM ||
+	    h->header_size != sizeof(*h))
+		FAIL("image version %u, this library reads version %u", h->version,
+		     SHIM_RULEIMG_VERSION);
+	if (h->total_size != len)
+		FAIL("truncated or padded (%zu bytes, header says %llu)", len,
+		     (unsigned long long)h->total_size);
+	if (shim_ruleimg_checksum(base, len) != h->checksum)
+		FAIL("checksum mismatch (corrupt)");
+	const void *at[SHIM_RULEIMG_SECTIONS];
+	for (int s = 0; s < SHIM_RULEIMG_SECTIONS; s++) {
+		uint64_t off = h->section[s].offset, n = h->section[s].count;
+		if (h->section[s].record_size != record_size[s] || off % 8 || off < sizeof(*h) ||
+		    off > len || n * record_size[s] > len - off)
+			FAIL("section %d out of bounds", s);
+		at[s] = (const char *)base + off;
+	}
+	struct shim_ruleset *rs = &img->rs;
+	rs->strings = at[SHIM_RULEIMG_STRINGS];
+	rs->nstrings = h->section[SHIM_RULEIMG_STRINGS].count;
+	if (rs->nstrings == 0 || rs->strings[rs->nstrings - 1] != '\0')
+		FAIL("string table not terminated");
+	rs->rules = at[SHIM_RULEIMG_RULES];
+	rs->nrules = h->section[SHIM_RULEIMG_RULES].count;
+	rs->patterns = at[SHIM_RULEIMG_PATTERNS];
+	rs->npatterns = h->section[SHIM_RULEIMG_PATTERNS].count;
+	rs->nets = at[SHIM_RULEIMG_NETS];
+	rs->nnets = h->section[SHIM_RULEIMG_NETS].count;
+	rs->ports = at[SHIM_RULEIMG_PORTS];
+	rs->nports = h->section[SHIM_RULEIMG_PORTS].count;
+	rs->sockopts = at[SHIM_RULEIMG_SOCKOPTS];
+	rs->nsockopts = h->section[SHIM_RULEIMG_SOCKOPTS].count;
+	if (h->file >= rs->nstrings || h->default_mode > SHIM_MODE_MPTCP)
+		FAIL("bad header field");
+	rs->file = h->file;
+	rs->default_mode = (uint8_t)h->default_mode;
+	if (!records_ok(rs, why, whylen)) {
+		memset(img, 0, sizeof(*img));
+		return false;
+	}
+	rs->needs = shim_rules_needs(rs);
+	rs->origin = SHIM_RULES_IMAGE;
+	img->header = h;
+	return true;
+}
+
+bool shim_ruleimg_trusted(const struct stat *st, char *why, size_t whylen)
+{
+	if (!S_ISREG(st->st_mode))
+		FAIL("not a regular file");
+	if (st->st_uid != 0)
+		FAIL("not owned by root (uid %u)", (unsigned int)st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		FAIL("writable by group or others (mode %03o)", (unsigned int)(st->st_mode & 0777));
+	return true;
+}
+
+enum shim_ruleimg_status shim_ruleimg_map(struct shim_ruleimg *img, const char *path,
+					  bool trusted_only, char *why, size_t whylen)
+{
+	memset(img, 0, sizeof(*img));
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return SHIM_RULEIMG_MISSING;
+		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		return SHIM_RULEIMG_INVALID;
+	}
+	struct stat st;
+	enum shim_ruleimg_status status = SHIM_RULEIMG_INVALID;
+	void *base = MAP_FAILED;
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whylen, "cannot stat: %s", strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+	} else if (trusted_only && !shim_ruleimg_trusted(&st, why, whylen)) {
+		status = SHIM_RULEIMG_UNTRUSTED;
+	} else if (st.st_size < (off_t)sizeof(struct shim_ruleimg_header) ||
+		   st.st_size > (off_t)SHIM_RULEIMG_MAX_BYTES) {
+		snprintf(why, whylen, "truncated or too large (%lld bytes)", (long long)st.st_size);
+	} else if ((base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
+		   MAP_FAILED) {
+		snprintf(why, whylen, "cannot map: %s", strerror(errno));
+	} else if (shim_ruleimg_view(img, base, (size_t)st.st_size, why, whylen)) {
+		img->map_len = (size_t)st.st_size;
+		status = SHIM_RULEIMG_OK;
+	} else {
+		munmap(base, (size_t)st.st_size);
+	}
+	close(fd);
+	return status;
+}
+
+void shim_ruleimg_unmap(struct shim_ruleimg *img)
+{
+	if (img->map_len)
+		munmap((void *)img->header, img->map_len);
+	memset(img, 0, sizeof(*img));
+}
+
+void shim_ruleimg_source_of(struct shim_ruleimg_source *out, const struct stat *st)
+{
+	memset(out, 0, sizeof(*out));
+	out->dev = st->st_dev;
+	out->ino = st->st_ino;
+	out->size = (uint64_t)st->st_size;
+	out->mtime_sec = st->st_mtim.tv_sec;
+	out->mtime_nsec = st->st_mtim.tv_nsec;
+	out->ctime_sec = st->st_ctim.tv_sec;
+	out->ctime_nsec = st->st_ctim.tv_nsec;
+}
+
+bool shim_ruleimg_current(const struct shim_ruleimg *img, const struct stat *st)
+{
+	struct shim_ruleimg_source now;
+	shim_ruleimg_source_of(&now, st);
+	return img->header && memcmp(&now, &img->header->source, sizeof(now)) == 0;
+}
+
+enum shim_ruleimg_state shim_ruleimg_load(struct shim_ruleimg *img, const char *source,
+					  bool trusted_only, char *why, size_t whylen)
+{
+	char path[4096];
+	struct stat st;
+	memset(img, 0, sizeof(*img));
+	if (!shim_ruleimg_path(source, path, sizeof(path))) {
+		snprintf(why, whylen, "path too long");
+		return SHIM_RULEIMG_BAD;
+	}
+	bool have_source = stat(source, &st) == 0;
+	switch (shim_ruleimg_map(img, path, trusted_only, why, whylen)) {
+	case SHIM_RULEIMG_OK:
+		break;
+	case SHIM_RULEIMG_MISSING:
+		return have_source ? SHIM_RULEIMG_NO_IMAGE : SHIM_RULEIMG_NO_SOURCE;
+	case SHIM_RULEIMG_UNTRUSTED:
+	case SHIM_RULEIMG_INVALID:
+		return SHIM_RULEIMG_BAD;
+	}
+	enum shim_ruleimg_state state = !have_source		     ? SHIM_RULEIMG_ORPHAN
+					: shim_ruleimg_current(img, &st) ? SHIM_RULEIMG_CURRENT
+									 : SHIM_RULEIMG_STALE;
+	if (state != SHIM_RULEIMG_CURRENT)
+		shim_ruleimg_unmap(img);
+	return state;
+}
+
+const char *shim_ruleimg_state_name(enum shim_ruleimg_state s)
+{
+	switch (s) {
+	case SHIM_RULEIMG_CURRENT: return "current";
+	case SHIM_RULEIMG_STALE: return "stale (the source changed after it was compiled)";
+	case SHIM_RULEIMG_NO_IMAGE: return "missing (the source was never compiled)";
+	case SHIM_RULEIMG_NO_SOURCE: return "absent, and so is the source";
+	case SHIM_RULEIMG_ORPHAN: return "left over (its source is gone)";
+	case SHIM_RULEIMG_BAD: return "unusable";
+	}
+	return "?";
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * slab.c - fixed-size block pools; see slab.h.
+ */
+#include "slab.h"
+
+#include <sched.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* Bit set while this thread holds (or is taking) a slab's lock. A signal handler that
+ * interrupted the holder must not spin: with a fast timer (SIGALRM every 300 us) every handler
+ * spent its whole budget spinning, so the interrupted thread never got to release the lock (a
+ * livelock found by test_stress). It now fails at once. */
+static __thread uint32_t slab_mine __attribute__((tls_model("initial-exec")));
+
+static bool lock_slab(struct shim_slab *s)
+{
+	if (slab_mine & s->mine_bit)
+		return false;
+	slab_mine |= s->mine_bit;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	for (int spin = 0; spin < 1000; spin++) {
+		if (!__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+			return true;
+		sched_yield();
+	}
+	slab_mine &= ~s->mine_bit;
+	return false; /* held by another thread that is stuck: caller falls back */
+}
+
+static void unlock_slab(struct shim_slab *s)
+{
+	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	slab_mine &= ~s->mine_bit;
+}
+
+void shim_slab_atfork_child(struct shim_slab *s)
+{
+	unlock_slab(s);
+}
+
+static void **link_of(const struct shim_slab *s, void *block)
+{
+	return (void **)((unsigned char *)block + s->link_off);
+}
+
+static bool grow(struct shim_slab *s)
+{
+	if (s->walkable && s->npages >= SHIM_SLAB_PAGES)
+		return false;
+	unsigned char *page = mmap(NULL, SHIM_SLAB_PAGE_BYTES, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return false;
+	size_t n = SHIM_SLAB_PAGE_BYTES / s->block;
+	for (size_t i = 0; i < n; i++)
+		*link_of(s, page + i * s->block) = i + 1 < n ? page + (i + 1) * s->block : NULL;
+	s->free_list = page;
+	if (s->npages < SHIM_SLAB_PAGES)
+		__atomic_store_n(&s->pages[s->npages], page, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->npages, s->npages + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+void *shim_slab_alloc(struct shim_slab *s)
+{
+	if (!lock_slab(s))
+		return NULL;
+	if (!s->free_list && !grow(s)) {
+		unlock_slab(s);
+		return NULL;
+	}
+	void *b = s->free_list;
+	s->free_list = *link_of(s, b);
+	s->in_use++;
+	unlock_slab(s);
+	return b;
+}
+
+void shim_slab_free(struct shim_slab *s, void *block)
+{
+	if (!block || !lock_slab(s))
+		return; /* leak one block rather than block a signal handler */
+	*link_of(s, block) = s->free_list;
+	s->free_list = block;
+	s->in_use--;
+	unlock_slab(s);
+}
+
+unsigned long shim_slab_in_use(const struct shim_slab *s)
+{
+	return __atomic_load_n(&s->in_use, __ATOMIC_RELAXED);
+}
+
+void shim_slab_walk(struct shim_slab *s, void (*fn)(void *block))
+{
+	unsigned int n = __atomic_load_n(&s->npages, __ATOMIC_ACQUIRE);
+	if (n > SHIM_SLAB_PAGES)
+		n = SHIM_SLAB_PAGES;
+	for (unsigned int p = 0; p < n; p++) {
+		unsigned char *page = __atomic_load_n(&s->pages[p], __ATOMIC_ACQUIRE);
+		for (size_t off = 0; page && off + s->block <= SHIM_SLAB_PAGE_BYTES; off += s->block)
+			fn(page + off);
+	}
+}
