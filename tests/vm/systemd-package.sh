@@ -102,7 +102,9 @@ for _ in $(seq 60); do # curl may take a while to start under TCG
 	[[ -n $est ]] && break
 	sleep 0.5
 done
-check "3: the live connection is an MPTCP socket in the kernel (ss -M: ${est:0:60})" test -n "$est"
+if [[ -n $est ]]; then ok "3: the live connection is an MPTCP socket in the kernel (ss -M: ${est:0:70})"
+else not_ok "3: the live connection is an MPTCP socket in the kernel" "ss -Mna: $(ss -MHna | tr '\n' '|')" \
+	"ss -tna: $(ss -tHna | tr '\n' '|')" "curl alive: $(kill -0 "$slow" 2>&1 && echo yes)"; fi
 workers=$(pgrep -d' ' -f 'nginx: worker')
 status=$(mptcpize status $workers 2>&1)
 check "3: mptcpize status shows the nginx workers, with MPTCP sockets and counters" \
@@ -131,7 +133,8 @@ rules = (
 );
 EOF
 check "5: mptcpize check accepts the cgroup rule" mptcpize check /etc/mptcpize.conf
-check "5: mptcpize install --system" mptcpize install --system
+check "5: mptcpize install --system compiles the rules (/etc/mptcpize.conf.img)" \
+	eval 'mptcpize install --system && test -s /etc/mptcpize.conf.img'
 systemctl restart nginx
 check "5: nginx (cgroup /system.slice/nginx.service) listens on MPTCP by rule" \
 	test "$(listener 80)" = mptcp
@@ -184,8 +187,8 @@ systemctl restart nginx mptcp
 check "6: nginx and mptcpd restart and run" systemctl is-active -q nginx mptcp.service
 conf_sum=$(sha256sum </etc/mptcpize.conf)
 dpkg --purge mptcpize-preload >/dev/null 2>&1
-check "6: purge keeps the /etc/mptcpize.conf the admin wrote (step 5's rules)" \
-	eval '[[ "$(sha256sum </etc/mptcpize.conf)" == "$conf_sum" ]]'
+check "6: purge keeps the /etc/mptcpize.conf the admin wrote (step 5's rules), not its image" \
+	eval '[[ "$(sha256sum </etc/mptcpize.conf)" == "$conf_sum" ]] && test ! -e /etc/mptcpize.conf.img'
 
 diag "step 6 done at ${SECONDS}s"
 # 6b. the other order: ours first, Debian's mptcpize installed after it
