@@ -3,12 +3,15 @@
 # fresh-debian.sh - runs README's two commands on a fresh Debian 12 machine: a minbase bookworm
 # chroot built by mmdebstrap from Debian's packages, with a clone of the tree in /root/mptcpize
 # (mode 0700, as on a real machine), /proc, /sys and /dev from the host. It is what proves that
-# the install steps are complete and that the tests pass wherever the clone is.
+# the install steps are complete and that the tests pass wherever the clone is. The new root is
+# entered with pivot_root, as a real machine's root, not chroot (which forbids user namespaces).
 #
-# Usage: scripts/fresh-debian.sh [--demo-only | --test-only] [--keep] [--refresh] [--rev REV] [TREE]
+# Usage: scripts/fresh-debian.sh [--demo-only | --test-only | --run CMDLINE] [--keep] [--refresh]
+#                               [--rev REV] [TREE]
 #   TREE        git tree to clone (default: the repository this script is in); its committed
 #               REV (default HEAD) is what runs: uncommitted changes are not copied
 #   --demo-only run only `scripts/demo.sh`;  --test-only: only `scripts/test.sh`
+#   --run       run CMDLINE (bash, in the clone) instead, e.g. to retry a few tests there
 #   --keep      keep the chroot (its path is printed) instead of removing it
 #   --refresh   rebuild the cached base tarball
 # The base tarball is cached in ~/.cache/mptcpize (about 20 s to build, then under 2 s to unpack),
@@ -21,7 +24,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() { sed -n '/^# Usage:/,/^# Prints/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-run_demo=1 run_test=1 keep=0 refresh=0 rev=HEAD tree=$here
+run_demo=1 run_test=1 keep=0 refresh=0 rev=HEAD tree=$here run_cmd=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--demo-only) run_test=0 ;;
@@ -29,6 +32,7 @@ while [ $# -gt 0 ]; do
 	--keep) keep=1 ;;
 	--refresh) refresh=1 ;;
 	--rev) rev=${2:?--rev needs a revision}; shift ;;
+	--run) run_cmd=${2:?--run needs a command line}; shift ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "fresh-debian.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) tree=$1 ;;
@@ -79,16 +83,19 @@ echo "==> $root: Debian $(cat "$root/etc/debian_version"), clone of $tree at ${c
 cmds=()
 [ "$run_demo" = 1 ] && cmds+=(demo)
 [ "$run_test" = 1 ] && cmds+=(test)
+[ -n "$run_cmd" ] && cmds=(run)
 status=0
 for c in "${cmds[@]}"; do
-	echo "==> scripts/$c.sh in the chroot (log: $logs/$c.log)" >&2
+	line="scripts/$c.sh"
+	[ "$c" = run ] && line=$run_cmd
+	echo "==> $line in the chroot (log: $logs/$c.log)" >&2
 	start=$SECONDS
 	rc=0
 	# A private mount and PID namespace: mounts and leftover processes die with it.
-	unshare --mount --pid --fork --propagation private /bin/bash -s "$root" "$cache" "$c" \
+	unshare --mount --pid --fork --propagation private /bin/bash -s "$root" "$cache" "$line" \
 		>"$logs/$c.log" 2>&1 <<-'INNER' || rc=$?
 		set -eu
-		root=$1 cache=$2 cmd=$3
+		root=$1 cache=$2 cmd=$3 # cmd: a command line, run by bash in the clone
 		# The chroot's / must be a mount point, as on a real machine (ip netns remounts it).
 		mount --bind "$root" "$root"
 		mount -t proc proc "$root/proc"
@@ -96,12 +103,19 @@ for c in "${cmds[@]}"; do
 		mount --rbind /dev "$root/dev"
 		mount -t tmpfs -o mode=0755 tmpfs "$root/run"
 		mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
-		exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+		# pivot_root, not chroot: in a chroot the kernel refuses user namespaces (unshare -U),
+		# which the tests use; on a real machine the root is the mount namespace's root.
+		cd "$root"
+		mkdir -p .oldroot
+		pivot_root . .oldroot
+		umount -l /.oldroot
+		rmdir /.oldroot
+		exec /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-			/bin/bash -c "cd /root/mptcpize && scripts/$cmd.sh"
+			/bin/bash -c "cd /root/mptcpize && $cmd"
 	INNER
-	echo "--- scripts/$c.sh: exit $rc after $((SECONDS - start)) s; last lines:"
-	tail -n "$([ "$c" = demo ] && echo 14 || echo 5)" "$logs/$c.log"
+	echo "--- $line: exit $rc after $((SECONDS - start)) s; last lines:"
+	tail -n "$([ "$c" = test ] && echo 5 || echo 14)" "$logs/$c.log"
 	[ "$rc" = 0 ] || status=1
 done
 echo "==> logs kept in $logs" >&2

@@ -56,6 +56,17 @@ static bool warned_once(const struct shim_opt_info *info)
 	return __atomic_exchange_n(&warned[i], 1, __ATOMIC_RELAXED);
 }
 
+/* An empty or all-zero value unbinds (SO_BINDTODEVICE "", SO_BINDTOIFINDEX 0): nothing that
+ * the whole connection must keep to. */
+static bool all_zero(const void *optval, socklen_t optlen)
+{
+	const unsigned char *p = optval;
+	for (socklen_t i = 0; p && i < optlen; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /* A successful set on a managed socket: log it for replay (before connect) or because MPTCP
  * forgets it; swap to TCP before connect where MPTCP would not apply it to every subflow
  * (WHOLE_CONNECTION). Returns 0. */
@@ -71,10 +82,10 @@ static void after_success(int fd, uint32_t flags, int level, int optname, const 
 	struct shim_fd *rec = shim_fd_peek(fd);
 	if (!rec || !shim_fd_lock(rec))
 		return;
-	char label[48];
-	option_label(label, sizeof(label), info, level, optname);
+	char label[48]; /* only on the rare paths: snprintf would double this path's cost */
 	unsigned int oflags = (replay ? SHIM_OPT_REPLAY : 0) | (forgets ? SHIM_OPT_EMULATED : 0);
 	if (!shim_optlog_put(&rec->log, oflags, level, optname, optval, optlen)) {
+		option_label(label, sizeof(label), info, level, optname);
 		if (replay && shim_fd_matches(rec, fd) &&
 		    swap_and_apply(fd, rec, level, optname, optval, optlen, "option log full") != -2)
 			shim_log(SHIM_LOG_INFO, "fd %d: option log full at %s: now plain TCP", fd,
@@ -83,8 +94,9 @@ static void after_success(int fd, uint32_t flags, int level, int optname, const 
 			shim_log(SHIM_LOG_DEBUG, "fd %d: %s not recorded (log full)", fd, label);
 	} else if (replay && (oflags_info & SHIM_OPTF_WHOLE_CONNECTION) &&
 		   shim_opt_policy(level, optname) == SHIM_POLICY_FALLBACK &&
-		   shim_fd_matches(rec, fd)) {
+		   !all_zero(optval, optlen) && shim_fd_matches(rec, fd)) {
 		/* The log replays it on the TCP socket. */
+		option_label(label, sizeof(label), info, level, optname);
 		if (shim_swap_to_tcp(fd, rec, label) == SHIM_SWAP_DONE) {
 			shim_count(SHIM_CTR_SWAP_OPTION);
 			shim_log(SHIM_LOG_INFO,
@@ -162,10 +174,18 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_UNCONNECTED_ONLY) &&
 	    (rflags & SHIM_FD_CONNECTED))
 		tcp_err = EINVAL; /* what a connected TCP socket answers */
-	/* TCP checks the state before the value (repair mode). */
-	if ((iflags & SHIM_OPTF_TCP_EPERM_CONNECTED) && (rflags & SHIM_FD_CONNECTED))
+	/* TCP_WINDOW_CLAMP 0 outside CLOSE. A connected TCP socket reads a clamp computed from the
+	 * connection, which the shim cannot read (it answers 0): writing that 0 back succeeds. */
+	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_ZERO_CLOSED_ONLY) && optval &&
+	    optlen >= (socklen_t)sizeof(int) && *(const int *)optval == 0 &&
+	    (is_listening(fd) || ((rflags & SHIM_FD_CONNECTED) &&
+				  !reads_same(fd, rec, info, level, optname, optval, optlen))))
+		tcp_err = EINVAL;
+	/* TCP checks the state before the value (repair mode), if this kernel has the option. */
+	if (tcp_err != ENOPROTOOPT && (iflags & SHIM_OPTF_TCP_EPERM_CONNECTED) &&
+	    (rflags & SHIM_FD_CONNECTED))
 		tcp_err = EPERM;
-	if ((iflags & SHIM_OPTF_TCP_EPERM_LISTENING) && is_listening(fd))
+	if (tcp_err != ENOPROTOOPT && (iflags & SHIM_OPTF_TCP_EPERM_LISTENING) && is_listening(fd))
 		tcp_err = EPERM;
 	if (tcp_err == ENOTCONN && policy == SHIM_POLICY_FALLBACK && shim_swap_possible(fd, rec)) {
 		/* TCP refuses only because it is not connected yet (TCP_ULP "tls"): the program

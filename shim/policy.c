@@ -201,27 +201,10 @@ bool shim_policy_process_wants_mptcp(void)
 	return false;
 }
 
-bool shim_addr_is_loopback(const struct sockaddr *addr, socklen_t len)
-{
-	if (!addr)
-		return false;
-	if (addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
-		if (IN6_IS_ADDR_LOOPBACK(a))
-			return true;
-		return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
-	}
-	return false;
-}
-
-bool shim_policy_destination_wants_mptcp(const struct sockaddr *addr, socklen_t len)
+struct shim_decision shim_policy_destination(const struct sockaddr *addr, socklen_t len)
 {
 	/* Without a matching rule this keeps the built-in default: loopback stays TCP. */
-	return shim_rules_destination(ruleset, matched_rule, addr, len).mptcp;
+	return shim_rules_destination(ruleset, matched_rule, addr, len);
 }
 
 bool shim_policy_listener_wants_mptcp(uint16_t port)

@@ -14,11 +14,14 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "rules.h"
+
 /* True if this process's TCP sockets should become MPTCP. */
 bool shim_policy_process_wants_mptcp(void);
 
-/* At connect(): true if an upgraded socket connecting to addr should stay MPTCP. */
-bool shim_policy_destination_wants_mptcp(const struct sockaddr *addr, socklen_t len);
+/* At connect(): should an upgraded socket connecting to addr stay MPTCP (.mptcp), and why not
+ * (.why: SHIM_WHY_LOOPBACK for the built-in loopback rule). The rules (rules.c) decide. */
+struct shim_decision shim_policy_destination(const struct sockaddr *addr, socklen_t len);
 
 /* At listen(): true if an upgraded socket listening on port should stay MPTCP. */
 bool shim_policy_listener_wants_mptcp(uint16_t port);
@@ -27,8 +30,5 @@ bool shim_policy_listener_wants_mptcp(uint16_t port);
  * was used, NO_SOURCE for the built-in default; the others left it on TCP. Valid once the
  * process verdict is known. */
 int shim_policy_rules_state_code(void);
-
-/* True if addr is loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104). */
-bool shim_addr_is_loopback(const struct sockaddr *addr, socklen_t len);
 
 #endif

@@ -81,6 +81,13 @@ uint64_t shim_ruleimg_checksum(const void *data, size_t len)
 	return h;
 }
 
+/* "EACCES": strerror() may translate, and so allocate, which a signal handler must not. */
+static const char *err_name(int e)
+{
+	const char *n = strerrorname_np(e);
+	return n ? n : "unknown error";
+}
+
 #define FAIL(...)                                                                                  \
 	do {                                                                                       \
 		snprintf(why, whylen, __VA_ARGS__);                                                \
@@ -203,14 +210,14 @@ enum shim_ruleimg_status shim_ruleimg_map(struct shim_ruleimg *img, const char *
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return SHIM_RULEIMG_MISSING;
-		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		snprintf(why, whylen, "cannot open: %s", err_name(errno));
 		return SHIM_RULEIMG_INVALID;
 	}
 	struct stat st;
 	enum shim_ruleimg_status status = SHIM_RULEIMG_INVALID;
 	void *base = MAP_FAILED;
 	if (fstat(fd, &st) != 0) {
-		snprintf(why, whylen, "cannot stat: %s", strerror(errno));
+		snprintf(why, whylen, "cannot stat: %s", err_name(errno));
 	} else if (!S_ISREG(st.st_mode)) {
 		snprintf(why, whylen, "not a regular file");
 	} else if (trusted_only && !shim_ruleimg_trusted(&st, why, whylen)) {
@@ -220,7 +227,7 @@ enum shim_ruleimg_status shim_ruleimg_map(struct shim_ruleimg *img, const char *
 		snprintf(why, whylen, "truncated or too large (%lld bytes)", (long long)st.st_size);
 	} else if ((base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
 		   MAP_FAILED) {
-		snprintf(why, whylen, "cannot map: %s", strerror(errno));
+		snprintf(why, whylen, "cannot map: %s", err_name(errno));
 	} else if (shim_ruleimg_view(img, base, (size_t)st.st_size, why, whylen)) {
 		img->map_len = (size_t)st.st_size;
 		status = SHIM_RULEIMG_OK;

@@ -79,6 +79,8 @@ enum shim_opt_info_flag {
 	/* Acts on the network namespace, not the socket (netfilter tables): done once on a
 	 * scratch TCP socket, whose answer is returned; never logged or replayed. */
 	SHIM_OPTF_GLOBAL = 1u << 12,
+	/* TCP refuses the value 0 once the socket is listening or connected (EINVAL). */
+	SHIM_OPTF_TCP_ZERO_CLOSED_ONLY = 1u << 13,
 };
 
 struct shim_opt_info {

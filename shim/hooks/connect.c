@@ -23,10 +23,9 @@ void shim_before_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return;
 	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & ~(uint32_t)SHIM_FD_LOCKED;
 	if ((flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED) && shim_fd_matches(rec, fd)) {
-		if (!shim_policy_destination_wants_mptcp(addr, len) &&
-		    shim_swap_to_tcp(fd, rec, "destination rule") == SHIM_SWAP_DONE) {
-			shim_count(shim_addr_is_loopback(addr, len) ? SHIM_CTR_LOOPBACK
-								    : SHIM_CTR_SWAP_RULE);
+		struct shim_decision d = shim_policy_destination(addr, len);
+		if (!d.mptcp && shim_swap_to_tcp(fd, rec, "destination rule") == SHIM_SWAP_DONE) {
+			shim_count(d.why == SHIM_WHY_LOOPBACK ? SHIM_CTR_LOOPBACK : SHIM_CTR_SWAP_RULE);
 			shim_fd_unlock(rec);
 			return;
 		}

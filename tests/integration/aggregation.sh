@@ -16,11 +16,6 @@
 #   IPERF_SECS (4), MIN_RATIO (1.6), FAIL_MB (24), TCP_STALL_SECS (12: how long
 #   the plain-TCP transfer must fail to complete; it would need ~7 s on path A)
 set -euo pipefail
-# An existing directory as first argument is the meson build directory (meson passes it).
-if [[ -n ${1:-} && -d $1 ]]; then
-	BUILDDIR=$(realpath "$1")
-	shift
-fi
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -21,41 +21,29 @@ BUILDDIR=$(realpath "${1:?usage: bpf.sh BUILDDIR}")
 MZ="$BUILDDIR/tools/mptcpize"
 PROBE="$BUILDDIR/tests/bpf-probe"
 NS="mpz-bpf-$$"
-TMP=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
+at_exit ip netns del "$NS"
 # DIAG: the files (under $TMP) shown when the next check fails.
 DIAG=""
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	for f in $DIAG; do [ -s "$TMP/$f" ] && sed "s|^|# $f: |" "$TMP/$f" | tail -10; done
-	return 0
-}
-check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; DIAG=""; }
+bpf_check() { local what=$1; shift; DIAG_FILES=${DIAG:-none} check "$what" "$@"; DIAG=""; }
 ours_attached() { bpftool prog list 2>/dev/null | grep -Eq 'name mz_(upgrade|setsockopt|getsockopt) '; }
 leftover_cgroups() { find /sys/fs/cgroup -maxdepth 6 -type d -name 'mptcpize-bpf.*' 2>/dev/null; }
 # Waits up to 5 s for a condition (the kernel frees programs asynchronously).
 eventually() { for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
 not() { ! "$@"; }
 
-echo "1..10"
+plan 10
 "$PROBE" options >"$TMP/ref.log" 2>&1
 rc=$?
 DIAG="ref.log"
-check "reference: outside the engine MPTCP answers differently from TCP (exit $rc)" \
+bpf_check "reference: outside the engine MPTCP answers differently from TCP (exit $rc)" \
 	test "$rc" = 1 -a "$(grep -c '^DIFF' "$TMP/ref.log")" -ge 6
 
 "$MZ" run --bpf-options -- "$PROBE" options >"$TMP/in.log" 2>&1
 rc=$?
 DIAG="in.log"
-check "--bpf-options: every option answer on MPTCP equals TCP's (exit $rc)" \
+bpf_check "--bpf-options: every option answer on MPTCP equals TCP's (exit $rc)" \
 	test "$rc" = 0 -a "$(grep -c '^same' "$TMP/in.log")" = "$(grep -c '^DIFF' "$TMP/ref.log")"
 
 "$MZ" run --bpf-options -- sh -c 'sleep 3' >"$TMP/bg.log" 2>&1 &
@@ -65,7 +53,7 @@ eventually ours_attached
 "$PROBE" options >"$TMP/outsider.log" 2>&1
 rc=$?
 DIAG="outsider.log bg.log"
-check "a process outside the cgroup is unaffected while a launcher is attached (exit $rc)" \
+bpf_check "a process outside the cgroup is unaffected while a launcher is attached (exit $rc)" \
 	cmp -s "$TMP/ref.log" "$TMP/outsider.log"
 wait "$bg"
 
@@ -81,17 +69,17 @@ except OSError as e:
 python3 -c "$md5" >"$TMP/md5-ref.out" 2>&1
 "$MZ" run --bpf-options -d -- python3 -c "$md5" >"$TMP/md5.out" 2>"$TMP/md5.log"
 DIAG="md5-ref.out md5.out md5.log"
-check "TCP_MD5SIG fails as on MPTCP ($(cat "$TMP/md5.out")) with one log line" \
+bpf_check "TCP_MD5SIG fails as on MPTCP ($(cat "$TMP/md5.out")) with one log line" \
 	test "$(cat "$TMP/md5.out")" = "$(cat "$TMP/md5-ref.out")" -a \
 	"$(cat "$TMP/md5.out")" != "set ok" -a \
 	"$(grep -c 'TCP_MD5SIG fails as on MPTCP' "$TMP/md5.log")" = 1
 
 "$MZ" run --bpf-options -- sh -c 'exit 7' 2>"$TMP/exit.log"
-check "CMD's exit status is the launcher's (7)" test $? = 7
+bpf_check "CMD's exit status is the launcher's (7)" test $? = 7
 "$MZ" run --bpf-options -- /nonexistent/cmd 2>"$TMP/missing.log"
-check "a missing CMD exits 127" test $? = 127
+bpf_check "a missing CMD exits 127" test $? = 127
 
-check "after exit: no program of ours attached, no cgroup left" \
+bpf_check "after exit: no program of ours attached, no cgroup left" \
 	eventually eval 'not ours_attached && [ -z "$(leftover_cgroups)" ]'
 
 "$MZ" run --bpf-options -- sleep 30 >"$TMP/kill.log" 2>&1 &
@@ -110,7 +98,7 @@ eventually eval '! grep -q . "$left/cgroup.procs"'
 "$MZ" run --bpf-options -- true 2>>"$TMP/kill.log"
 after=$(leftover_cgroups)
 DIAG="kill.log"
-check "kill -9 of the launcher: programs detached ($gone), its cgroup (${left:-none}) removed by the next run" \
+bpf_check "kill -9 of the launcher: programs detached ($gone), its cgroup (${left:-none}) removed by the next run" \
 	test "$gone" = yes -a -n "$left" -a -z "$after"
 
 rm -f "$TMP/ran"
@@ -118,9 +106,9 @@ rm -f "$TMP/ran"
 rc=$?
 DIAG="full.out full.log"
 if [ "$rc" = 0 ]; then
-	check "--bpf: a static binary's socket() is MPTCP" test "$(cat "$TMP/full.out")" = mptcp
+	bpf_check "--bpf: a static binary's socket() is MPTCP" test "$(cat "$TMP/full.out")" = mptcp
 else
-	check "--bpf refused on $(uname -r) with exit 2, one line, before CMD ran: $(head -c 160 "$TMP/full.log")" \
+	bpf_check "--bpf refused on $(uname -r) with exit 2, one line, before CMD ran: $(head -c 160 "$TMP/full.log")" \
 		test "$rc" = 2 -a "$(wc -l <"$TMP/full.log")" = 1 -a ! -e "$TMP/ran"
 fi
 
@@ -128,8 +116,7 @@ ip netns add "$NS" && ip netns exec "$NS" sysctl -qw net.mptcp.enabled=0
 out=$(ip netns exec "$NS" "$MZ" run --bpf -- "$PROBE" kind 4 2>"$TMP/disabled.log")
 rc=$?
 DIAG="disabled.log"
-check "net.mptcp.enabled=0: CMD runs on plain TCP ($out, exit $rc) with a note" \
+bpf_check "net.mptcp.enabled=0: CMD runs on plain TCP ($out, exit $rc) with a note" \
 	test "$rc" = 0 -a "$out" = tcp -a "$(grep -c 'net.mptcp.enabled=0' "$TMP/disabled.log")" = 1
 
-echo "# $n passed+failed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -19,8 +19,9 @@ SEEDS=${2:-${HOOK_FUZZ_SEEDS:-60}}
 OPS=${3:-${HOOK_FUZZ_OPS:-150}}
 FUZZ="$B/tests/hook-fuzz"
 LIB="$B/shim/libmptcpize.so"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+DIAG_FILES=none
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
 
 run_pair() { # seed -> $TMP/a $TMP/b
 	unshare -n sh -c "ip link set lo up && \"$FUZZ\" $1 $OPS >'$TMP/a' && \
@@ -33,11 +34,11 @@ tolerated() { # lineA lineB
 		[ "${1%%) = *}" = "${2%%) = *}" ]
 }
 
-n=0 failed=0 lax=0 calls=0
+lax=0 calls=0 differ=0
 for seed in $(seq 1 "$SEEDS"); do
 	if ! run_pair "$seed"; then
-		n=$((n + 1)); failed=$((failed + 1))
-		echo "not ok $n - seed $seed: the fuzzer itself failed"
+		not_ok "seed $seed: the fuzzer itself failed"
+		differ=$((differ + 1))
 		continue
 	fi
 	calls=$((calls + $(wc -l <"$TMP/a")))
@@ -48,13 +49,11 @@ for seed in $(seq 1 "$SEEDS"); do
 		fi
 	done < <(paste "$TMP/a" "$TMP/b")
 	if [ -n "$bad" ] || [ "$(wc -l <"$TMP/a")" != "$(wc -l <"$TMP/b")" ]; then
-		n=$((n + 1)); failed=$((failed + 1))
-		echo "not ok $n - seed $seed: traces differ"
-		echo "# without shim | with shim: $bad"
+		not_ok "seed $seed: traces differ" "without shim | with shim: $bad"
+		differ=$((differ + 1))
 	fi
 done
-n=$((n + 1))
-if [ "$failed" = 0 ]; then echo "ok $n - $SEEDS seeds x $OPS calls: identical traces"; else echo "not ok $n - $failed of $SEEDS seeds differ"; fi
-echo "# $calls calls compared; $lax tolerated differences (MPTCP accepts a value TCP rejects)"
-echo "1..$n"
-[ "$failed" = 0 ]
+if [ "$differ" = 0 ]; then ok "$SEEDS seeds x $OPS calls: identical traces"; else
+	not_ok "$differ of $SEEDS seeds differ"; fi
+diag "$calls calls compared; $lax tolerated differences (MPTCP accepts a value TCP rejects)"
+finish

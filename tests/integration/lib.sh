@@ -27,6 +27,12 @@ set -euo pipefail
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LIB_DIR/../.." && pwd)
 TESTBED=${TESTBED:-$REPO_DIR/scripts/netns-testbed}
+# An existing directory as the script's first argument is the meson build directory (meson
+# passes it); sourced without arguments, this file sees (and shifts) the script's own.
+if [[ -n ${1:-} && -d $1 ]]; then
+	BUILDDIR=$(realpath "$1")
+	shift
+fi
 BUILDDIR=${BUILDDIR:-$REPO_DIR/build}
 # Our launcher by default; another one (e.g. Debian's /usr/bin/mptcpize, which takes the same
 # "run CMD" form) only when asked for explicitly, so a missing build is an error, not a silent

@@ -14,11 +14,6 @@
 #   MODES ("both cli srv"), RATE (per-path shaping, default 200mbit).
 # Output: TAP, two test points per case (payload, kernel evidence).
 set -euo pipefail
-# An existing directory as first argument is the meson build directory (meson passes it).
-if [[ -n ${1:-} && -d $1 ]]; then
-	BUILDDIR=$(realpath "$1")
-	shift
-fi
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 

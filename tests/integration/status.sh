@@ -106,11 +106,11 @@ host_pid_of() { local i; for i in $(seq 50); do pgrep -P "$1" python3 && return;
 wait_ready() { local i; for i in $(seq 50); do grep -q ready "$1" && return; sleep 0.1; done; }
 unshare -p -f --kill-child env LD_PRELOAD="$LIB" MPTCPIZE=1 python3 -c "$pidns_prog" 1 3 >"$TMP/nsA" 2>&1 &
 nsA=$!
-BG_PIDS+=("$nsA")
+pids+=("$nsA")
 wait_ready "$TMP/nsA"
 unshare -p -f --kill-child env LD_PRELOAD="$LIB" MPTCPIZE=1 python3 -c "$pidns_prog" 3 30 >"$TMP/nsB" 2>&1 &
 nsB=$!
-BG_PIDS+=("$nsB")
+pids+=("$nsB")
 wait_ready "$TMP/nsB"
 pa=$(host_pid_of "$nsA") pb=$(host_pid_of "$nsB")
 oa=$("$M" status "$pa" 2>&1) ob=$("$M" status "$pb" 2>&1)
@@ -143,7 +143,7 @@ EOF
 for kind in sleep upgrade; do
 	unshare -p -f --kill-child /usr/bin/python3 "$TMP/plant.py" "$LIB" "$kind" >"$TMP/plant" 2>&1 &
 	plp=$!
-	BG_PIDS+=("$plp")
+	pids+=("$plp")
 	wait_ready "$TMP/plant"
 	read -r _ nspid plns <"$TMP/plant"
 	sleep 0.5
@@ -162,7 +162,7 @@ done
 nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
 $nobody env LD_PRELOAD="$LIB" MPTCPIZE=1 /usr/bin/python3 -c "$pidns_prog" 2 30 >"$TMP/user" 2>&1 &
 up=$!
-BG_PIDS+=("$up")
+pids+=("$up")
 wait_ready "$TMP/user"
 out=$($nobody "$M" status "$up" 2>&1)
 check "a user's status of its own process shows its counters (upgraded=2)" grep -q "upgraded=2 " <<<"$out"
@@ -172,7 +172,7 @@ kill "$up" 2>/dev/null
 unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs none /dev/shm && exec "$0" "$@"' \
 	env LD_PRELOAD="$LIB" MPTCPIZE=1 python3 -c "$pidns_prog" 2 30 >"$TMP/mnt" 2>&1 &
 mntp=$!
-BG_PIDS+=("$mntp")
+pids+=("$mntp")
 wait_ready "$TMP/mnt"
 out=$("$M" status "$mntp" 2>&1)
 check "a process with a private /dev/shm: counters read through its mapping (upgraded=2)" \
@@ -191,7 +191,7 @@ EOF
 setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urm sh "$TMP/hostile.sh" "$LIB" \
 	>"$TMP/hostile" 2>&1 &
 hp=$!
-BG_PIDS+=("$hp")
+pids+=("$hp")
 for _ in $(seq 50); do grep -q libmptcpize "/proc/$hp/maps" 2>/dev/null && break; sleep 0.1; done
 t0=$(date +%s%N)
 timeout 20 strace -f -qq -e trace=open,openat,openat2 -o "$TMP/strace" "$M" status "$hp" >"$TMP/hstatus" 2>&1

@@ -186,6 +186,17 @@ Test(emulate, laxer_values_get_tcp_errno_and_change_nothing)
 	int v = 0;
 	cr_expect_eq(get_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v), 0);
 	cr_expect_eq(v, 60);
+	cr_expect_eq(set_int(fd, IPPROTO_TCP, TCP_MAXSEG, 50), -1, "MSS under 88");
+	cr_expect_eq(errno, EINVAL);
+	char one = 1;
+	cr_expect_eq(shim_emulate_set(fd, shim_fd_flags_of(fd), IPPROTO_TCP, TCP_DEFER_ACCEPT, &one,
+				      1),
+		     -1, "short value");
+	cr_expect_eq(errno, EINVAL);
+	cr_expect_eq(shim_emulate_set(fd, shim_fd_flags_of(fd), IPPROTO_TCP, TCP_DEFER_ACCEPT, NULL,
+				      4),
+		     -1, "NULL value");
+	cr_expect_eq(errno, EFAULT);
 	drop(fd);
 }
 
