@@ -11,7 +11,7 @@ bpf_pkgs=(clang libbpf-dev bpftool)
 test_pkgs=("${build_pkgs[@]}" iproute2 curl wget python3 iperf3 socat ncat nginx-light
 	redis-server redis-tools openssh-server openssh-client ethtool iputils-ping kmod procps coreutils
 	clang valgrind qemu-system-x86 busybox-static cpio xz-utils zstd strace haproxy
-	systemd "${bpf_pkgs[@]}" golang-go lighttpd
+	systemd "${bpf_pkgs[@]}" golang-go caddy lighttpd
 	erlang-base rabbitmq-server amqp-tools bind9 bind9-dnsutils)
 demo_pkgs=("${build_pkgs[@]}" "${bpf_pkgs[@]}" iproute2 iputils-ping ethtool curl python3 iperf3 procps)
 bench_pkgs=("${test_pkgs[@]}" mptcpize hyperfine)
