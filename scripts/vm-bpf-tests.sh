@@ -8,7 +8,8 @@
 #       both ends MPTCP per TCP_IS_MPTCP, TCP_USER_TIMEOUT and SO_OOBINLINE set and read back,
 #       SO_PROTOCOL 6, 1 MiB intact; the same pair without the launcher (reference) and outside
 #       the cgroup while a launcher is attached stays TCP; static busybox httpd + wget, MPTCP by
-#       the kernel's MPTcpExt counters; net.mptcp.enabled=0 gives plain TCP; nothing of ours
+#       the kernel's MPTcpExt counters; Debian's caddy (Go 1.19) reverse-proxying to that httpd,
+#       both hops MPTCP; net.mptcp.enabled=0 gives plain TCP; nothing of ours
 #       attached after exit and after kill -9 of the launcher; its cgroup gone after the next run.
 # 6.1:  --bpf: exit 2, one line, CMD not run, nothing attached; --bpf-options answers as TCP.
 # Usage: scripts/vm-bpf-tests.sh BUILDDIR 6.12|6.1   (TAP output)
@@ -56,19 +57,39 @@ for fam in 4 6; do
 done
 t "after exit: no program of ours attached" gone
 
+# snap; ...; mp_capable N: both ends of at least N connections did the MP_CAPABLE handshake
+snap() { s0=$(mib MPCapableSYNRX); a0=$(mib MPCapableSYNACKRX); k0=$(mib MPCapableACKRX); }
+mp_capable() {
+	s1=$(mib MPCapableSYNRX); a1=$(mib MPCapableSYNACKRX); k1=$(mib MPCapableACKRX)
+	echo "# MPCapableSYNRX $s0->$s1 SYNACKRX $a0->$a1 ACKRX $k0->$k1"
+	[ $((s1 - s0)) -ge $1 ] && [ $((a1 - a0)) -ge $1 ] && [ $((k1 - k0)) -ge $1 ]
+}
+# fetch PORT OUT: busybox wget under --bpf, retried while the server starts
+fetch() {
+	for i in $(seq 150); do
+		$MZ run --bpf -- busybox wget -q -O $2 http://127.0.0.1:$1/blob 2>/tmp/wget.err && return 0
+		sleep 0.2
+	done
+	show /tmp/wget.err; return 1
+}
 mkdir -p /tmp/www && dd if=/dev/urandom of=/tmp/www/blob bs=1024 count=1024 2>/dev/null
-s0=$(mib MPCapableSYNRX); a0=$(mib MPCapableSYNACKRX); k0=$(mib MPCapableACKRX)
+snap
 $MZ run --bpf -- busybox httpd -f -p 127.0.0.1:8080 -h /tmp/www &
 hp=$!
-ok=no
-for i in $(seq 50); do
-	$MZ run --bpf -- busybox wget -q -O /tmp/got http://127.0.0.1:8080/blob 2>/tmp/wget.err && { ok=yes; break; }
-	sleep 0.2
-done
+fetch 8080 /tmp/got; ok=$?
 kill $hp; wait $hp
-s1=$(mib MPCapableSYNRX); a1=$(mib MPCapableSYNACKRX); k1=$(mib MPCapableACKRX)
-echo "# MPCapableSYNRX $s0->$s1 SYNACKRX $a0->$a1 ACKRX $k0->$k1"; show /tmp/wget.err
-t "static busybox wget from busybox httpd under --bpf: 1 MiB intact, MP_CAPABLE on both ends (MPTcpExt)" "[ $ok = yes ] && cmp -s /tmp/www/blob /tmp/got && [ \$((s1 - s0)) -ge 1 ] && [ \$((a1 - a0)) -ge 1 ] && [ \$((k1 - k0)) -ge 1 ]"
+t "static busybox wget from busybox httpd under --bpf: 1 MiB intact, MP_CAPABLE on both ends (MPTcpExt)" "[ $ok = 0 ] && cmp -s /tmp/www/blob /tmp/got && mp_capable 1"
+
+# Debian caddy (Go 1.19, cgo-linked: the preload cannot reach its sockets) as a reverse proxy
+snap
+$MZ run --bpf -- busybox httpd -f -p 127.0.0.1:8092 -h /tmp/www &
+op=$!
+XDG_DATA_HOME=/tmp/cad XDG_CONFIG_HOME=/tmp/cad HOME=/tmp/cad $MZ run --bpf -- caddy run --config /tmp/cad/Caddyfile --adapter caddyfile >/tmp/caddy.log 2>&1 &
+cp=$!
+fetch 8091 /tmp/got2; ok=$?
+kill $cp $op; wait $cp $op
+[ $ok = 0 ] || tail -5 /tmp/caddy.log | show
+t "caddy reverse proxy under --bpf: wget -> caddy -> httpd, 1 MiB intact, both hops MP_CAPABLE (MPTcpExt +2)" "[ $ok = 0 ] && cmp -s /tmp/www/blob /tmp/got2 && mp_capable 2"
 
 echo 0 >/proc/sys/net/mptcp/enabled
 $MZ run --bpf -- $GP server 127.0.0.1:7020 1048576 >/tmp/d-s.out 2>/tmp/d-s.err &
@@ -114,9 +135,17 @@ if [ -n "$missing" ]; then
 	echo "not ok 1 - [$KERNEL] missing from the build:$missing (gopair needs golang-go: scripts/deps.sh test)"
 	exit 1
 fi
+extra=()
+if [ "$KERNEL" != 6.1 ]; then
+	caddy=$(command -v caddy) || { echo "1..1"; echo "not ok 1 - [$KERNEL] caddy is not installed (scripts/deps.sh test)"; exit 1; }
+	cad=$(mktemp -d)
+	trap 'rm -rf "$out" "$out.2" "$cad"' EXIT
+	printf '{\n\tadmin off\n\tauto_https off\n\tstorage file_system /tmp/cad/data\n}\nhttp://127.0.0.1:8091 {\n\treverse_proxy 127.0.0.1:8092\n}\n' >"$cad/Caddyfile"
+	extra=(--copy "$caddy" --copy "$cad:/tmp/cad")
+fi
 "$here/vm/run-in-vm.sh" --quiet --kernel "$KERNEL" --timeout 500 --copy "$BUILDDIR/tools" \
 	--copy "$BUILDDIR/tests/bpf-probe" --copy "$BUILDDIR/tests/gopair" --copy "$bpftool" \
-	--env B="$BUILDDIR" -- "$guest" >"$out" 2>"$out.2"
+	"${extra[@]}" --env B="$BUILDDIR" -- "$guest" >"$out" 2>"$out.2"
 rc=$?
 n=0 failed=0
 emit() { n=$((n + 1)); [ "$1" = ok ] || failed=$((failed + 1)); echo "$1 $n - [$KERNEL] $2"; }

@@ -96,15 +96,24 @@ static void warn_about_target(const char *cmd, const char *path)
 			cmd);
 	if (!facts.is_elf)
 		return; /* a script: its interpreter will load the preload */
-	if (facts.is_go) {
-		fprintf(stderr, "mptcpize: note: %s is a Go program: setting GODEBUG=multipathtcp=1 "
-				"(Go's runtime makes its own socket calls)\n",
-			cmd);
+	/* Go makes its own socket calls: the preload never sees them, whatever the linking. */
+	int go_minor = facts.is_go ? elf_go_minor(facts.go_version) : -1;
+	if (facts.is_go && (go_minor >= 21 || !facts.go_version[0])) {
+		fprintf(stderr, "mptcpize: note: %s is a Go program%s%s%s: the preload cannot reach "
+				"Go's socket calls; setting GODEBUG=multipathtcp=1 (honoured by Go >= "
+				"1.21; `mptcpize run --bpf` also emulates options MPTCP refuses)\n",
+			cmd, facts.go_version[0] ? " (" : "", facts.go_version,
+			facts.go_version[0] ? ")" : "");
 		add_godebug();
+	} else if (facts.is_go) {
+		fprintf(stderr, "mptcpize: warning: %s is a Go program (%s): the preload cannot reach "
+				"Go's socket calls and Go < 1.21 ignores GODEBUG=multipathtcp, so it will "
+				"use plain TCP; `mptcpize run --bpf` reaches it (Linux >= 6.6)\n",
+			cmd, facts.go_version);
 	} else if (!facts.has_interp) {
 		fprintf(stderr,
 			"mptcpize: warning: %s is statically linked: LD_PRELOAD cannot reach it, it "
-			"will use plain TCP\n",
+			"will use plain TCP; `mptcpize run --bpf` reaches it (Linux >= 6.6)\n",
 			cmd);
 	}
 	if (facts.is_64bit != (sizeof(void *) == 8))

@@ -6,6 +6,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -19,6 +20,28 @@ static bool read_at(int fd, void *buf, size_t len, off_t off)
 static bool go_section_name(const char *name)
 {
 	return strcmp(name, ".go.buildinfo") == 0 || strcmp(name, ".note.go.buildid") == 0;
+}
+
+/* .go.buildinfo since Go 1.18: "\xff Go buildinf:", pointer size, flags (bit 1: inline
+ * strings), padding to 32 bytes, then the version as a varint length and its bytes. */
+static void read_go_version(int fd, off_t off, struct elf_facts *out)
+{
+	unsigned char b[32 + 1 + sizeof(out->go_version)];
+	if (pread(fd, b, sizeof(b), off) != (ssize_t)sizeof(b) ||
+	    memcmp(b, "\xff Go buildinf:", 14) != 0 || !(b[15] & 2))
+		return;
+	size_t len = b[32]; /* a one-byte varint: versions are short */
+	if (len & 0x80 || len >= sizeof(out->go_version))
+		return;
+	memcpy(out->go_version, b + 33, len);
+	out->go_version[len] = '\0';
+}
+
+int elf_go_minor(const char *version)
+{
+	if (strncmp(version, "go1.", 4) != 0 || version[4] < '0' || version[4] > '9')
+		return -1;
+	return atoi(version + 4);
 }
 
 #define INSPECT(Ehdr, Phdr, Shdr)                                                                  \
@@ -43,8 +66,11 @@ static bool go_section_name(const char *name)
 			if (!read_at(fd, &sh, sizeof(sh), (off_t)(eh.e_shoff + i * eh.e_shentsize)))  \
 				continue;                                                          \
 			if (pread(fd, name, sizeof(name) - 1, (off_t)(strtab.sh_offset + sh.sh_name)) > 0 && \
-			    go_section_name(name))                                                 \
+			    go_section_name(name)) {                                               \
 				out->is_go = true;                                                 \
+				if (strcmp(name, ".go.buildinfo") == 0)                            \
+					read_go_version(fd, (off_t)sh.sh_offset, out);             \
+			}                                                                          \
 		}                                                                                  \
 	} while (0)
 

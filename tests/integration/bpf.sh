@@ -14,7 +14,11 @@
 #  8. kill -9 of the launcher: its programs are gone, and the next run removes its cgroup;
 #  9. --bpf: either MPTCP for a static binary's socket(), or (a kernel that refuses the hook)
 #     exit 2 with one line before CMD runs, nothing attached;
-# 10. net.mptcp.enabled=0 in the launcher's netns: CMD runs on plain TCP, with a note.
+# 10. net.mptcp.enabled=0 in the launcher's netns: CMD runs on plain TCP, with a note;
+# 11-12. `run` without --bpf: a static binary, and a Go 1.19 binary (version read from its build
+#     info; Go < 1.21 ignores GODEBUG), get a warning that suggests --bpf;
+# 13. the engine follows the one option table, overrides included: MPTCPIZE_SOCKOPT=
+#     TCP_USER_TIMEOUT=pass gives MPTCP's own answers for it, the other options stay emulated.
 # Usage: bpf.sh BUILDDIR   (TAP output)
 set -u
 BUILDDIR=$(realpath "${1:?usage: bpf.sh BUILDDIR}")
@@ -33,7 +37,7 @@ leftover_cgroups() { find /sys/fs/cgroup -maxdepth 6 -type d -name 'mptcpize-bpf
 eventually() { for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
 not() { ! "$@"; }
 
-plan 10
+plan 13
 "$PROBE" options >"$TMP/ref.log" 2>&1
 rc=$?
 DIAG="ref.log"
@@ -118,5 +122,24 @@ rc=$?
 DIAG="disabled.log"
 bpf_check "net.mptcp.enabled=0: CMD runs on plain TCP ($out, exit $rc) with a note" \
 	test "$rc" = 0 -a "$out" = tcp -a "$(grep -c 'net.mptcp.enabled=0' "$TMP/disabled.log")" = 1
+
+"$MZ" run -- "$PROBE" kind 4 >/dev/null 2>"$TMP/static.log"
+DIAG="static.log"
+bpf_check "run without --bpf on a static binary: the preload cannot reach it, --bpf suggested" \
+	grep -q 'statically linked.*run --bpf' "$TMP/static.log"
+GOPAIR="$BUILDDIR/tests/gopair"
+if [ -x "$GOPAIR" ]; then
+	"$MZ" run -- "$GOPAIR" >/dev/null 2>"$TMP/go.log"
+	DIAG="go.log"
+	bpf_check "run without --bpf on a Go 1.19 binary: version read, GODEBUG useless, --bpf suggested" \
+		grep -q "Go program (go1\.19.*Go < 1.21 ignores GODEBUG.*run --bpf" "$TMP/go.log"
+else
+	not_ok "tests/gopair was not built (needs golang-go: scripts/deps.sh test)"
+fi
+
+MPTCPIZE_SOCKOPT=TCP_USER_TIMEOUT=pass "$MZ" run --bpf-options -- "$PROBE" options >"$TMP/pass.log" 2>&1
+DIAG="pass.log"
+bpf_check "MPTCPIZE_SOCKOPT=TCP_USER_TIMEOUT=pass: TCP_USER_TIMEOUT answers as MPTCP, SO_OOBINLINE still as TCP" \
+	eval 'grep -q "^DIFF TCP_USER_TIMEOUT=5000" "$TMP/pass.log" && grep -q "^same SO_OOBINLINE" "$TMP/pass.log"'
 
 finish

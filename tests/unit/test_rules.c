@@ -2,7 +2,7 @@
 /*
  * Unit tests: the matcher (rules.c) on fixture rule sets - globs, first match wins, each match
  * key, destination filters at the CIDR edges (v4/v6, /0 /32 /128, v4-mapped), port ranges,
- * listeners, sides and the loopback default - and identity.c on this very process.
+ * listeners, sides and the loopback default.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -262,26 +262,4 @@ Test(rules, listeners_and_sides)
 	const struct shim_rule *server = rule_named("cg");
 	cr_expect_eq(dest(server, "198.18.0.1", 80).why, SHIM_WHY_SIDE);
 	cr_expect(shim_rules_listener(rs, server, 80).mptcp);
-}
-
-Test(identity, this_process)
-{
-	static struct shim_identity_buf buf;
-	struct shim_identity id;
-	cr_assert(shim_identity_read(&id, &buf, 0, SHIM_IDENTITY_ALL));
-	cr_expect(strstr(id.exe, "unit-tests"), "%s", id.exe);
-	cr_expect_neq(id.comm[0], 0, "comm (criterion workers rename themselves)");
-	cr_expect_neq(id.argv0[0], 0);
-	cr_expect_eq(id.uids[0], getuid());
-	cr_expect_eq(id.uids[1], geteuid());
-	cr_expect_eq(id.gids[0], getgid());
-	cr_expect_geq(id.ngids, 2u);
-	/* A minimal VM (scripts/vm-tests.sh) mounts no cgroup hierarchy: /proc/self/cgroup is empty. */
-	FILE *f = fopen("/proc/self/cgroup", "r");
-	bool have_cgroups = f && fgetc(f) != EOF;
-	if (f)
-		fclose(f);
-	if (have_cgroups)
-		cr_expect(strstr(id.cgroups, "::/") || strstr(id.cgroups, ":/"), "%s", id.cgroups);
-	cr_expect_not(shim_identity_read(&id, &buf, 999999999, SHIM_IDENTITY_ALL));
 }
