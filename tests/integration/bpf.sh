@@ -18,7 +18,9 @@
 # 11-12. `run` without --bpf: a static binary, and a Go 1.19 binary (version read from its build
 #     info; Go < 1.21 ignores GODEBUG), get a warning that suggests --bpf;
 # 13. the engine follows the one option table, overrides included: MPTCPIZE_SOCKOPT=
-#     TCP_USER_TIMEOUT=pass gives MPTCP's own answers for it, the other options stay emulated.
+#     TCP_USER_TIMEOUT=pass gives MPTCP's own answers for it, the other options stay emulated;
+# 14. `mptcpize status` lists a process under `run --bpf` with its launcher, and SIGTERM to the
+#     launcher reaches CMD: the launcher exits 143, nothing left.
 # Usage: bpf.sh BUILDDIR   (TAP output)
 set -u
 BUILDDIR=$(realpath "${1:?usage: bpf.sh BUILDDIR}")
@@ -37,7 +39,7 @@ leftover_cgroups() { find /sys/fs/cgroup -maxdepth 6 -type d -name 'mptcpize-bpf
 eventually() { for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
 not() { ! "$@"; }
 
-plan 13
+plan 14
 "$PROBE" options >"$TMP/ref.log" 2>&1
 rc=$?
 DIAG="ref.log"
@@ -141,5 +143,19 @@ MPTCPIZE_SOCKOPT=TCP_USER_TIMEOUT=pass "$MZ" run --bpf-options -- "$PROBE" optio
 DIAG="pass.log"
 bpf_check "MPTCPIZE_SOCKOPT=TCP_USER_TIMEOUT=pass: TCP_USER_TIMEOUT answers as MPTCP, SO_OOBINLINE still as TCP" \
 	eval 'grep -q "^DIFF TCP_USER_TIMEOUT=5000" "$TMP/pass.log" && grep -q "^same SO_OOBINLINE" "$TMP/pass.log"'
+
+"$MZ" run --bpf-options -- sleep 30 >"$TMP/term.log" 2>&1 &
+launcher=$!
+pids+=("$launcher")
+eventually eval '[ -n "$(pgrep -P "$launcher" sleep)" ]'
+sleeper=$(pgrep -P "$launcher" sleep)
+"$MZ" status >"$TMP/status.log" 2>&1
+kill -TERM "$launcher"
+wait "$launcher"
+rc=$?
+DIAG="status.log term.log"
+bpf_check "status shows the --bpf tree (sleep $sleeper, launcher $launcher); SIGTERM reaches CMD (exit $rc), nothing left" \
+	eval 'grep -q "^$sleeper sleep  (BPF engine: mptcpize run --bpf, launcher $launcher)" "$TMP/status.log" &&
+		[ "$rc" = 143 ] && eventually eval "not ours_attached && [ -z \"\$(leftover_cgroups)\" ]"'
 
 finish
