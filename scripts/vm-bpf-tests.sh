@@ -131,7 +131,7 @@ $MZ run --bpf -- sleep 60 >/tmp/k.out 2>&1 &
 L=$!
 i=0; while ! ours && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 cg=/sys/fs/cgroup/mptcpize-bpf.$L
-i=0; while ! [ -s $cg/cgroup.procs ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+i=0; while ! grep -qs . $cg/cgroup.procs && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 kill -9 $L; wait $L 2>/dev/null
 t "kill -9 of the launcher: nothing of ours attached (bpftool prog list, link list)" "gone && ! bpftool link list | grep -q mz_"
 kill $(cat $cg/cgroup.procs) 2>/dev/null; sleep 0.5

@@ -92,7 +92,7 @@ bpf_check "after exit: no program of ours attached, no cgroup left" \
 launcher=$!
 pids+=("$launcher")
 cg_of_launcher() { find /sys/fs/cgroup -maxdepth 6 -type d -name "mptcpize-bpf.$launcher" 2>/dev/null; }
-eventually eval '[ -n "$(cg_of_launcher)" ] && [ -s "$(cg_of_launcher)/cgroup.procs" ]'
+eventually eval '[ -n "$(cg_of_launcher)" ] && grep -qs . "$(cg_of_launcher)/cgroup.procs"'
 left=$(cg_of_launcher)
 kill -9 "$launcher"
 wait "$launcher" 2>/dev/null
