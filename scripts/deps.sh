@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Installs, from Debian's archive, every package the build, the tests, the demo and the
 # benchmarks use. Idempotent and quiet: apt-get runs only when something is missing.
-# Usage: scripts/deps.sh [build|test|demo|bench|fresh]...   (default: test)
+# Usage: scripts/deps.sh [build|test|demo|bench|fresh|deb|vm-systemd]...   (default: test)
 set -euo pipefail
 
 build_pkgs=(gcc meson ninja-build pkg-config libconfig-dev libcriterion-dev scdoc)
@@ -15,7 +15,14 @@ test_pkgs=("${build_pkgs[@]}" iproute2 curl wget python3 iperf3 socat ncat nginx
 	erlang-base rabbitmq-server amqp-tools bind9 bind9-dnsutils)
 demo_pkgs=("${build_pkgs[@]}" "${bpf_pkgs[@]}" iproute2 iputils-ping ethtool curl python3 iperf3 procps)
 bench_pkgs=("${test_pkgs[@]}" mptcpize hyperfine)
+# The Debian package (scripts/deb.sh): debian/control's Build-Depends plus the tools that build
+# and check it.
+deb_pkgs=("${build_pkgs[@]}" "${bpf_pkgs[@]}" debhelper dpkg-dev fakeroot lintian)
+# The systemd VM tier (scripts/vm/systemd-vm.sh): a Debian 12 image from Debian's packages.
+vm_systemd_pkgs=(mmdebstrap e2fsprogs qemu-system-x86 kmod busybox-static cpio xz-utils zstd)
 fresh_pkgs=(mmdebstrap git) # scripts/fresh-debian.sh
+# scripts/test.sh runs the systemd tier (meson suite vm), which builds the package.
+test_pkgs+=("${deb_pkgs[@]}" "${vm_systemd_pkgs[@]}")
 
 want=()
 for set in "${@:-test}"; do
@@ -25,6 +32,8 @@ for set in "${@:-test}"; do
 	demo) want+=("${demo_pkgs[@]}") ;;
 	bench) want+=("${bench_pkgs[@]}") ;;
 	fresh) want+=("${fresh_pkgs[@]}") ;;
+	deb) want+=("${deb_pkgs[@]}") ;;
+	vm-systemd) want+=("${vm_systemd_pkgs[@]}") ;;
 	*) echo "deps.sh: unknown set '$set'" >&2; exit 2 ;;
 	esac
 done

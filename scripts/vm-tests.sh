@@ -27,9 +27,9 @@ echo "# binary unit-tests"
 "$B"/tests/unit-tests --tap=- --jobs=1 2>/dev/null
 true'
 src=$(dirname "$here")
-# The unit tests read fixtures and the shipped example config from the source tree.
+# The unit tests read fixtures, the fuzz corpus and the shipped example config from the source tree.
 "$runner" --quiet --kernel "$KERNEL" --timeout 600 --copy "$BUILDDIR" \
-	--copy "$src/tests/fixtures" --copy "$src/tools/mptcpize.conf.example" \
+	--copy "$src/tests/fixtures" --copy "$src/tests/fuzz/corpus_config" --copy "$src/tools/mptcpize.conf.example" \
 	--env B="$BUILDDIR" --env L="$lib" -- "$guest" >"$out" 2>"$out.2"
 rc=$?
 

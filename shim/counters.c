@@ -97,8 +97,14 @@ static unsigned long long pidns_inode(void)
 	if (n <= 0)
 		return 0;
 	link[n] = '\0';
+	/* Parsed by hand: this may run in a signal handler (no stdio). */
 	unsigned long long ino = 0;
-	return sscanf(link, "pid:[%llu]", &ino) == 1 ? ino : 0;
+	const char *p = link + 5;
+	if (n < 7 || memcmp(link, "pid:[", 5) != 0)
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++)
+		ino = ino * 10 + (unsigned long long)(*p - '0');
+	return *p == ']' ? ino : 0;
 }
 
 /* A root process that lowered its euid would make the file as that user, who could then

@@ -207,7 +207,7 @@ struct shim_fd *shim_fd_create(int fd)
 	rec->unused = 0;
 	rec->backlog = 0;
 	rec->ino = 0;
-	rec->log = NULL;
+	__atomic_store_n(&rec->log, NULL, __ATOMIC_RELAXED); /* some hooks peek at it unlocked */
 	rec->fork_ns = 0;
 	rec->scan_ns = 0;
 	__atomic_store_n(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_RELAXED);

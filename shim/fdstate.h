@@ -45,6 +45,9 @@ enum shim_fd_flag {
 	SHIM_FD_CONNECTED = 1u << 4, /* connect() was called: too late to swap or to replay */
 	SHIM_FD_EXPLICIT = 1u << 5, /* MPTCP because the program asked for it: never adopted */
 	SHIM_FD_FORKED = 1u << 6,   /* a fork happened since: another process may hold it */
+	SHIM_FD_AUTOPORT = 1u << 7, /* bound to a port the kernel chose (bind to port 0, listen
+				       without bind): TCP gives it back when a connect fails */
+	SHIM_FD_LISTENED = 1u << 8, /* listen() succeeded on it once */
 	SHIM_FD_LOCKED = 1u << 31,
 };
 

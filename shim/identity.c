@@ -23,7 +23,7 @@ static void join(char out[64], const char *dir, const char *name)
 }
 
 /* Reads a /proc file into buf (NUL-terminated, truncated to fit); returns the length or -1. */
-static ssize_t slurp(const char *dir, const char *name, char *buf, size_t size)
+static ssize_t slurp(const char *dir, const char *name, char *buf, size_t size, bool one_line)
 {
 	char path[64];
 	join(path, dir, name);
@@ -38,6 +38,9 @@ static ssize_t slurp(const char *dir, const char *name, char *buf, size_t size)
 		if (n <= 0)
 			break;
 		got += (size_t)n;
+		/* comm is one line, read whole at once: no second read() to see the end. */
+		if (one_line && buf[got - 1] == '\n')
+			break;
 	}
 	close(fd);
 	buf[got] = '\0';
@@ -86,7 +89,7 @@ static void proc_dir(char out[32], pid_t pid)
 static bool ids_from_status(struct shim_identity *id, const char *dir)
 {
 	char status[4096];
-	if (slurp(dir, "status", status, sizeof(status)) <= 0)
+	if (slurp(dir, "status", status, sizeof(status), false) <= 0)
 		return false;
 	uint32_t four[4];
 	if (numbers_after(status, "\nUid:", four, 4) >= 2) {
@@ -139,14 +142,14 @@ bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf,
 		buf->exe[n > 0 ? n : 0] = '\0';
 	}
 	if (needs & (1u << SHIM_MATCH_NAME)) {
-		ssize_t n = slurp(dir, "comm", buf->comm, sizeof(buf->comm));
+		ssize_t n = slurp(dir, "comm", buf->comm, sizeof(buf->comm), true);
 		if (n > 0 && buf->comm[n - 1] == '\n')
 			buf->comm[n - 1] = '\0';
 	}
 	if (needs & (1u << SHIM_MATCH_ARGV0))
-		slurp(dir, "cmdline", buf->argv0, sizeof(buf->argv0)); /* stops at the first NUL */
+		slurp(dir, "cmdline", buf->argv0, sizeof(buf->argv0), false); /* stops at the first NUL */
 	if (needs & (1u << SHIM_MATCH_CGROUP))
-		slurp(dir, "cgroup", buf->cgroups, sizeof(buf->cgroups));
+		slurp(dir, "cgroup", buf->cgroups, sizeof(buf->cgroups), false);
 	if (pid > 0)
 		return ids_from_status(id, dir);
 	if (needs & ((1u << SHIM_MATCH_USER) | (1u << SHIM_MATCH_GROUP)))

@@ -71,10 +71,27 @@ static void remove_entry(struct shim_optlog *log, const struct shim_optent *e)
 	log->used -= (uint32_t)size;
 }
 
+void shim_optlog_drop(struct shim_optlog *log, int level, int optname)
+{
+	const struct shim_optent *e = shim_optlog_find(log, level, optname);
+	if (e)
+		remove_entry(log, e);
+}
+
+/* A NULL value with a length reads as zeros: the kernel's IPv6 options take NULL for 0, and
+ * wherever TCP would fault on it instead the caller has TCP's EFAULT before logging. */
+static void store(unsigned char *dst, const void *value, socklen_t len)
+{
+	if (value)
+		memcpy(dst, value, len);
+	else
+		memset(dst, 0, len);
+}
+
 bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, int optname,
 		     const void *value, socklen_t len)
 {
-	if (len > SHIM_OPT_VALUE_MAX || (len && !value))
+	if (len > SHIM_OPT_VALUE_MAX)
 		return false;
 	if (!*logp) {
 		struct shim_optlog *fresh = alloc_log();
@@ -88,8 +105,7 @@ bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, i
 		/* Same size: overwrite in place, keeping its position in the replay order. */
 		old->len = (uint16_t)len;
 		old->flags = (uint16_t)flags;
-		if (len)
-			memcpy(old->value, value, len);
+		store(old->value, value, len);
 		return true;
 	}
 	size_t need = entry_size(len);
@@ -103,8 +119,7 @@ bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, i
 	e->optname = optname;
 	e->len = (uint16_t)len;
 	e->flags = (uint16_t)flags;
-	if (len)
-		memcpy(e->value, value, len);
+	store(e->value, value, len);
 	log->used += (uint32_t)need;
 	return true;
 }

@@ -37,14 +37,16 @@ struct shim_optlog {
 	unsigned char bytes[SHIM_OPTLOG_BYTES - sizeof(uint32_t)];
 };
 
-/* Adds or replaces the entry for (level, optname), allocating the log on first use.
- * False if it does not fit (the log is left as it was). */
+/* Adds or replaces the entry for (level, optname), allocating the log on first use; a NULL
+ * value is stored as len zero bytes. False if it does not fit (the log is left as it was). */
 bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, int optname,
 		     const void *value, socklen_t len);
 const struct shim_optent *shim_optlog_find(const struct shim_optlog *log, int level, int optname);
 /* Iteration: start with NULL; returns NULL at the end. */
 const struct shim_optent *shim_optlog_next(const struct shim_optlog *log,
 					   const struct shim_optent *prev);
+/* Removes the entry for (level, optname) if there is one. */
+void shim_optlog_drop(struct shim_optlog *log, int level, int optname);
 void shim_optlog_free(struct shim_optlog **logp);
 
 /* Blocks currently handed out (for tests and status counters). */

@@ -27,6 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
+#endif
+
 static int tcp_state(int fd)
 {
 	struct tcp_info info;
@@ -37,12 +41,12 @@ static int tcp_state(int fd)
 	return info.tcpi_state;
 }
 
-static bool swappable_state(int fd, bool *listening)
+static bool swappable_state(int fd, const struct shim_fd *rec, bool *listening)
 {
 	int state = tcp_state(fd);
 	*listening = state == TCP_LISTEN;
-	if (state == TCP_CLOSE)
-		return true;
+	if (state == TCP_CLOSE) /* but not a listener stopped by connect(AF_UNSPEC) */
+		return !(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_LISTENED);
 	if (state != TCP_LISTEN)
 		return false;
 	/* A listener can be replaced only while no connection waits in its accept queue. */
@@ -85,7 +89,7 @@ static bool may_swap(int fd, struct shim_fd *rec, bool *listening)
 {
 	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
 	return (flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED) &&
-	       !shim_fd_shared(rec) && shim_fd_owner() && swappable_state(fd, listening) &&
+	       !shim_fd_shared(rec) && shim_fd_owner() && swappable_state(fd, rec, listening) &&
 	       !held_elsewhere(fd, rec);
 }
 
@@ -128,9 +132,66 @@ static bool set_int(int fd, int level, int name, int v)
 	return real_setsockopt(fd, level, name, &v, sizeof(v)) == 0;
 }
 
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+/* A port the kernel chose must be bound again as the kernel's choice: a bind() to an explicit
+ * port locks it to the socket (SOCK_BINDPORT_LOCK), and a failed connect would then keep it
+ * where TCP gives it back, so a later bind() fails with EINVAL. Asking for port 0 with the
+ * socket's local port range narrowed to that one port (IP_LOCAL_PORT_RANGE, Linux 6.3) gets the
+ * same port without the lock. The old socket must be gone first (an automatic choice never
+ * shares a port), so this runs after dup3(); prepare() has proved the port can be bound, so
+ * only a bind racing us in that instant can take it. False if it did not work. */
+static bool bind_kernel_port(int fd, const struct sockaddr_storage *bound, socklen_t len)
+{
+	uint32_t saved = 0;
+	socklen_t slen = sizeof(saved);
+	uint16_t port = port_of(bound);
+	uint32_t only = (uint32_t)port | (uint32_t)port << 16;
+	if (real_getsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &saved, &slen) != 0 ||
+	    real_setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &only, sizeof(only)) != 0)
+		return false;
+	struct sockaddr_storage any = *bound;
+	set_port(&any, 0);
+	int rc = real_bind(fd, (struct sockaddr *)&any, len);
+	(void)real_setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &saved, sizeof(saved));
+	struct sockaddr_storage now;
+	socklen_t now_len = sizeof(now);
+	return rc == 0 && getsockname(fd, (struct sockaddr *)&now, &now_len) == 0 &&
+	       port_of(&now) == port;
+}
+
+static bool kernel_port_binding_works(int fd)
+{
+	uint32_t range = 0;
+	socklen_t len = sizeof(range);
+	return real_getsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range, &len) == 0;
+}
+
+struct rebind {
+	struct sockaddr_storage addr;
+	socklen_t len;
+	bool after_dup3; /* bind_kernel_port() once the old socket is gone */
+	bool orig_reuseport_set;
+};
+
 /* Makes newfd what fd is: flags, owner, address, listening. On failure errno says why. */
 static bool prepare(int fd, int newfd, const struct shim_fd *rec, bool listening,
-		    bool *orig_reuseport_set)
+		    struct rebind *rb)
 {
 	int status_flags = real_fcntl(fd, F_GETFL);
 	struct f_owner_ex owner = {0};
@@ -138,25 +199,40 @@ static bool prepare(int fd, int newfd, const struct shim_fd *rec, bool listening
 	if (status_flags < 0 || real_fcntl(newfd, F_SETFL, status_flags) != 0 ||
 	    (has_owner && real_fcntl(newfd, F_SETOWN_EX, &owner) != 0))
 		return false;
-	struct sockaddr_storage bound;
-	socklen_t bound_len = sizeof(bound);
-	memset(&bound, 0, sizeof(bound));
-	if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) != 0)
+	rb->len = sizeof(rb->addr);
+	memset(&rb->addr, 0, sizeof(rb->addr));
+	if (getsockname(fd, (struct sockaddr *)&rb->addr, &rb->len) != 0)
 		return false;
-	if (!port_is_set(&bound))
+	if (!port_is_set(&rb->addr))
 		return !listening || real_listen(newfd, rec->backlog) == 0;
+	/* A port the kernel chose is bound again after dup3() (bind_kernel_port). A probe socket
+	 * with the same options first proves that the port can be bound at all (no connection
+	 * accepted earlier still holds it), so that only a race can fail after dup3(). */
+	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
+	int target = newfd;
+	if ((flags & SHIM_FD_AUTOPORT) && kernel_port_binding_works(newfd)) {
+		target = real_socket(rec->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+		if (target < 0)
+			return false;
+		replay_options(target, rec);
+		rb->after_dup3 = true;
+	}
 	/* The MPTCP socket keeps the address until dup3(): share it for that instant. */
 	bool borrowed = !get_int(fd, SOL_SOCKET, SO_REUSEPORT);
 	if (borrowed) {
-		*orig_reuseport_set = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1);
-		(void)set_int(newfd, SOL_SOCKET, SO_REUSEPORT, 1);
+		rb->orig_reuseport_set = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+		(void)set_int(target, SOL_SOCKET, SO_REUSEPORT, 1);
 	}
-	if (real_bind(newfd, (struct sockaddr *)&bound, bound_len) != 0 ||
-	    (listening && real_listen(newfd, rec->backlog) != 0))
+	bool ok = real_bind(target, (struct sockaddr *)&rb->addr, rb->len) == 0;
+	if (target != newfd) {
+		int err = errno;
+		real_close(target);
+		errno = err;
+		return ok;
+	}
+	if (!ok || (listening && real_listen(newfd, rec->backlog) != 0))
 		return false;
-	if (borrowed && !set_int(newfd, SOL_SOCKET, SO_REUSEPORT, 0))
-		return false;
-	return true;
+	return !borrowed || set_int(newfd, SOL_SOCKET, SO_REUSEPORT, 0);
 }
 
 enum shim_swap_result shim_swap_to_tcp(int fd, struct shim_fd *rec, const char *why)
@@ -173,17 +249,22 @@ enum shim_swap_result shim_swap_to_tcp(int fd, struct shim_fd *rec, const char *
 	if (newfd < 0)
 		goto failed;
 	replay_options(newfd, rec);
-	bool orig_reuseport_set = false;
-	if (!prepare(fd, newfd, rec, listening, &orig_reuseport_set) ||
+	struct rebind rb = {.after_dup3 = false, .orig_reuseport_set = false};
+	if (!prepare(fd, newfd, rec, listening, &rb) ||
 	    real_dup3(newfd, fd, (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 		int err = errno;
 		real_close(newfd);
-		if (orig_reuseport_set)
+		if (rb.orig_reuseport_set)
 			(void)set_int(fd, SOL_SOCKET, SO_REUSEPORT, 0);
 		errno = err;
 		goto failed;
 	}
 	real_close(newfd);
+	if (rb.after_dup3 && ((!bind_kernel_port(fd, &rb.addr, rb.len) &&
+				real_bind(fd, (struct sockaddr *)&rb.addr, rb.len) != 0) ||
+			       (listening && real_listen(fd, rec->backlog) != 0)))
+		shim_log(SHIM_LOG_WARN, "fd %d: swapped to TCP but lost port %u in a race: %s", fd,
+			 (unsigned)port_of(&rb.addr), strerror(errno));
 	rec->ino = shim_fd_inode(fd);
 	shim_optlog_free(&rec->log);
 	shim_fd_set_flags(rec, SHIM_FD_SWAPPED);

@@ -216,11 +216,16 @@ int cmd_enable(int argc, char **argv)
 	if (socket_unit) {
 		int v = systemd_version();
 		if (v < 257) {
+			/* systemd's default: foo.socket starts foo.service (foo@.service with
+			 * Accept=yes, or what Service= names; the admin knows which). */
+			int stem = (int)(strlen(a.unit) - strlen(".socket"));
 			fprintf(stderr,
 			        "mptcpize: %s: systemd %d creates this socket itself and only "
-			        "systemd >= 257 has SocketProtocol=mptcp; enable the service it "
-			        "starts instead (inherited sockets stay TCP)\n",
-			        a.unit, v);
+			        "systemd >= 257 has SocketProtocol=mptcp.\n"
+			        "  Instead: `mptcpize enable %.*s.service` preloads the service it "
+			        "starts: connections the service opens become MPTCP, the listening "
+			        "socket it inherits stays TCP.\n",
+			        a.unit, v, stem, a.unit);
 			return 1;
 		}
 		snprintf(text + n, sizeof(text) - (size_t)n, "[Socket]\nSocketProtocol=mptcp\n");

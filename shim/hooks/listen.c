@@ -37,11 +37,26 @@ SHIM_EXPORT int listen(int fd, int backlog)
 	if (rec) {
 		if (shim_fd_matches(rec, fd)) {
 			rec->backlog = backlog;
-			if (!shim_policy_listener_wants_mptcp(bound_port(fd)) &&
+			uint16_t port = bound_port(fd);
+			if (!port) /* listen() binds it to a port of the kernel's choice */
+				shim_fd_set_flags(rec, __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) |
+							       SHIM_FD_AUTOPORT);
+			if (!shim_policy_listener_wants_mptcp(port) &&
 			    shim_swap_to_tcp(fd, rec, "listener rule") == SHIM_SWAP_DONE)
 				shim_count(SHIM_CTR_SWAP_RULE);
 		}
 		shim_fd_unlock(rec);
 	}
-	return real_listen(fd, backlog);
+	int rc = real_listen(fd, backlog);
+	if (rc == 0 && (shim_fd_flags_of(fd) & SHIM_FD_UPGRADED)) {
+		/* A listener stopped by connect(AF_UNSPEC) keeps quirks a fresh socket has not
+		 * (connect() then fails with EINVAL): it is never swapped after that (swap.c). */
+		rec = shim_fd_acquire(fd);
+		if (rec) {
+			shim_fd_set_flags(rec, __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) |
+						       SHIM_FD_LISTENED);
+			shim_fd_unlock(rec);
+		}
+	}
+	return rc;
 }

@@ -11,11 +11,12 @@
 # shim says 0 are counted and reported, not failed. Options whose documented policy differs
 # from TCP on purpose (SO_ZEROCOPY: pass; fallback options after connect) are only read, never
 # set, by the fuzzer.
+# CI runs it (integration-hook-fuzz) with 200 seeds x 150 calls: every seed must match.
 # Usage: hook-fuzz.sh BUILDDIR [SEEDS] [OPS]   (TAP output)
 set -u
 shopt -s extglob
 B=$(realpath "${1:?usage: hook-fuzz.sh BUILDDIR [SEEDS] [OPS]}")
-SEEDS=${2:-${HOOK_FUZZ_SEEDS:-60}}
+SEEDS=${2:-${HOOK_FUZZ_SEEDS:-200}}
 OPS=${3:-${HOOK_FUZZ_OPS:-150}}
 FUZZ="$B/tests/hook-fuzz"
 LIB="$B/shim/libmptcpize.so"

@@ -25,7 +25,7 @@ TESTER=$BUILDDIR/tests/tester
 NAMES=$BUILDDIR/tests/libconfig-names
 SIGSOCK=$BUILDDIR/tests/signal-socket
 chmod 755 "$TMP"
-plan 31
+plan 32
 host_before=$(ls -l /etc/mptcpize.conf.img 2>&1)
 
 # --- outside the namespace: check, explain, FIFOs, the launcher --------------------------------
@@ -61,6 +61,17 @@ check "check on a FIFO returns at once, refusing it (rc $rc)" \
 got=$(timeout 10 env LD_PRELOAD="$LIB" MPTCPIZE_CONFIG="$TMP/fifo.img" "$TESTER" kind inet 2>"$TMP/err"); rc=$?
 check "library with a FIFO image: no hang, TCP, one line ($got, rc $rc)" \
 	bash -c "[ '$got' = tcp ] && [ \$(grep -c 'fifo.img: not a regular file' '$TMP/err') = 1 ]"
+
+printf 'rules = ( { name = "python3*"; mode = "mptcp"; } );\n' >"$TMP/py.conf"
+"$M" check --compile "$TMP/py.conf" >/dev/null
+LD_PRELOAD="$LIB" MPTCPIZE_CONFIG="$TMP/py.conf" /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(); print("up", flush=True); time.sleep(10)' >"$TMP/py.out" 2>&1 &
+py=$!
+for _ in $(seq 50); do grep -q up "$TMP/py.out" && break; sleep 0.1; done
+check "status: the process's verdict came from a current image" \
+	grep -q "rules_from_current_image=1" <<<"$("$M" status "$py" 2>&1)"
+kill "$py" 2>/dev/null; wait "$py" 2>/dev/null
 
 # --- system-wide, in a private mount namespace ---------------------------------------------------
 cat >"$TMP/syslogd.py" <<'EOF'

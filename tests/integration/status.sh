@@ -8,7 +8,8 @@
 # user are not shown; two processes with the same pid number in different pid namespaces keep
 # their own files; a process in a private /dev/shm is read through its own mapping; a process in
 # an unprivileged user+mount namespace with FIFOs where the old status looked
-# (/proc/PID/root/dev/shm/...) makes status open nothing there and finish at once.
+# (/proc/PID/root/dev/shm/...) makes status open nothing there and finish at once; a counters
+# file on a FUSE filesystem that never answers does not hang it.
 # Usage: status.sh BUILDDIR   (TAP output)
 set -u
 BUILDDIR=$(realpath "${1:?usage: status.sh BUILDDIR}")
@@ -16,10 +17,10 @@ BUILDDIR=$(realpath "${1:?usage: status.sh BUILDDIR}")
 source "$(dirname "$0")/lib.sh"
 set +e
 require_root
-need_cmds iperf3 python3
+need_cmds iperf3 python3 strace setpriv unshare /usr/bin/python3
 M=$BUILDDIR/tools/mptcpize
 TB_PREFIX=mst$$
-plan 23
+plan 24
 LIB=$BUILDDIR/shim/libmptcpize.so
 PIDNS=$(readlink /proc/self/ns/pid | tr -dc 0-9)
 shm() { echo "/dev/shm/mptcpize-$PIDNS-$1"; }
@@ -120,7 +121,9 @@ check "pid 1 in pid namespace B: its own counters (upgraded=3)" grep -q "upgrade
 timeout 10 tail --pid="$pa" -f /dev/null
 nsB_ino=$(readlink "/proc/$pb/ns/pid" | tr -dc 0-9)
 check "A's normal exit leaves B's file alone" test -f "/dev/shm/mptcpize-$nsB_ino-1"
-kill "$nsB" 2>/dev/null
+kill -9 "$pb" 2>/dev/null # unshare ignores SIGTERM; a namespace's init takes SIGKILL from outside
+timeout 5 tail --pid="$pb" -f /dev/null
+rm -f "/dev/shm/mptcpize-$nsB_ino-1" # killed, in a pid namespace now gone: no status removes it
 
 # A root-owned file planted for pid 2 of a fresh pid namespace before pid 2 starts (as a dead
 # earlier holder of the pid would leave it): never taken for pid 2's counters, whether pid 2
@@ -154,7 +157,8 @@ for kind in sleep upgrade; do
 	[[ $kind == upgrade ]] && want='counters: upgraded=1 '
 	check "a file planted before pid 2 started is not its counters ($kind: '$want')" \
 		bash -c "test '$nspid' = 2 && grep -q '$want' <<<\"\$0\" && ! grep -q 777 <<<\"\$0\"" "$out"
-	kill "$plp" 2>/dev/null
+	kill -9 "$(pgrep -P "$plp")" 2>/dev/null # the namespace's init: its pid 2 goes with it
+	timeout 5 tail --pid="$pl_child" -f /dev/null
 	rm -f "/dev/shm/mptcpize-$plns-2" /dev/shm/mptcpize-2
 done
 # A user's status of its own process: no map_files without CAP_SYS_ADMIN, so the counters come
@@ -167,6 +171,8 @@ wait_ready "$TMP/user"
 out=$($nobody "$M" status "$up" 2>&1)
 check "a user's status of its own process shows its counters (upgraded=2)" grep -q "upgraded=2 " <<<"$out"
 kill "$up" 2>/dev/null
+timeout 5 tail --pid="$up" -f /dev/null
+rm -f "$(shm "$up")"
 
 # A process with a private /dev/shm (its own mount namespace): read through its own mapping.
 unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs none /dev/shm && exec "$0" "$@"' \
@@ -203,4 +209,25 @@ check "status of a process in a hostile user+mount namespace finishes within 5 s
 check "...and opens nothing through /proc/PID/root or at its counters path (strace)" \
 	bash -c "! grep -q 'library not loaded' '$TMP/hstatus' && ! grep -E '/root|mptcpize-' '$TMP/strace'"
 kill "$hp" 2>/dev/null
+# A process whose counters file sits on a FUSE filesystem that stops answering
+# (tests/tools/fuse_stall.py, its own mount namespace over /dev/shm): status still finishes (the
+# one open of a file the process mapped runs in a child bounded to 2 s) and says why.
+if [[ -c /dev/fuse ]]; then
+	unshare -m sh -c 'mount --make-rprivate / && exec /usr/bin/python3 "$0"' \
+		"$REPO_DIR/tests/tools/fuse_stall.py" >"$TMP/stall" 2>&1 &
+	stp=$!
+	BG_PIDS+=("$stp")
+	wait_ready "$TMP/stall"
+	t0=$(date +%s%N)
+	timeout 20 "$M" status "$stp" >"$TMP/sstatus" 2>&1
+	rc=$? t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	diag "never-answering FUSE: status rc=$rc in $ms ms: $(grep counters "$TMP/sstatus")"
+	check "status of a process whose counters file never answers (FUSE) finishes within 5 s" \
+		bash -c "test $rc = 0 && test $ms -lt 5000 && grep -q 'cannot read it' '$TMP/sstatus'"
+	kill "$stp" 2>/dev/null
+	timeout 5 tail --pid="$stp" -f /dev/null
+else
+	skip "status of a process whose counters file never answers (FUSE)" "no /dev/fuse"
+fi
 finish

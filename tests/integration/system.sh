@@ -12,6 +12,7 @@ BUILDDIR=$(realpath "${1:?usage: system.sh BUILDDIR}")
 source "$(dirname "$0")/lib.sh"
 set +e
 require_root
+need_cmds setpriv unshare /usr/bin/python3 # the racing user runs /usr/bin/python3
 M=$BUILDDIR/tools/mptcpize
 LIB=$BUILDDIR/shim/libmptcpize.so
 TESTER=$BUILDDIR/tests/tester

@@ -65,8 +65,8 @@ check "enable on a unit without drop-in dir creates it" test -f "$E/solo.service
 check "disable removes the directory it created" test ! -e "$E/solo.service.d"
 
 out=$(MPTCPIZE_TEST_SYSTEMD_VERSION=252 "$M" enable demo.socket --root "$R" 2>&1); rc=$?
-check "socket unit with systemd 252: refused with the reason" \
-	bash -c "test $rc != 0 && grep -q '257' <<<'$out' && test ! -e '$E/demo.socket.d'"
+check "socket unit with systemd 252: refused with the reason, the service drop-in offered" \
+	bash -c "test $rc != 0 && grep -q '257' <<<'$out' && grep -q 'mptcpize enable demo.service' <<<'$out' && test ! -e '$E/demo.socket.d'"
 out=$(MPTCPIZE_TEST_SYSTEMD_VERSION=257 "$M" enable demo.socket --root "$R" 2>&1); rc=$?
 check "socket unit with systemd 257: SocketProtocol=mptcp, and says so" \
 	bash -c "test $rc = 0 && grep -qx 'SocketProtocol=mptcp' '$E/demo.socket.d/50-mptcpize.conf' && grep -q 'SocketProtocol=mptcp' <<<'$out'"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Preload tests of the shim's counters file (/dev/shm/mptcpize-<pid>, shim/counters.h): absent
+ * Preload tests of the shim's counters file (/dev/shm/mptcpize-<pidns>-<pid>, shim/counters.h): absent
  * until the first upgrade, then counting upgrades, option swaps, emulations and loopback skips;
  * a fork child counts in its own file; removed at normal exit. A full /dev/shm (a 64 KiB tmpfs in
  * a private mount namespace) leaves the program working without a file, never SIGBUS; a root

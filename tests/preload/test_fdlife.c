@@ -331,3 +331,81 @@ Test(fdlife, swap_that_cannot_rebind_leaves_the_original)
 	close(l);
 	cr_expect_eq(count_fds(), before, "fd leak");
 }
+
+/* 11.4 / the hook fuzzer: a socket bound to a port the kernel chose, swapped to TCP (here by
+ * the loopback rule at connect), must give the port back when the connect fails, as TCP does,
+ * so that bind() works again; and a listener stopped by connect(AF_UNSPEC) binds again. The
+ * same calls on a raw TCP socket are the oracle. */
+struct step_result {
+	int rc, err;
+};
+
+static struct step_result step(int rc)
+{
+	struct step_result r = {rc, rc < 0 ? errno : 0};
+	return r;
+}
+
+static void failed_connect_then_bind(int fd, struct step_result out[3])
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	out[0] = step(bind(fd, (struct sockaddr *)&a, sizeof(a)));
+	a.sin_port = htons(9); /* nothing listens there */
+	int rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
+	if (rc != 0 && errno == EINPROGRESS)
+		usleep(50000);
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	out[1] = step(soerr == ECONNREFUSED ? 0 : -1);
+	a.sin_port = 0;
+	out[2] = step(bind(fd, (struct sockaddr *)&a, sizeof(a)));
+}
+
+static void stopped_listener_then_bind(int fd, struct step_result out[3])
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	out[0] = step(listen(fd, 4));
+	struct sockaddr_storage unspec;
+	memset(&unspec, 0, sizeof(unspec));
+	out[1] = step(connect(fd, (struct sockaddr *)&unspec, sizeof(struct sockaddr_in)));
+	out[2] = step(bind(fd, (struct sockaddr *)&a, sizeof(a)));
+}
+
+static bool has_local_port_range(void)
+{
+	int fd = raw_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	unsigned int range = 0;
+	socklen_t len = sizeof(range);
+	bool ok = raw_getsockopt(fd, IPPROTO_IP, 51 /* IP_LOCAL_PORT_RANGE */, &range, &len) == 0;
+	raw_close(fd);
+	return ok;
+}
+
+Test(fdlife, kernel_chosen_ports_are_given_back_as_on_tcp)
+{
+	void (*seqs[2])(int, struct step_result *) = {failed_connect_then_bind,
+						       stopped_listener_then_bind};
+	for (int i = 0; i < 2; i++) {
+		struct step_result ours[3], tcp[3];
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		int ref = raw_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP);
+		cr_assert(kernel_says_mptcp(fd));
+		seqs[i](fd, ours);
+		seqs[i](ref, tcp);
+		if (i == 0 && !has_local_port_range()) {
+			/* Before Linux 6.3 the port can only be bound again explicitly, which TCP
+			 * then keeps after the failed connect: the documented difference. */
+			cr_log_info("no IP_LOCAL_PORT_RANGE: expecting the documented EINVAL");
+			tcp[2].rc = -1;
+			tcp[2].err = EINVAL;
+		}
+		for (int k = 0; k < 3; k++)
+			cr_expect(ours[k].rc == tcp[k].rc && ours[k].err == tcp[k].err,
+				  "sequence %d step %d: shim %d/%s, TCP %d/%s", i, k, ours[k].rc,
+				  strerrorname_np(ours[k].err), tcp[k].rc, strerrorname_np(tcp[k].err));
+		close(fd);
+		close(ref);
+	}
+}

@@ -219,6 +219,9 @@ static void compare(struct tally *t, int family, enum state st, int level, int o
 
 static void one(struct tally *t, int family, enum state st, int level, int opt)
 {
+	if (getenv("SOCKOPT_DIFF_TRACE")) /* which call a kernel crash followed (VM runs) */
+		fprintf(stderr, "sockopt-diff: v%d %s %d/%d\n", family == AF_INET ? 4 : 6,
+			state_names[st], level, opt);
 	struct built b[2] = {build(W_SHIM, family, st, 0), build(W_TCP, family, st, 0)};
 	struct res r[2][NSTEPS];
 	int proto[2];

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hook_fuzz - a differential fuzzer for the hooks. From a seed it draws a sequence of socket,
- * setsockopt, getsockopt, bind, listen, connect (to its own loopback listeners), dup2 and close
- * calls on a few fd slots (plus invalid fds, odd lengths, NULL buffers) and prints one line per
- * call: return value, errno and, for getsockopt, the length and bytes read back. Run once with
+ * setsockopt, getsockopt, bind, listen, connect (to its own loopback listeners), dup2, dup,
+ * fcntl(F_DUPFD*) and close calls on a few fd slots (plus invalid fds, odd lengths, NULL
+ * buffers) and prints one line per call: return value, errno and, for getsockopt, the length and bytes read back. Run once with
  * the library preloaded (MPTCPIZE=1) and once without: the two traces must be identical, because
  * the shim promises TCP's answers (tests/integration/hook-fuzz.sh compares them).
  * Usage: hook_fuzz SEED OPS
@@ -186,6 +186,17 @@ static void op_dup2_close(int i)
 	if (rnd(2) && slots[s] >= 0 && slots[t] >= 0 && s != t) {
 		int rc = dup2(slots[s], slots[t]);
 		printf("%d dup2(%d,%d) = %d\n", i, slots[s], slots[t], rc);
+		return;
+	}
+	if (rnd(3) == 0 && slots[s] >= 0 && s != t) {
+		/* dup() and fcntl(F_DUPFD*) into slot t: the new fd names the same socket. */
+		if (slots[t] >= 0)
+			close(slots[t]);
+		int how = (int)rnd(3);
+		slots[t] = how == 0 ? dup(slots[s])
+			   : fcntl(slots[s], how == 1 ? F_DUPFD : F_DUPFD_CLOEXEC, (int)rnd(20));
+		listen_addr[t] = listen_addr[s];
+		printf("%d dup#%d(%d) = %d\n", i, how, slots[s], slots[t]);
 		return;
 	}
 	int rc = close(slots[s]);

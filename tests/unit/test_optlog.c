@@ -71,3 +71,15 @@ Test(optlog, blocks_are_reused)
 	}
 	cr_expect_eq(shim_optlog_blocks_in_use(), before);
 }
+
+/* IPv6 options take a NULL value for 0 (the hook fuzzer's seed 193): logged as zeros. */
+Test(optlog, null_value_is_stored_as_zeros)
+{
+	struct shim_optlog *log = NULL;
+	cr_assert(shim_optlog_put(&log, SHIM_OPT_EMULATED, IPPROTO_IPV6, 67, NULL, 4));
+	const struct shim_optent *e = shim_optlog_find(log, IPPROTO_IPV6, 67);
+	cr_assert_not_null(e);
+	cr_expect_eq(e->len, 4);
+	cr_expect_eq(*(const int *)e->value, 0);
+	shim_optlog_free(&log);
+}
