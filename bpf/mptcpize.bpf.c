@@ -9,6 +9,11 @@
  *                                    ones go to the kernel, which fails them, and are reported.
  *   cgroup/getsockopt                emulated options read the recorded value (or TCP's default);
  *                                    SO_PROTOCOL reads IPPROTO_TCP.
+ *   sockops                          MZ_SUBFLOW_OPTIONS (TCP_USER_TIMEOUT) recorded on an MPTCP
+ *                                    socket are applied for
+ *                                    real to each of its subflows: when the subflow is
+ *                                    established, and at its retransmission timeouts (a value set
+ *                                    after connect() reaches the subflows that already exist).
  * The rules come from the shim's option table (shim/sockopt_policy.c) and the running kernel;
  * the launcher fills the map (tools/bpf_rules.c). The GPL is needed for the tracing helpers.
  */
@@ -212,5 +217,44 @@ int mz_getsockopt(struct bpf_sockopt *ctx)
 	/* never set: TCP's default, unless the kernel answered by itself */
 	if (ctx->retval != 0)
 		put_int(ctx, rule->tcp_default);
+	return 1;
+}
+
+/* The recorded value of (level, optname) on MPTCP socket msk, or -1. */
+static __always_inline int recorded(void *msk, int level, int optname)
+{
+	struct mz_sk_opts *st = bpf_sk_storage_get(&mz_sk, msk, 0, 0);
+	if (!st)
+		return -1;
+	for (unsigned int i = 0; i < MZ_MAX_RECORDED; i++) {
+		if (i >= st->n)
+			break;
+		if (st->e[i].level == level && st->e[i].optname == optname)
+			return st->e[i].value;
+	}
+	return -1;
+}
+
+SEC("sockops")
+int mz_sockops(struct bpf_sock_ops *skops)
+{
+	int op = skops->op;
+	if (op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB &&
+	    op != BPF_SOCK_OPS_RTO_CB)
+		return 1;
+	struct bpf_sock *sk = skops->sk;
+	if (!sk)
+		return 1;
+	struct mptcp_sock *msk = bpf_skc_to_mptcp_sock(sk); /* NULL unless sk is a subflow */
+	if (!msk)
+		return 1;
+	if (op != BPF_SOCK_OPS_RTO_CB)
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTO_CB_FLAG);
+	const struct mz_opt_key opts[MZ_NSUBFLOW_OPTIONS] = MZ_SUBFLOW_OPTIONS;
+	for (int i = 0; i < MZ_NSUBFLOW_OPTIONS; i++) {
+		int v = recorded(msk, opts[i].level, opts[i].optname);
+		if (v >= 0)
+			bpf_setsockopt(skops, opts[i].level, opts[i].optname, &v, sizeof(v));
+	}
 	return 1;
 }

@@ -19,6 +19,11 @@ struct mz_opt_key {
 	int optname;
 };
 
+/* Options the sockops program also applies for real to every subflow of an MPTCP socket they
+ * were set on (bpf_setsockopt accepts them on TCP sockets), `mptcpize options` lists them. */
+#define MZ_SUBFLOW_OPTIONS {{6 /* SOL_TCP */, 18 /* TCP_USER_TIMEOUT */}}
+#define MZ_NSUBFLOW_OPTIONS 1
+
 enum mz_action {
 	/* skip the kernel, record the value, report success; getsockopt answers it */
 	MZ_ACT_EMULATE = 1,

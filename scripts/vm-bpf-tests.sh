@@ -9,7 +9,8 @@
 #       SO_PROTOCOL 6, 1 MiB intact; the same pair without the launcher (reference) and outside
 #       the cgroup while a launcher is attached stays TCP; static busybox httpd + wget, MPTCP by
 #       the kernel's MPTcpExt counters; Debian's caddy (Go 1.19) reverse-proxying to that httpd,
-#       both hops MPTCP; net.mptcp.enabled=0 gives plain TCP; nothing of ours
+#       both hops MPTCP; TCP_USER_TIMEOUT set after connect really bounds the subflow (sockops)
+#       when the peer vanishes; net.mptcp.enabled=0 gives plain TCP; nothing of ours
 #       attached after exit and after kill -9 of the launcher; its cgroup gone after the next run.
 # 6.1:  --bpf: exit 2, one line, CMD not run, nothing attached; --bpf-options answers as TCP.
 # Usage: scripts/vm-bpf-tests.sh BUILDDIR 6.12|6.1   (TAP output)
@@ -98,11 +99,39 @@ echo 1 >/proc/sys/net/mptcp/enabled
 show /tmp/d-s.out /tmp/d-c.out /tmp/d-s.err
 t "net.mptcp.enabled=0: plain TCP, the program works, with a note" "grep -q \"server mptcp=0\" /tmp/d-s.out && grep -q \"client mptcp=0 .*intact=1\" /tmp/d-c.out && grep -q net.mptcp.enabled=0 /tmp/d-s.err"
 
+# TCP_USER_TIMEOUT for real: the Go client sets it (2 s) after connect, across a veth pair
+# whose far end then vanishes (its address flushed). The sockops program applies it to the
+# subflow at its first retransmission timeout, so the subflow is gone well before the TCP default
+# (minutes); the reference run (policy pass: no record, no sockops effect) keeps retransmitting.
+# nsenter, not `ip netns exec`, which remounts /sys and hides the cgroup2 mount.
+IP=/usr/bin/ip
+$IP link add va type veth peer name vb && $IP netns add a && $IP netns add b &&
+	$IP link set va netns a && $IP link set vb netns b && $IP -n a link set va up &&
+	$IP -n b link set vb up && $IP -n a addr add 198.18.7.1/24 dev va || echo "# veth setup failed"
+subflows() { nsenter --net=/run/netns/a ss -tnH state established "( dport = :7100 )" | wc -l; }
+vanish() { # MPTCPIZE_SOCKOPT value -> established subflows 8 s after the peer vanished
+	$IP -n b addr add 198.18.7.2/24 dev vb
+	nsenter --net=/run/netns/b $MZ run --bpf -- $GP sink 198.18.7.2:7100 0 & vs=$!
+	sleep 1
+	nsenter --net=/run/netns/a env MPTCPIZE_SOCKOPT="$1" $MZ run --bpf -- $GP hold 198.18.7.2:7100 0 >/tmp/h.out 2>&1 & vc=$!
+	i=0; while ! grep -q connected /tmp/h.out && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	sleep 1
+	before=$(subflows)
+	$IP -n b addr flush dev vb
+	sleep 8
+	echo "# $1: $(head -n1 /tmp/h.out), established subflows before $before, 8 s after the peer vanished $(subflows)" >&2
+	subflows
+	kill $vc $vs; wait $vc $vs
+}
+ref=$(vanish TCP_USER_TIMEOUT=pass)
+real=$(vanish "")
+t "TCP_USER_TIMEOUT=2000 set after connect is applied to the subflow: gone 8 s after the peer vanished ($real left; $ref with the option not applied)" "[ \"$ref\" = 1 ] && [ \"$real\" = 0 ]"
+
 $MZ run --bpf -- sleep 60 >/tmp/k.out 2>&1 &
 L=$!
 i=0; while ! ours && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 cg=/sys/fs/cgroup/mptcpize-bpf.$L
-i=0; while ! [ -s $cg/cgroup.procs ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+i=0; while ! grep -qs . $cg/cgroup.procs && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 kill -9 $L; wait $L 2>/dev/null
 t "kill -9 of the launcher: nothing of ours attached (bpftool prog list, link list)" "gone && ! bpftool link list | grep -q mz_"
 kill $(cat $cg/cgroup.procs) 2>/dev/null; sleep 0.5
@@ -141,7 +170,8 @@ if [ "$KERNEL" != 6.1 ]; then
 	cad=$(mktemp -d)
 	trap 'rm -rf "$out" "$out.2" "$cad"' EXIT
 	printf '{\n\tadmin off\n\tauto_https off\n\tstorage file_system /tmp/cad/data\n}\nhttp://127.0.0.1:8091 {\n\treverse_proxy 127.0.0.1:8092\n}\n' >"$cad/Caddyfile"
-	extra=(--copy "$caddy" --copy "$cad:/tmp/cad")
+	extra=(--copy "$caddy" --copy "$cad:/tmp/cad" --modules veth --copy /usr/bin/ip
+		--copy /usr/bin/ss --copy /usr/bin/nsenter)
 fi
 "$here/vm/run-in-vm.sh" --quiet --kernel "$KERNEL" --timeout 500 --copy "$BUILDDIR/tools" \
 	--copy "$BUILDDIR/tests/bpf-probe" --copy "$BUILDDIR/tests/gopair" --copy "$bpftool" \

@@ -11,7 +11,9 @@
  * atomic add, made on slow paths only (an upgrade, a swap, an emulation), never a syscall.
  *
  * Lifetime: unlinked by a destructor at normal exit; after a kill or _exit it stays, and status
- * ignores and removes files whose pid is dead or younger than the file's creation. A fork child
+ * ignores and removes files of its own pid namespace whose pid is dead or younger than the
+ * file's creation (files left by killed processes of another pid namespace stay: status cannot
+ * tell whether that namespace still exists outside its view). A fork child
  * starts from zero and makes its own file on its own first upgrade. Secure-exec processes and
  * any failure (no /dev/shm, a file we do not own, a full /dev/shm) leave counting in memory
  * only, with one debug line. While the real, effective and saved ids differ (a root daemon that

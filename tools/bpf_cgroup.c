@@ -158,3 +158,31 @@ void bpfcg_remove(struct bpfcg *cg)
 	for (int i = 0; i < 50 && rmdir(cg->path) != 0 && errno == EBUSY; i++)
 		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 }
+
+long bpfcg_launcher_of(long pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/cgroup", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	char line[PATH_MAX + 16];
+	long launcher = 0;
+	while (!launcher && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		/* the innermost of ours: nested launchers each add a level */
+		const char *p = line, *hit = NULL;
+		while ((p = strstr(p, "/" PREFIX)) != NULL)
+			hit = p++;
+		if (hit) {
+			char *end;
+			long v = strtol(hit + 1 + strlen(PREFIX), &end, 10);
+			if (v > 0 && (*end == '\0' || *end == '/'))
+				launcher = v;
+		}
+	}
+	fclose(f);
+	return launcher;
+}

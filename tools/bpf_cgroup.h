@@ -28,6 +28,9 @@ int bpfcg_clean_leftovers(const struct bpfcg *cg);
 bool bpfcg_enter(const struct bpfcg *cg);
 /* 1 if a task is in it, 0 if not, -1 if unreadable. */
 int bpfcg_populated(const struct bpfcg *cg);
+/* The pid of the `run --bpf` launcher whose cgroup holds process pid, or 0 (for `status`;
+ * needs no libbpf, so it is built without the BPF engine too). */
+long bpfcg_launcher_of(long pid);
 /* Closes the fds and removes the directory (waits briefly while the kernel finishes exits). */
 void bpfcg_remove(struct bpfcg *cg);
 

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "mptcpize_bpf.h"
 #include "sockopt_policy.h"
 
 #include <stdbool.h>
@@ -90,5 +91,14 @@ int cmd_options(int argc, char **argv)
 		printf("| any other number | | | %s | | %s |\n", other, why);
 	else
 		printf("%-32s %-10s %3s %-20s %s\n", "(any other)", "", "", other, why);
+	/* The BPF engine (run --bpf) emulates the same way, and applies these to every subflow. */
+	const struct mz_opt_key sub[MZ_NSUBFLOW_OPTIONS] = MZ_SUBFLOW_OPTIONS;
+	printf(markdown ? "With `run --bpf` these are also applied for real to every subflow:"
+			: "run --bpf also applies these to every subflow:");
+	for (int i = 0; i < MZ_NSUBFLOW_OPTIONS; i++) {
+		const struct shim_opt_info *o = shim_opt_lookup(sub[i].level, sub[i].optname);
+		printf(markdown ? " `%s`" : " %s", o ? o->name : "?");
+	}
+	printf(markdown ? ".\n" : "\n");
 	return 0;
 }

@@ -9,6 +9,7 @@
  * through /proc/PID/root, every read bounded). Counter files of dead processes (or of an
  * earlier process with a reused pid) are ignored and removed.
  */
+#include "bpf_cgroup.h"
 #include "cli.h"
 #include "commands.h"
 #include "counters.h"
@@ -98,8 +99,13 @@ static int show(long pid)
 	bool other_ns = *ns && strcmp(ns, myns) != 0;
 	struct status_maps maps;
 	status_scan_maps(pid, &maps);
-	printf("%ld %s%s%s%s\n", pid, comm, maps.has_library ? "" : "  (library not loaded)",
-	       other_ns ? "  netns " : "", other_ns ? ns : "");
+	long launcher = bpfcg_launcher_of(pid);
+	if (launcher)
+		printf("%ld %s  (BPF engine: mptcpize run --bpf, launcher %ld)%s%s\n", pid, comm,
+		       launcher, other_ns ? "  netns " : "", other_ns ? ns : "");
+	else
+		printf("%ld %s%s%s%s\n", pid, comm, maps.has_library ? "" : "  (library not loaded)",
+		       other_ns ? "  netns " : "", other_ns ? ns : "");
 
 	struct shim_counters_file c;
 	char cwhy[256];
@@ -110,7 +116,7 @@ static int show(long pid)
 			printf(" %s=%llu", names[i],
 			       (unsigned long long)__atomic_load_n(&c.value[i], __ATOMIC_RELAXED));
 		printf("\n");
-	} else {
+	} else if (!launcher) { /* the BPF engine keeps no counters */
 		printf("  counters: none (%s)\n", cwhy);
 	}
 
@@ -194,13 +200,16 @@ int cmd_status(int argc, char **argv)
 			continue;
 		long pid = atol(de->d_name);
 		struct status_maps maps;
-		if (pid == self || !status_scan_maps(pid, &maps) || !maps.has_library)
+		if (pid == self)
 			continue;
+		bool preloaded = status_scan_maps(pid, &maps) && maps.has_library;
+		if (!preloaded && !bpfcg_launcher_of(pid))
+			continue; /* neither engine's */
 		found++;
 		rc |= show(pid);
 	}
 	closedir(d);
 	if (!found)
-		printf("no running process has libmptcpize.so loaded\n");
+		printf("no running process has libmptcpize.so loaded or runs under run --bpf\n");
 	return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -169,7 +169,8 @@ static bool attach(struct mptcpize_bpf *skel, const struct run_bpf_opts *o, int 
 {
 	skel->links.mz_setsockopt = bpf_program__attach_cgroup(skel->progs.mz_setsockopt, cgfd);
 	skel->links.mz_getsockopt = bpf_program__attach_cgroup(skel->progs.mz_getsockopt, cgfd);
-	if (!skel->links.mz_setsockopt || !skel->links.mz_getsockopt) {
+	skel->links.mz_sockops = bpf_program__attach_cgroup(skel->progs.mz_sockops, cgfd);
+	if (!skel->links.mz_setsockopt || !skel->links.mz_getsockopt || !skel->links.mz_sockops) {
 		fprintf(stderr, "mptcpize: --bpf: cannot attach to the cgroup: %s\n",
 			strerror(errno));
 		return false;

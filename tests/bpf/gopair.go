@@ -7,7 +7,10 @@
 // pattern, the client checks every byte. One line per end:
 //   server mptcp=1 uto=5000 oob=1 proto=6 setuto=ok setoob=ok bytes=1048576 intact=1
 //
-// usage: gopair server ADDR SIZE | gopair client ADDR SIZE
+// "hold" connects, sets TCP_USER_TIMEOUT=2000 after connect and keeps writing (a peer that then
+// vanishes is the test's business); "sink" accepts and reads forever.
+//
+// usage: gopair server|client|hold|sink ADDR SIZE
 package main
 
 import (
@@ -123,6 +126,37 @@ func main() {
 			ok = 1
 		}
 		fmt.Printf("%s bytes=%d intact=%d read=%s\n", line, len(data), ok, errText(err))
+	case "sink":
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			fmt.Println("sink listen:", err)
+			os.Exit(1)
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			os.Exit(1)
+		}
+		io.Copy(io.Discard, c)
+	case "hold":
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			fmt.Println("hold dial:", err)
+			os.Exit(1)
+		}
+		rc, _ := c.(*net.TCPConn).SyscallConn()
+		var setuto error
+		rc.Control(func(p uintptr) {
+			setuto = syscall.SetsockoptInt(int(p), syscall.IPPROTO_TCP, tcpUserTimeout, 2000)
+		})
+		fmt.Printf("hold connected setuto=%s\n", errText(setuto))
+		buf := make([]byte, 16384)
+		c.SetWriteDeadline(time.Now().Add(60 * time.Second))
+		for {
+			if _, err := c.Write(buf); err != nil {
+				fmt.Println("hold write:", err)
+				return
+			}
+		}
 	default:
 		os.Exit(2)
 	}

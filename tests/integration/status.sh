@@ -121,7 +121,9 @@ check "pid 1 in pid namespace B: its own counters (upgraded=3)" grep -q "upgrade
 timeout 10 tail --pid="$pa" -f /dev/null
 nsB_ino=$(readlink "/proc/$pb/ns/pid" | tr -dc 0-9)
 check "A's normal exit leaves B's file alone" test -f "/dev/shm/mptcpize-$nsB_ino-1"
-kill "$nsB" 2>/dev/null
+kill -9 "$pb" 2>/dev/null # unshare ignores SIGTERM; a namespace's init takes SIGKILL from outside
+timeout 5 tail --pid="$pb" -f /dev/null
+rm -f "/dev/shm/mptcpize-$nsB_ino-1" # killed, in a pid namespace now gone: no status removes it
 
 # A root-owned file planted for pid 2 of a fresh pid namespace before pid 2 starts (as a dead
 # earlier holder of the pid would leave it): never taken for pid 2's counters, whether pid 2
@@ -155,7 +157,8 @@ for kind in sleep upgrade; do
 	[[ $kind == upgrade ]] && want='counters: upgraded=1 '
 	check "a file planted before pid 2 started is not its counters ($kind: '$want')" \
 		bash -c "test '$nspid' = 2 && grep -q '$want' <<<\"\$0\" && ! grep -q 777 <<<\"\$0\"" "$out"
-	kill "$plp" 2>/dev/null
+	kill -9 "$(pgrep -P "$plp")" 2>/dev/null # the namespace's init: its pid 2 goes with it
+	timeout 5 tail --pid="$pl_child" -f /dev/null
 	rm -f "/dev/shm/mptcpize-$plns-2" /dev/shm/mptcpize-2
 done
 # A user's status of its own process: no map_files without CAP_SYS_ADMIN, so the counters come
@@ -168,6 +171,8 @@ wait_ready "$TMP/user"
 out=$($nobody "$M" status "$up" 2>&1)
 check "a user's status of its own process shows its counters (upgraded=2)" grep -q "upgraded=2 " <<<"$out"
 kill "$up" 2>/dev/null
+timeout 5 tail --pid="$up" -f /dev/null
+rm -f "$(shm "$up")"
 
 # A process with a private /dev/shm (its own mount namespace): read through its own mapping.
 unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs none /dev/shm && exec "$0" "$@"' \
