@@ -88,9 +88,12 @@ static const char *known_reason(int level, int opt, enum step s, enum state st, 
  * ip_local_deliver_finish) when the netstamp_needed_key static branch is patched while loopback
  * packets are delivered on the other CPU. Setting SO_TIMESTAMP or SO_TIMESTAMPNS to 1 on a
  * socket is what flips that key (net_enable_timestamp; it flips back when the socket is
- * destroyed), for a plain TCP socket as for MPTCP: the shim adds no such call. On 6.12 the
- * test skips that one step ("set 1") of those four options, in both worlds; every other step
- * and option is compared. See docs/kernel-compatibility.md. */
+ * destroyed), for a plain TCP socket as for MPTCP: the shim adds no such call (SO_TIMESTAMPING
+ * 1 is a TX flag and flips nothing). On 6.12 the test skips that one step ("set 1") of those
+ * four options, in both worlds; every other step and option is compared. The crash site is
+ * wherever a packet is delivered at that moment (mptcp_sendmsg, or the worker's FIN in
+ * mptcp_shutdown_subflows): it names the sender, not the cause. See
+ * docs/kernel-compatibility.md. */
 static bool kernel_skips(int level, int opt, enum step s)
 {
 	static int is_612 = -1;
