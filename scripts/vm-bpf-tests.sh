@@ -25,7 +25,7 @@ bpftool=$(command -v bpftool || echo /usr/sbin/bpftool)
 common='MZ=$B/tools/mptcpize; GP=$B/tests/gopair; PR=$B/tests/bpf-probe
 t() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fi; }
 show() { sed "s/^/# /" "$@"; }
-ours() { bpftool prog list 2>/dev/null | grep -Eq "name mz_(upgrade|setsockopt|getsockopt) "; }
+ours() { bpftool prog list 2>/dev/null | grep -Eq "name mz_(upgrade|setsockopt|getsockopt|sockops) "; }
 gone() { i=0; while ours && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done; ! ours; }
 '
 guest612='
