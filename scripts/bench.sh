@@ -365,4 +365,25 @@ open(out, "w").write("\n".join(lines) + "\n")
 for b, tv, tmax, r, okay in verdicts:
     print(f"{b}: ours/{tv} = {r:.3f} (target <= {tmax:.2f}): {'met' if okay else 'MISSED'}")
 PY
+# The BPF engine (run --bpf) costs every process on the machine one fmod_ret program per
+# socket(); measured where the hook exists, Debian's 6.12 under QEMU (scripts/vm-bpf-bench.sh).
+if [[ -x $BUILDDIR/tests/bpf-probe ]]; then
+	say "BPF engine: socket()+close() outside the cgroup, in a 6.12 VM"
+	if row=$("$REPO_DIR/scripts/vm-bpf-bench.sh" "$BUILDDIR" "$ROUNDS" 2000 10 2>/dev/null); then
+		{
+			echo
+			echo "## BPF engine (\`mptcpize run --bpf\`)"
+			echo
+			echo "\`scripts/vm-bpf-bench.sh\`: a process outside the cgroup, with no launcher and with one launcher"
+			echo "attached, in Debian's 6.12 kernel under QEMU/TCG (2 vCPUs; the host kernel refuses fmod_ret)."
+			echo "Each round: the fastest of 10 batches of 2000 pairs; the ratio is per round, then the median."
+			echo
+			echo "| benchmark | no launcher | one launcher attached | attached/none (target ≤ 1.02) |"
+			echo "|---|---|---|---|"
+			echo "$row"
+		} >>"$OUT"
+	else
+		say "BPF engine row: the VM run failed (not written)"
+	fi
+fi
 say "done: $OUT"

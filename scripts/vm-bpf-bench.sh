@@ -19,7 +19,7 @@ for r in $(seq $ROUNDS); do
 	echo "none $($PR loop $N $BATCHES)"
 	$MZ run --bpf -- sleep 600 & L=$!
 	# attached, CMD running, the launcher idle in poll()
-	while ! [ -s /sys/fs/cgroup/mptcpize-bpf.$L/cgroup.procs ]; do sleep 0.1; done
+	while ! grep -qs . /sys/fs/cgroup/mptcpize-bpf.$L/cgroup.procs; do sleep 0.1; done
 	bpftool link list | grep -q mz_upgrade || echo "not attached"
 	sleep 1
 	echo "attached $($PR loop $N $BATCHES)"

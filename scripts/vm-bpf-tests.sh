@@ -25,7 +25,7 @@ bpftool=$(command -v bpftool || echo /usr/sbin/bpftool)
 common='MZ=$B/tools/mptcpize; GP=$B/tests/gopair; PR=$B/tests/bpf-probe
 t() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fi; }
 show() { sed "s/^/# /" "$@"; }
-ours() { bpftool prog list 2>/dev/null | grep -Eq "name mz_(upgrade|setsockopt|getsockopt) "; }
+ours() { bpftool prog list 2>/dev/null | grep -Eq "name mz_(upgrade|setsockopt|getsockopt|sockops) "; }
 gone() { i=0; while ours && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done; ! ours; }
 '
 guest612='
@@ -131,7 +131,7 @@ $MZ run --bpf -- sleep 60 >/tmp/k.out 2>&1 &
 L=$!
 i=0; while ! ours && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 cg=/sys/fs/cgroup/mptcpize-bpf.$L
-i=0; while ! [ -s $cg/cgroup.procs ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+i=0; while ! grep -qs . $cg/cgroup.procs && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 kill -9 $L; wait $L 2>/dev/null
 t "kill -9 of the launcher: nothing of ours attached (bpftool prog list, link list)" "gone && ! bpftool link list | grep -q mz_"
 kill $(cat $cg/cgroup.procs) 2>/dev/null; sleep 0.5

@@ -55,7 +55,10 @@ static uint64_t fork_time;
 static void mark_forked(void *block)
 {
 	struct shim_fd *rec = block;
-	if (!__atomic_load_n(&rec->refs, __ATOMIC_ACQUIRE))
+	/* Read first: a record already marked is not written, so that a server forking worker
+	 * after worker does not copy every page of records on each fork. */
+	if (!__atomic_load_n(&rec->refs, __ATOMIC_ACQUIRE) ||
+	    (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_FORKED))
 		return;
 	uint32_t old = __atomic_fetch_or(&rec->flags, SHIM_FD_FORKED, __ATOMIC_ACQ_REL);
 	if (!(old & SHIM_FD_FORKED))

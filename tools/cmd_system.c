@@ -58,7 +58,12 @@ static size_t remove_entry(char *buf, size_t len, size_t s, size_t e)
 	while (le < len && (buf[le] == ' ' || buf[le] == '\t'))
 		le++;
 	bool whole_line = (ls == 0 || buf[ls - 1] == '\n') && (le == len || buf[le] == '\n');
-	if (whole_line) {
+	if (whole_line && le == len && ls > 0) {
+		/* The unterminated last line: install put the newline before it, so that one goes,
+		 * and the file ends as it did before. */
+		s = ls - 1;
+		e = le;
+	} else if (whole_line) {
 		s = ls;
 		e = le < len ? le + 1 : le;
 	} else {
@@ -232,12 +237,15 @@ int cmd_install(int argc, char **argv)
 		close(etc);
 		return 1;
 	}
-	/* Appended on a line of its own; an unterminated last line gets its newline first. */
-	if (len > 0 && out[len - 1] != '\n')
+	/* Appended on a line of its own. A file whose last line has no newline keeps ending
+	 * without one (the newline goes before our entry), so uninstall restores it exactly. */
+	bool unterminated = len > 0 && out[len - 1] != '\n';
+	if (unterminated)
 		out[len++] = '\n';
 	memcpy(out + len, entry, elen);
 	len += elen;
-	out[len++] = '\n';
+	if (!unterminated)
+		out[len++] = '\n';
 	rc = rootfs_replace_at(etc, path, TEMP_PREFIX, PRELOAD, out, len);
 	free(out);
 	close(etc);

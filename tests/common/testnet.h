@@ -127,6 +127,17 @@ static inline int testnet_connect(int fd, int family, unsigned short port)
 	return connect(fd, (struct sockaddr *)&ss, len);
 }
 
+/* A TCP-MD5 key (TCP_MD5SIG) for the test address of family: an option only TCP serves. */
+static inline struct tcp_md5sig testnet_md5_key(int family)
+{
+	struct tcp_md5sig md5;
+	memset(&md5, 0, sizeof(md5));
+	testnet_addr(family, 0, (struct sockaddr_storage *)&md5.tcpm_addr);
+	md5.tcpm_keylen = 16;
+	memcpy(md5.tcpm_key, "0123456789abcdef", 16);
+	return md5;
+}
+
 /* Raw syscalls: the shim never sees these. */
 static inline int raw_setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
 {

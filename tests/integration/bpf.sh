@@ -33,8 +33,17 @@ at_exit ip netns del "$NS"
 # DIAG: the files (under $TMP) shown when the next check fails.
 DIAG=""
 bpf_check() { local what=$1; shift; DIAG_FILES=${DIAG:-none} check "$what" "$@"; DIAG=""; }
-ours_attached() { bpftool prog list 2>/dev/null | grep -Eq 'name mz_(upgrade|setsockopt|getsockopt) '; }
-leftover_cgroups() { find /sys/fs/cgroup -maxdepth 6 -type d -name 'mptcpize-bpf.*' 2>/dev/null; }
+# Other builds on this machine may run launchers at the same time, so "nothing of ours is left"
+# is judged by the ids of the programs a given launcher held (from its fdinfo) and by cgroups
+# whose launcher is dead.
+prog_ids() { grep -hs '^prog_id:' /proc/"$1"/fdinfo/* | awk '{ print $2 }' | sort -u; }
+ids_gone() { local id; for id in "$@"; do bpftool prog show id "$id" >/dev/null 2>&1 && return 1; done; return 0; }
+leftover_cgroups() {
+	local d
+	for d in $(find /sys/fs/cgroup -maxdepth 6 -type d -name 'mptcpize-bpf.*' 2>/dev/null); do
+		kill -0 "${d##*.}" 2>/dev/null || echo "$d"
+	done
+}
 # Waits up to 5 s for a condition (the kernel frees programs asynchronously).
 eventually() { for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
 not() { ! "$@"; }
@@ -55,7 +64,7 @@ bpf_check "--bpf-options: every option answer on MPTCP equals TCP's (exit $rc)" 
 "$MZ" run --bpf-options -- sh -c 'sleep 3' >"$TMP/bg.log" 2>&1 &
 pids+=($!)
 bg=$!
-eventually ours_attached
+eventually eval '[ -n "$(prog_ids "$bg")" ] && grep -qs . /sys/fs/cgroup/*/mptcpize-bpf.$bg/cgroup.procs /sys/fs/cgroup/mptcpize-bpf.$bg/cgroup.procs'
 "$PROBE" options >"$TMP/outsider.log" 2>&1
 rc=$?
 DIAG="outsider.log bg.log"
@@ -85,19 +94,25 @@ bpf_check "CMD's exit status is the launcher's (7)" test $? = 7
 "$MZ" run --bpf-options -- /nonexistent/cmd 2>"$TMP/missing.log"
 bpf_check "a missing CMD exits 127" test $? = 127
 
-bpf_check "after exit: no program of ours attached, no cgroup left" \
-	eventually eval 'not ours_attached && [ -z "$(leftover_cgroups)" ]'
+"$MZ" run --bpf-options -- sleep 1 >"$TMP/exit2.log" 2>&1 &
+launcher=$!
+eventually eval '[ -n "$(prog_ids "$launcher")" ]'
+ids=$(prog_ids "$launcher")
+wait "$launcher"
+bpf_check "after exit: the launcher's programs ($(echo $ids)) are gone, no cgroup left" \
+	eventually eval '[ -n "$ids" ] && ids_gone $ids && [ -z "$(leftover_cgroups)" ]'
 
 "$MZ" run --bpf-options -- sleep 30 >"$TMP/kill.log" 2>&1 &
 launcher=$!
 pids+=("$launcher")
 cg_of_launcher() { find /sys/fs/cgroup -maxdepth 6 -type d -name "mptcpize-bpf.$launcher" 2>/dev/null; }
-eventually eval '[ -n "$(cg_of_launcher)" ] && [ -s "$(cg_of_launcher)/cgroup.procs" ]'
+eventually eval '[ -n "$(cg_of_launcher)" ] && grep -qs . "$(cg_of_launcher)/cgroup.procs"'
 left=$(cg_of_launcher)
+ids=$(prog_ids "$launcher")
 kill -9 "$launcher"
 wait "$launcher" 2>/dev/null
 gone=no
-eventually not ours_attached && gone=yes
+[ -n "$ids" ] && eventually ids_gone $ids && gone=yes
 # the orphaned CMD keeps running in the cgroup; end it, as its user would
 [ -n "$left" ] && xargs -r kill <"$left/cgroup.procs"
 eventually eval '! grep -q . "$left/cgroup.procs"' 
@@ -149,6 +164,7 @@ launcher=$!
 pids+=("$launcher")
 eventually eval '[ -n "$(pgrep -P "$launcher" sleep)" ]'
 sleeper=$(pgrep -P "$launcher" sleep)
+ids=$(prog_ids "$launcher")
 "$MZ" status >"$TMP/status.log" 2>&1
 kill -TERM "$launcher"
 wait "$launcher"
@@ -156,6 +172,6 @@ rc=$?
 DIAG="status.log term.log"
 bpf_check "status shows the --bpf tree (sleep $sleeper, launcher $launcher); SIGTERM reaches CMD (exit $rc), nothing left" \
 	eval 'grep -q "^$sleeper sleep  (BPF engine: mptcpize run --bpf, launcher $launcher)" "$TMP/status.log" &&
-		[ "$rc" = 143 ] && eventually eval "not ours_attached && [ -z \"\$(leftover_cgroups)\" ]"'
+		[ "$rc" = 143 ] && eventually eval "[ -n \"\$ids\" ] && ids_gone \$ids && [ -z \"\$(leftover_cgroups)\" ]"'
 
 finish

@@ -82,10 +82,10 @@ case_erlang() {
 		{ok,D}=file:read_file(\"$TMP/erl.in\"), ok=gen_tcp:send(S,D),
 		ok=gen_tcp:shutdown(S,write), {error,closed}=gen_tcp:recv(S,0), halt()."
 	snap e0
-	bg_start srv "$TMP/erl-srv.log" env HOME="$TMP" "$MPTCPIZE" run erl -noshell -eval "$srv_code"
+	bg_start srv "$TMP/erl-srv.log" env HOME="$TMP" ERL_CRASH_DUMP="$TMP/erl_crash.dump" "$MPTCPIZE" run erl -noshell -eval "$srv_code"
 	local spid=$BG_PID
 	wait_port srv "$SRV4" "$port" 30 || true
-	in_ns cli timeout 60 env HOME="$TMP" "$MPTCPIZE" run erl -noshell -eval "$cli_code" \
+	in_ns cli timeout 60 env HOME="$TMP" ERL_CRASH_DUMP="$TMP/erl_crash.dump" "$MPTCPIZE" run erl -noshell -eval "$cli_code" \
 		>"$TMP/erl-cli.log" 2>&1 || true
 	timeout 20 tail --pid="$spid" -f /dev/null 2>/dev/null || true
 	bg_stop "$spid"

@@ -49,8 +49,10 @@ check "run --respect-config compiles the file and the program follows it ($got)"
 mkdir "$TMP/ro" && cp "$TMP/l.conf" "$TMP/ro/" && chmod 755 "$TMP/ro" && chmod 644 "$TMP/ro/l.conf"
 priv=/tmp/mptcpize-65534
 [ -e "$priv" ] && priv_existed=1 || priv_existed=0
+user_copy "$M" "$LIB" "$TESTER" # world-readable copies: the build tree may sit in /root
 got=$(timeout 20 setpriv --reuid=65534 --regid=65534 --clear-groups env -u XDG_RUNTIME_DIR \
-	MPTCPIZE_CONFIG="$TMP/ro/l.conf" "$M" run --respect-config "$TESTER" kind inet 2>"$TMP/err")
+	MPTCPIZE_CONFIG="$TMP/ro/l.conf" "${U[mptcpize]}" run --respect-config "${U[tester]}" kind inet \
+	2>"$TMP/err")
 check "run --respect-config, source dir not writable: a private copy is used ($got)" \
 	bash -c "[ '$got' = mptcp ] && grep -q 'using $priv/' '$TMP/err'"
 [ "$priv_existed" = 0 ] && rm -rf "$priv"

@@ -20,7 +20,7 @@ require_root
 need_cmds iperf3 python3 strace setpriv unshare /usr/bin/python3
 M=$BUILDDIR/tools/mptcpize
 TB_PREFIX=mst$$
-plan 24
+plan 25
 LIB=$BUILDDIR/shim/libmptcpize.so
 PIDNS=$(readlink /proc/self/ns/pid | tr -dc 0-9)
 shm() { echo "/dev/shm/mptcpize-$PIDNS-$1"; }
@@ -164,11 +164,14 @@ done
 # A user's status of its own process: no map_files without CAP_SYS_ADMIN, so the counters come
 # from our /dev/shm (same mount namespace), with the same checks.
 nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
-$nobody env LD_PRELOAD="$LIB" MPTCPIZE=1 /usr/bin/python3 -c "$pidns_prog" 2 30 >"$TMP/user" 2>&1 &
+user_copy "$LIB" "$M" # world-readable copies: the build tree may sit in /root
+ULIB=${U[libmptcpize.so]} UM=${U[mptcpize]}
+check "the preload really loads in a process of user nobody" preload_loaded "$ULIB" $nobody
+$nobody env LD_PRELOAD="$ULIB" MPTCPIZE=1 /usr/bin/python3 -c "$pidns_prog" 2 30 >"$TMP/user" 2>&1 &
 up=$!
 pids+=("$up")
 wait_ready "$TMP/user"
-out=$($nobody "$M" status "$up" 2>&1)
+out=$($nobody "$UM" status "$up" 2>&1)
 check "a user's status of its own process shows its counters (upgraded=2)" grep -q "upgraded=2 " <<<"$out"
 kill "$up" 2>/dev/null
 timeout 5 tail --pid="$up" -f /dev/null
@@ -194,7 +197,7 @@ mkfifo "/dev/shm/mptcpize-$$" "/dev/shm/mptcpize-$ns-$$" || exit 1
 echo ready
 exec env LD_PRELOAD="$1" MPTCPIZE=1 sleep 30
 EOF
-setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urm sh "$TMP/hostile.sh" "$LIB" \
+setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urm sh "$TMP/hostile.sh" "$ULIB" \
 	>"$TMP/hostile" 2>&1 &
 hp=$!
 pids+=("$hp")
@@ -207,7 +210,7 @@ diag "hostile namespace: status rc=$rc in $ms ms; $(head -2 "$TMP/hstatus" | tr 
 check "status of a process in a hostile user+mount namespace finishes within 5 s (rc $rc)" \
 	bash -c "test $rc = 0 && test $ms -lt 5000"
 check "...and opens nothing through /proc/PID/root or at its counters path (strace)" \
-	bash -c "! grep -q 'library not loaded' '$TMP/hstatus' && ! grep -E '/root|mptcpize-' '$TMP/strace'"
+	bash -c "! grep -q 'library not loaded' '$TMP/hstatus' && ! grep -E '/proc/[0-9]+/root|/dev/shm/mptcpize-' '$TMP/strace'"
 kill "$hp" 2>/dev/null
 # A process whose counters file sits on a FUSE filesystem that stops answering
 # (tests/tools/fuse_stall.py, its own mount namespace over /dev/shm): status still finishes (the

@@ -20,7 +20,7 @@ R=$TMP/root
 mkdir -p "$R/etc"
 host_before=$(sha256sum /etc/ld.so.preload 2>/dev/null || echo none)
 
-plan 26
+plan 27
 printf '# site preloads\n/usr/lib/other.so  # keep this comment\n\n/opt/a.so:/opt/b.so\n' >"$R/etc/ld.so.preload"
 cp "$R/etc/ld.so.preload" "$TMP/orig"
 
@@ -55,6 +55,13 @@ check "uninstall restores the file byte-for-byte" cmp -s "$R/etc/ld.so.preload" 
 out=$("$M" uninstall --system --root "$R" 2>&1)
 check "second uninstall is a no-op" \
 	bash -c "cmp -s '$R/etc/ld.so.preload' '$TMP/orig' && grep -q 'nothing to do' <<<'$out'"
+# A last line without its newline: install puts the newline before its entry, uninstall takes
+# both, so the file ends as it did.
+printf '/opt/a.so' >"$R/etc/ld.so.preload"
+"$M" install --system --root "$R" >/dev/null 2>&1 && "$M" uninstall --system --root "$R" >/dev/null 2>&1
+check "an unterminated last line survives install + uninstall byte-for-byte" \
+	bash -c "test \"\$(od -An -c '$R/etc/ld.so.preload' | tr -s ' ')\" = ' / o p t / a . s o'"
+cp "$TMP/orig" "$R/etc/ld.so.preload"
 
 head -c 4096 /dev/urandom >"$TMP/notelf.so"
 out=$(MPTCPIZE_LIB=$TMP/notelf.so "$M" install --system --root "$R" 2>&1); rc=$?

@@ -16,9 +16,10 @@
 #   netns:    lo_v6 NS ADDR puts ADDR/128 on lo in netns NS and waits (up to 5 s) for its local
 #             route, which the kernel inserts from a workqueue after `ip addr add` returned
 #             (tests/common/testnet.h says what an early connect then runs into)
-#   users:    user_copy FILE... copies build files into $TMP/u (world-readable), prints nothing,
-#             sets U[basename]=copy: a build tree under /root (0700) is unreadable to others, and
-#             the loader silently drops an LD_PRELOAD it cannot read;
+#   users:    user_copy FILE... copies build files into $TMP/u (world-readable; files under
+#             $BUILDDIR keep their path below it), prints nothing, sets U[basename]=copy: a build
+#             tree under /root (0700) is unreadable to others, and the loader silently drops an
+#             LD_PRELOAD it cannot read;
 #             preload_loaded LIB CMD-PREFIX... checks that CMD-PREFIX cat /proc/self/maps, run
 #             with LD_PRELOAD=LIB, really mapped LIB.
 # DIAG_FILES (globs under $TMP, default "*.log") and DIAG_TAIL (lines, default 5): files whose
@@ -117,15 +118,21 @@ finish() {
 }
 
 user_copy() {
-	local f
+	local f rel
 	mkdir -p "$TMP/u" && chmod 755 "$TMP/u"
 	for f in "$@"; do
-		cp "$f" "$TMP/u/" && chmod 755 "$TMP/u/$(basename "$f")"
-		U[$(basename "$f")]=$TMP/u/$(basename "$f")
+		rel=$(basename "$f")
+		# a build file keeps its place in the tree (the launcher finds ../shim/libmptcpize.so)
+		[ -n "${BUILDDIR:-}" ] && [[ $f == "$BUILDDIR"/* ]] && rel=${f#"$BUILDDIR"/}
+		mkdir -p "$TMP/u/$(dirname "$rel")" && chmod 755 "$TMP/u/$(dirname "$rel")"
+		cp "$f" "$TMP/u/$rel" && chmod 755 "$TMP/u/$rel"
+		U[$(basename "$f")]=$TMP/u/$rel
 	done
 }
 preload_loaded() {
 	local lib=$1
 	shift
-	env LD_PRELOAD="$lib" "$@" cat /proc/self/maps 2>/dev/null | grep -qF "$lib"
+	local maps # read whole first: under pipefail, grep -q closing the pipe early fails it
+	maps=$(env LD_PRELOAD="$lib" "$@" cat /proc/self/maps 2>/dev/null)
+	grep -qF "$lib" <<<"$maps"
 }

@@ -15,6 +15,7 @@
  */
 #include <criterion/criterion.h>
 #include <poll.h>
+#include <sys/utsname.h>
 
 #include "../common/testnet.h"
 #include "sockopt_policy.h"
@@ -81,6 +82,28 @@ static const char *known_reason(int level, int opt, enum step s, enum state st, 
 			return k->reason;
 	}
 	return NULL;
+}
+
+/* Debian's 6.12.117 under QEMU/TCG dies ("Oops: int3", "Fatal exception in interrupt", in
+ * ip_local_deliver_finish) when the netstamp_needed_key static branch is patched while loopback
+ * packets are delivered on the other CPU. Setting SO_TIMESTAMP or SO_TIMESTAMPNS to 1 on a
+ * socket is what flips that key (net_enable_timestamp; it flips back when the socket is
+ * destroyed), for a plain TCP socket as for MPTCP: the shim adds no such call (SO_TIMESTAMPING
+ * 1 is a TX flag and flips nothing). On 6.12 the test skips that one step ("set 1") of those
+ * four options, in both worlds; every other step and option is compared. The crash site is
+ * wherever a packet is delivered at that moment (mptcp_sendmsg, or the worker's FIN in
+ * mptcp_shutdown_subflows): it names the sender, not the cause. See
+ * docs/kernel-compatibility.md. */
+static bool kernel_skips(int level, int opt, enum step s)
+{
+	static int is_612 = -1;
+	if (is_612 < 0) {
+		struct utsname u;
+		is_612 = uname(&u) == 0 && strncmp(u.release, "6.12.", 5) == 0;
+	}
+	return is_612 && s == S_SET1 && level == SOL_SOCKET &&
+	       (opt == SO_TIMESTAMP_OLD || opt == SO_TIMESTAMPNS_OLD || opt == SO_TIMESTAMP_NEW ||
+		opt == SO_TIMESTAMPNS_NEW);
 }
 
 struct res {
@@ -234,7 +257,10 @@ static void one(struct tally *t, int family, enum state st, int level, int opt)
 			       &r[w][S_WRITEBACK]);
 		else
 			r[w][S_WRITEBACK] = (struct res){0};
-		do_set(wd, b[w].fd, level, opt, &one_v, sizeof(one_v), &r[w][S_SET1]);
+		if (kernel_skips(level, opt, S_SET1))
+			r[w][S_SET1] = (struct res){0};
+		else
+			do_set(wd, b[w].fd, level, opt, &one_v, sizeof(one_v), &r[w][S_SET1]);
 		do_set(wd, b[w].fd, level, opt, &zero_v, sizeof(zero_v), &r[w][S_SET0]);
 		do_get(wd, b[w].fd, level, opt, &r[w][S_REREAD]);
 		r[w][S_WORKS] = (struct res){
@@ -243,6 +269,8 @@ static void one(struct tally *t, int family, enum state st, int level, int opt)
 	for (int s = 0; s < NSTEPS; s++) {
 		if (s == S_WRITEBACK && (r[0][S_READ].rc || r[1][S_READ].rc))
 			continue; /* the read itself was compared */
+		if (kernel_skips(level, opt, (enum step)s))
+			continue;
 		compare(t, family, st, level, opt, s, &r[0][s], &r[1][s],
 			s == S_READ || s == S_REREAD);
 	}
@@ -271,6 +299,20 @@ static void one(struct tally *t, int family, enum state st, int level, int opt)
 
 TestSuite(sockopt_diff, .init = setup, .timeout = 120);
 
+/* SOCKOPT_DIFF_ONLY=LEVEL[:FROM[-TO]] restricts a run to one level (and option range), to
+ * bisect a kernel crash in a VM by hand; unset (as in CI), every option is compared. */
+static bool selected(int level, int opt)
+{
+	const char *only = getenv("SOCKOPT_DIFF_ONLY");
+	if (!only || !*only)
+		return true;
+	int l = -1, from = 0, to = 1 << 30;
+	int n = sscanf(only, "%d:%d-%d", &l, &from, &to);
+	if (n == 2)
+		to = from;
+	return level == l && opt >= from && opt <= to;
+}
+
 static void run_family(int family)
 {
 	static const int levels[] = {SOL_SOCKET, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP};
@@ -278,7 +320,8 @@ static void run_family(int family)
 	for (int st = 0; st < NSTATES; st++)
 		for (size_t l = 0; l < 4; l++)
 			for (int opt = 0; opt <= shim_opt_max_number(levels[l]); opt++)
-				one(&t, family, (enum state)st, levels[l], opt);
+				if (selected(levels[l], opt))
+					one(&t, family, (enum state)st, levels[l], opt);
 	double pct = t.connected ? 100.0 * t.still_mptcp / t.connected : 0;
 	fprintf(stderr,
 		"sockopt-diff v%d: %u comparisons, %u differences, %u documented; connections "

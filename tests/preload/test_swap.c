@@ -23,16 +23,6 @@ static void setup(void)
 
 TestSuite(swap, .init = setup, .timeout = 60);
 
-static struct tcp_md5sig md5_key(int family)
-{
-	struct tcp_md5sig md5;
-	memset(&md5, 0, sizeof(md5));
-	testnet_addr(family, 0, (struct sockaddr_storage *)&md5.tcpm_addr);
-	md5.tcpm_keylen = 16;
-	memcpy(md5.tcpm_key, "0123456789abcdef", 16);
-	return md5;
-}
-
 static void expect_tcp(int fd, const char *what)
 {
 	cr_expect(!kernel_says_mptcp(fd), "%s: still MPTCP", what);
@@ -146,7 +136,7 @@ Test(swap, keeps_fd_flags_port_and_options)
 		socklen_t len = testnet_addr(family, 0, &ss);
 		cr_assert_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
 		unsigned short port = testnet_port(fd);
-		struct tcp_md5sig md5 = md5_key(family);
+		struct tcp_md5sig md5 = testnet_md5_key(family);
 		errno = 4242;
 		cr_assert_eq(setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5)), 0,
 			     "TCP_MD5SIG: %s", strerror(errno));
@@ -165,7 +155,7 @@ Test(swap, keeps_fd_flags_port_and_options)
 Test(swap, without_cloexec_or_nonblock_stays_without)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct tcp_md5sig md5 = md5_key(AF_INET);
+	struct tcp_md5sig md5 = testnet_md5_key(AF_INET);
 	cr_assert_eq(setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5)), 0);
 	expect_tcp(fd, "after TCP_MD5SIG");
 	cr_expect(!(fcntl(fd, F_GETFL) & O_NONBLOCK));
@@ -191,7 +181,7 @@ Test(swap, idle_listener_is_swapped_and_still_accepts)
 		cr_assert_eq(testnet_listen(l, family, 7), 0);
 		unsigned short port = testnet_port(l);
 		cr_assert(kernel_says_mptcp(l));
-		struct tcp_md5sig md5 = md5_key(family);
+		struct tcp_md5sig md5 = testnet_md5_key(family);
 		cr_assert_eq(setsockopt(l, IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5)), 0,
 			     "TCP_MD5SIG on a listener: %s", strerror(errno));
 		expect_tcp(l, "listener after TCP_MD5SIG");
@@ -235,7 +225,7 @@ struct queued_ctx {
 static void set_md5_on_listener(void *p)
 {
 	struct queued_ctx *q = p;
-	struct tcp_md5sig md5 = md5_key(q->family);
+	struct tcp_md5sig md5 = testnet_md5_key(q->family);
 	errno = 0;
 	q->rc = setsockopt(q->l, IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5));
 	q->err = errno;
@@ -346,7 +336,7 @@ Test(swap, no_spare_fd_is_a_clean_error)
 		nf++;
 	cr_assert_eq(errno, EMFILE);
 	int before = count_fds();
-	struct tcp_md5sig md5 = md5_key(AF_INET);
+	struct tcp_md5sig md5 = testnet_md5_key(AF_INET);
 	errno = 0;
 	int rc = setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5));
 	int err = errno;
@@ -373,7 +363,7 @@ Test(swap, duplicated_socket_is_never_swapped)
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		int other = how == 0 ? dup(fd) : how == 1 ? dup2(fd, 100) : dup3(fd, 101, O_CLOEXEC);
 		cr_assert_geq(other, 0);
-		struct tcp_md5sig md5 = md5_key(AF_INET);
+		struct tcp_md5sig md5 = testnet_md5_key(AF_INET);
 		cr_expect_eq(setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5)), -1,
 			     "dup variant %d: swapped a shared socket", how);
 		cr_expect(kernel_says_mptcp(fd) && kernel_says_mptcp(other));
