@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -193,6 +194,19 @@ static bool is_listening(int fd)
 	return yes;
 }
 
+/* The kernel's state, not the record's: a connection reset (its listener closed) or a failed
+ * non-blocking connect is CLOSE again although the record saw connect() succeed. */
+static bool is_closed(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int saved_errno = errno;
+	bool yes = real_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && len >= 1 &&
+		   ti.tcpi_state == TCP_CLOSE;
+	errno = saved_errno;
+	return yes;
+}
+
 static int handle_refusal(int fd, int level, int optname, const void *optval, socklen_t optlen,
 			  int err, int saved_errno)
 {
@@ -227,7 +241,7 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	/* TCP_WINDOW_CLAMP 0 outside CLOSE. A connected TCP socket reads a clamp computed from the
 	 * connection, which the shim cannot read (it answers 0): writing that 0 back succeeds. */
 	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_ZERO_CLOSED_ONLY) && optval &&
-	    optlen >= (socklen_t)sizeof(int) && *(const int *)optval == 0 &&
+	    optlen >= (socklen_t)sizeof(int) && *(const int *)optval == 0 && !is_closed(fd) &&
 	    (is_listening(fd) || ((rflags & SHIM_FD_CONNECTED) &&
 				  !reads_same(fd, rec, info, level, optname, optval, optlen))))
 		tcp_err = EINVAL;
