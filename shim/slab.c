@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 /* Bit set while this thread holds (or is taking) a slab's lock. A signal handler that
  * interrupted the holder must not spin: with a fast timer (SIGALRM every 300 us) every handler
@@ -15,15 +16,43 @@
  * livelock found by test_stress). It now fails at once. */
 static __thread uint32_t slab_mine __attribute__((tls_model("initial-exec")));
 
+/* How long a thread waits for a slab another thread holds. The critical section is a few
+ * loads and stores, so a wait means the holder is off CPU; the old bound, 1000 sched_yield()
+ * calls (about 1 ms), was too short on a loaded host (load 25 on 2 cores): allocations failed,
+ * and socket() gave TCP, or an emulated option swapped to TCP as if its log were full
+ * (test_stress threads_and_dups, about 1 run in 40). A holder that never comes back (its thread
+ * left a signal handler by longjmp mid-section) costs one caller this long; the slab is then
+ * marked stuck, and later callers fail at once, as before, until it is free again. */
+#define SLAB_WAIT_NS 1000000000LL
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO, async-signal-safe */
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static bool lock_slab(struct shim_slab *s)
 {
 	if (slab_mine & s->mine_bit)
 		return false;
 	slab_mine |= s->mine_bit;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	for (int spin = 0; spin < 1000; spin++) {
-		if (!__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+	long long deadline = 0;
+	for (;;) {
+		if (!__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&s->stuck, 0, __ATOMIC_RELAXED);
 			return true;
+		}
+		if (__atomic_load_n(&s->stuck, __ATOMIC_RELAXED))
+			break;
+		long long now = now_ns();
+		if (!deadline) {
+			deadline = now + SLAB_WAIT_NS;
+		} else if (now >= deadline) {
+			__atomic_store_n(&s->stuck, 1, __ATOMIC_RELAXED);
+			break;
+		}
 		sched_yield();
 	}
 	slab_mine &= ~s->mine_bit;

@@ -9,7 +9,8 @@
  * elsewhere in the block that stays valid while the block is free (fdstate.c does). The
  * allocator's lock is a try-lock: a signal handler that interrupted the holder on the same
  * thread fails at once instead of spinning (the holder cannot run until the handler returns),
- * and the caller falls back as for any allocation failure.
+ * and the caller falls back as for any allocation failure; a holder on another thread is waited
+ * for (up to SLAB_WAIT_NS, slab.c: it is only off CPU).
  */
 #ifndef SHIM_SLAB_H
 #define SHIM_SLAB_H
@@ -27,6 +28,7 @@ struct shim_slab {
 	uint32_t mine_bit;  /* this slab's bit in the per-thread "taking the lock" mask */
 	int walkable;       /* every page is recorded (and growth stops at SHIM_SLAB_PAGES) */
 	int lock;
+	int stuck;          /* a wait for the lock timed out: later callers fail at once */
 	void *free_list;
 	unsigned long in_use;
 	unsigned int npages;

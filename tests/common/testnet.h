@@ -29,12 +29,6 @@
 #define TESTNET_V4 "198.18.0.1"
 #define TESTNET_V6 "fd00::1"
 
-/* Run in the test process (criterion .init): 0 on success. The `ip` helper runs without the
- * preload (it is not under test, and a sanitizer runtime would be preloaded into it). Addresses
- * on lo skip duplicate address detection anyway; `nodad` is only for iproute2, and busybox's ip
- * (in the kernel-compat VMs) rejects it, hence the retry without. */
-static inline socklen_t testnet_addr(int family, unsigned short port, struct sockaddr_storage *ss);
-
 /* Debian's 6.12.117 under QEMU/TCG dies ("Oops: int3", "Fatal exception in interrupt", in
  * ip_local_deliver_finish) when the netstamp_needed_key static branch is patched while loopback
  * packets are delivered on the other CPU. Setting SO_TIMESTAMP or SO_TIMESTAMPNS (OLD or NEW
@@ -56,10 +50,25 @@ static inline bool testnet_netstamp_set_unsafe(int level, int opt)
 		opt == 63 /* SO_TIMESTAMP_NEW */ || opt == 64 /* SO_TIMESTAMPNS_NEW */);
 }
 
-/* One MPTCP connection to the test address of family over raw syscalls: does it work yet? Under
- * load, the first connections in a brand-new namespace sometimes failed with ENETUNREACH after a
- * SYN retransmission (about 1 run in 15 of the preload suite), as if the new addresses' routes
- * were not settled; the tests wait for a working one instead. */
+/* Run in the test process (criterion .init): 0 on success. The `ip` helper runs without the
+ * preload (it is not under test, and a sanitizer runtime would be preloaded into it).
+ *
+ * IPv6 needs care. `ip -6 addr add` returns once the address exists, but its local route (table
+ * local) is inserted later, from the addrconf workqueue (DAD work, run even with nodad), which a
+ * loaded machine runs late. Without `noprefixroute` the kernel also installs a prefix route
+ * fd00::1/128 via lo at once, and a non-local route via lo is a reject route: a connect in that
+ * window caches it, its SYN is discarded (Ip6OutNoRoutes), the cached route apparently stays
+ * valid when the local route lands in the other table, so the SYN retransmitted 1 s later is
+ * discarded too, earns an ICMPv6 no-route, and connect fails with ENETUNREACH (measured: 5 of 50
+ * fresh namespaces under load, plain TCP as well as MPTCP). With `noprefixroute` there is no
+ * route at all until the local one arrives, so a too-early connect fails at once and the probe
+ * below is a cheap readiness wait. IPv4 routes are inserted synchronously. `nodad` and
+ * `noprefixroute` are iproute2 only; busybox's ip (kernel-compat VMs) rejects them, hence the
+ * retry without (the probe then still waits, up to 1 s per early attempt). */
+static inline socklen_t testnet_addr(int family, unsigned short port, struct sockaddr_storage *ss);
+
+/* One MPTCP connection to the test address of family over raw syscalls: does it work yet
+ * (see testnet_enter for why it may not at first)? */
 static inline bool testnet_probe(int family)
 {
 	struct sockaddr_storage ss;
@@ -83,7 +92,7 @@ static inline int testnet_enter(void)
 		return -1;
 	int rc = system("env -u LD_PRELOAD sh -c 'ip link set lo up && "
 			"ip addr add " TESTNET_V4 "/32 dev lo && "
-			"{ ip -6 addr add " TESTNET_V6 "/128 dev lo nodad || "
+			"{ ip -6 addr add " TESTNET_V6 "/128 dev lo nodad noprefixroute || "
 			"ip -6 addr add " TESTNET_V6 "/128 dev lo; }' >/dev/null 2>&1");
 	if (rc != 0)
 		return rc;

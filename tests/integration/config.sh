@@ -180,7 +180,7 @@ done
 ip netns add "$NS" || { echo "Bail out! cannot create a network namespace"; exit 1; }
 in_ns ip link set lo up
 in_ns ip addr add "$ADDR/32" dev lo
-in_ns ip addr add "$ADDR6/128" dev lo nodad
+lo_v6 "$NS" "$ADDR6"
 in_ns sysctl -qw net.mptcp.enabled=1
 cat >"$TMP/server.py" <<'EOF'
 import socket, sys, threading

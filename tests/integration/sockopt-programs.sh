@@ -56,7 +56,7 @@ plan 12
 ip netns add "$NS" || { echo "Bail out! cannot create a network namespace"; exit 1; }
 in_ns ip link set lo up
 in_ns ip addr add "$A4/32" dev lo
-in_ns ip -6 addr add "$A6/128" dev lo nodad
+lo_v6 "$NS" "$A6"
 
 # --- socat ----------------------------------------------------------------------------------
 # socat_run MODE [STRACE]: one exchange; output in $TMP/socat.MODE.{out,err}, rc in RC.

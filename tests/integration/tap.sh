@@ -13,6 +13,9 @@
 #             only from scripts/deps.sh, never from a test)
 #   cleanup:  TMP (mode 0755, removed on exit unless KEEP_TMP=1); pids+=(PID) are killed on exit;
 #             at_exit CMD... runs CMD on exit (last registered first)
+#   netns:    lo_v6 NS ADDR puts ADDR/128 on lo in netns NS and waits (up to 5 s) for its local
+#             route, which the kernel inserts from a workqueue after `ip addr add` returned
+#             (tests/common/testnet.h says what an early connect then runs into)
 #   users:    user_copy FILE... copies build files into $TMP/u (world-readable; files under
 #             $BUILDDIR keep their path below it), prints nothing, sets U[basename]=copy: a build
 #             tree under /root (0700) is unreadable to others, and the loader silently drops an
@@ -68,6 +71,16 @@ check() {
 	if "$@"; then ok "$desc"; else not_ok "$desc" "command failed: $*"; fi
 }
 expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got:  $2" "want: $3"; fi; }
+lo_v6() {
+	ip -n "$1" -6 addr add "$2/128" dev lo nodad noprefixroute || return
+	local i
+	for i in $(seq 50); do
+		[ -n "$(ip -n "$1" -6 route show table local "$2")" ] && return 0
+		sleep 0.1 # the addrconf workqueue runs late on a loaded machine
+	done
+	echo "# no local route for $2 after 5 s" >&2
+	return 1
+}
 is_root() { [ "$(id -u)" = 0 ]; }
 skip() {
 	if is_root; then
