@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,6 +108,38 @@ static void after_success(int fd, uint32_t flags, int level, int optname, const 
 	shim_fd_unlock(rec);
 }
 
+/* The int options of do_ip_setsockopt() (net/ipv4/ip_sockglue.c) that it reads with its own
+ * short-length rule: optlen >= 4 reads an int, 1..3 reads one unsigned byte, 0 reads 0 (its
+ * "int val = 0"). Whether the option then refuses the short length (IP_TTL with 0 bytes) is
+ * the scratch socket's answer, asked before. SOL_IPV6, SOL_SOCKET and SOL_TCP refuse
+ * optlen < 4 for their int options, so their bytes compare as they are. */
+#define IP_BIT(n) (1ull << (n))
+static const unsigned long long ip_short_int_opts =
+	IP_BIT(IP_TOS) | IP_BIT(IP_TTL) | IP_BIT(IP_HDRINCL) | IP_BIT(IP_ROUTER_ALERT) |
+	IP_BIT(IP_RECVOPTS) | IP_BIT(IP_RETOPTS) | IP_BIT(IP_PKTINFO) | IP_BIT(IP_MTU_DISCOVER) |
+	IP_BIT(IP_RECVERR) | IP_BIT(IP_RECVTTL) | IP_BIT(IP_RECVTOS) | IP_BIT(IP_FREEBIND) |
+	IP_BIT(18) /* IP_PASSSEC */ | IP_BIT(19) /* IP_TRANSPARENT */ |
+	IP_BIT(20) /* IP_RECVORIGDSTADDR */ | IP_BIT(21) /* IP_MINTTL */ |
+	IP_BIT(22) /* IP_NODEFRAG */ | IP_BIT(23) /* IP_CHECKSUM */ |
+	IP_BIT(24) /* IP_BIND_ADDRESS_NO_PORT */ | IP_BIT(25) /* IP_RECVFRAGSIZE */ |
+	IP_BIT(26) /* IP_RECVERR_RFC4884 */ | IP_BIT(33) /* IP_MULTICAST_TTL */ |
+	IP_BIT(34) /* IP_MULTICAST_LOOP */ | IP_BIT(49) /* IP_MULTICAST_ALL */ |
+	IP_BIT(50) /* IP_UNICAST_IF */ | IP_BIT(51) /* IP_LOCAL_PORT_RANGE */;
+
+/* True if (level, optname) is one of those: *val is what the kernel reads from optval. */
+static bool ip_int_read(int level, int optname, const void *optval, socklen_t optlen, int *val)
+{
+	if (level != IPPROTO_IP || optname < 0 || optname > 63 ||
+	    !(ip_short_int_opts & IP_BIT(optname)))
+		return false;
+	*val = 0;
+	if (optlen >= (socklen_t)sizeof(int))
+		memcpy(val, optval, sizeof(int));
+	else if (optlen >= 1)
+		*val = *(const unsigned char *)optval;
+	return true;
+}
+
 /* Invariant 1 (sockopt_policy.h): is optval what the option reads now, as TCP would read it?
  * Then the set is a no-op that succeeds, and costs no swap. rec is locked. Refusal path only. */
 static bool reads_same(int fd, const struct shim_fd *rec, const struct shim_opt_info *info,
@@ -116,6 +149,24 @@ static bool reads_same(int fd, const struct shim_fd *rec, const struct shim_opt_
 	    (optlen && !optval))
 		return false;
 	const struct shim_optent *e = shim_optlog_find(rec->log, level, optname);
+	int want, have;
+	if (ip_int_read(level, optname, optval, optlen, &want)) {
+		/* Compare the int the kernel takes from each value, not the bytes. */
+		if (e && (e->flags & SHIM_OPT_EMULATED))
+			return ip_int_read(level, optname, e->value, e->len, &have) && have == want;
+		socklen_t len = sizeof(have);
+		int saved_errno = errno;
+		int rc = real_getsockopt(fd, level, optname, &have, &len);
+		if (rc != 0 && shim_is_refusal(errno)) {
+			bool ok;
+			len = sizeof(have);
+			rc = shim_oracle_get(rec->family, NULL, level, optname, &have, &len, &ok);
+			if (!ok)
+				rc = -1;
+		}
+		errno = saved_errno;
+		return rc == 0 && len == sizeof(have) && have == want;
+	}
 	if (e && (e->flags & SHIM_OPT_EMULATED))
 		return e->len == optlen && memcmp(e->value, optval, optlen) == 0;
 	unsigned char cur[SHIM_OPT_VALUE_MAX];
@@ -139,6 +190,19 @@ static bool is_listening(int fd)
 	socklen_t len = sizeof(v);
 	int saved_errno = errno;
 	bool yes = real_getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
+	errno = saved_errno;
+	return yes;
+}
+
+/* The kernel's state, not the record's: a connection reset (its listener closed) or a failed
+ * non-blocking connect is CLOSE again although the record saw connect() succeed. */
+static bool is_closed(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int saved_errno = errno;
+	bool yes = real_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && len >= 1 &&
+		   ti.tcpi_state == TCP_CLOSE;
 	errno = saved_errno;
 	return yes;
 }
@@ -177,7 +241,7 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	/* TCP_WINDOW_CLAMP 0 outside CLOSE. A connected TCP socket reads a clamp computed from the
 	 * connection, which the shim cannot read (it answers 0): writing that 0 back succeeds. */
 	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_ZERO_CLOSED_ONLY) && optval &&
-	    optlen >= (socklen_t)sizeof(int) && *(const int *)optval == 0 &&
+	    optlen >= (socklen_t)sizeof(int) && *(const int *)optval == 0 && !is_closed(fd) &&
 	    (is_listening(fd) || ((rflags & SHIM_FD_CONNECTED) &&
 				  !reads_same(fd, rec, info, level, optname, optval, optlen))))
 		tcp_err = EINVAL;

@@ -100,7 +100,9 @@ static const char *check_row(const struct row *r, int family, enum state st)
 	bool expect_mptcp_get = false;
 	const char *verdict = "as-TCP";
 
-	if (!(r->flags & R_GET_ONLY)) {
+	/* 6.12 under TCG: no set that flips the timestamp static key, in any world; the read is
+	 * still compared (testnet_netstamp_set_unsafe, docs/kernel-compatibility.md). */
+	if (!(r->flags & R_GET_ONLY) && !testnet_netstamp_set_unsafe(r->level, r->opt)) {
 		do_set(W_SHIM, s.fd, r, &v, &ss);
 		do_set(W_TCP, t.fd, r, &v, &ts);
 		do_set(W_MPTCP, m.fd, r, &v, &ms);

@@ -67,6 +67,40 @@ Test(sockopt_edges, calls_tcp_rejects_too_get_tcp_errno)
 	}
 }
 
+/* SOL_IP int options read a short value as the kernel does (0 bytes: 0, 1..3 bytes: one
+ * unsigned byte): after setting 1, a set with optlen 0 or 1 reads back what TCP reads, even
+ * where MPTCP refuses the option (the write-back check compares the int the kernel reads). */
+Test(sockopt_edges, short_ip_int_values_read_as_on_tcp)
+{
+	static const int opts[] = {IP_MTU_DISCOVER, IP_TOS, IP_RECVERR, IP_FREEBIND};
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		for (socklen_t len = 0; len < 4; len++)
+			for (enum state st = ST_FRESH; st < NSTATES; st++) {
+				struct built s = build(W_SHIM, AF_INET, st, 0);
+				struct built t = build(W_TCP, AF_INET, st, 0);
+				int one = opts[i] == IP_TOS ? 8 : 1;
+				unsigned char shortv[4] = {opts[i] == IP_TOS ? 4 : 2, 0, 0, 0};
+				int src = setsockopt(s.fd, IPPROTO_IP, opts[i], &one, sizeof(one));
+				int trc = raw_setsockopt(t.fd, IPPROTO_IP, opts[i], &one, sizeof(one));
+				errno = 0;
+				src = setsockopt(s.fd, IPPROTO_IP, opts[i], shortv, len);
+				int serr = errno;
+				errno = 0;
+				trc = raw_setsockopt(t.fd, IPPROTO_IP, opts[i], shortv, len);
+				int terr = errno;
+				int sv = -1, tv = -1;
+				socklen_t sl = sizeof(sv), tl = sizeof(tv);
+				getsockopt(s.fd, IPPROTO_IP, opts[i], &sv, &sl);
+				raw_getsockopt(t.fd, IPPROTO_IP, opts[i], &tv, &tl);
+				cr_expect(src == trc && serr == terr && sv == tv,
+					  "IP option %d len %u %s: shim %d/%s reads %d, TCP %d/%s reads "
+					  "%d", opts[i], (unsigned)len, state_names[st], src,
+					  strerrorname_np(serr), sv, trc, strerrorname_np(terr), tv);
+				release(&s);
+				release(&t);
+			}
+}
+
 /* An upgraded listener accepting a plain-TCP client: the accepted socket is TCP, reads as TCP
  * and takes every option natively (no emulation, no log). */
 Test(sockopt_edges, accepted_from_plain_tcp_client_is_tcp)
