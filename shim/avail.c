@@ -20,13 +20,13 @@ static int64_t now_sec(void)
 	return (int64_t)ts.tv_sec;
 }
 
-bool shim_mptcp_worth_trying(void)
+bool shim_avail_worth_trying(void)
 {
 	int64_t deadline = __atomic_load_n(&retry_after_sec, __ATOMIC_RELAXED);
 	return deadline == 0 || now_sec() >= deadline;
 }
 
-bool shim_mptcp_note_failure(int err)
+bool shim_avail_note_failure(int err)
 {
 	switch (err) {
 	case ENOPROTOOPT:     /* net.mptcp.enabled=0 */
@@ -47,7 +47,7 @@ bool shim_mptcp_note_failure(int err)
 	return true;
 }
 
-void shim_mptcp_note_success(void)
+void shim_avail_note_success(void)
 {
 	if (__builtin_expect(__atomic_load_n(&retry_after_sec, __ATOMIC_RELAXED) != 0, 0)) {
 		__atomic_store_n(&retry_after_sec, 0, __ATOMIC_RELAXED);

@@ -14,9 +14,9 @@
 
 #define SHIM_AVAIL_RETRY_SEC 5
 
-bool shim_mptcp_worth_trying(void);
+bool shim_avail_worth_trying(void);
 /* err: the errno of the failed MPTCP socket(). Returns true if it means "MPTCP unavailable". */
-bool shim_mptcp_note_failure(int err);
-void shim_mptcp_note_success(void);
+bool shim_avail_note_failure(int err);
+void shim_avail_note_success(void);
 
 #endif

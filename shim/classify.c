@@ -7,7 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-bool shim_is_tcp_request(int domain, int type, int protocol)
+bool shim_classify_is_tcp_request(int domain, int type, int protocol)
 {
 	if (domain != AF_INET && domain != AF_INET6)
 		return false;

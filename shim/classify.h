@@ -18,6 +18,6 @@
 /* True for AF_INET/AF_INET6 + SOCK_STREAM (SOCK_NONBLOCK/SOCK_CLOEXEC allowed) + protocol 0 or
  * IPPROTO_TCP: the calls that mean "a TCP socket". Any other type bit, family or protocol
  * (explicit MPTCP included) is left alone. */
-bool shim_is_tcp_request(int domain, int type, int protocol);
+bool shim_classify_is_tcp_request(int domain, int type, int protocol);
 
 #endif

@@ -119,7 +119,7 @@ static bool is_aggregate_list(struct ctx *c, const config_setting_t *s, const ch
 static bool match_values(struct ctx *c, const config_setting_t *s, enum shim_match_key key,
 			 struct shim_rule *rule)
 {
-	const char *kname = shim_match_key_name(key);
+	const char *kname = shim_rules_key_name(key);
 	struct shim_ruleset *rs = c->rs;
 	if (!is_aggregate_list(c, s, kname))
 		return false;
@@ -247,14 +247,14 @@ static bool sockopt_values(struct ctx *c, const config_setting_t *s, struct shim
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *v = config_setting_get_elem(s, (unsigned int)i);
 		const char *name = config_setting_name(v);
-		enum shim_opt_policy pol;
-		if (strcmp(name, "default") != 0 && !shim_opt_lookup_name(name)) {
+		enum shim_sockopt_policy pol;
+		if (strcmp(name, "default") != 0 && !shim_sockopt_lookup_name(name)) {
 			problem(c, line_of(v), "'sockopt': unknown option %s", name);
 			return false;
 		}
 		if (!want_string(c, v, name))
 			return false;
-		if (!shim_opt_policy_parse(config_setting_get_string(v), &pol)) {
+		if (!shim_sockopt_policy_parse(config_setting_get_string(v), &pol)) {
 			problem(c, line_of(v),
 				"'sockopt': %s: policy must be fallback, emulate, fallback-or-emulate "
 				"or pass",
@@ -268,7 +268,7 @@ static bool sockopt_values(struct ctx *c, const config_setting_t *s, struct shim
 		}
 		struct shim_sockopt_rule *o = &c->cfg->sockopts[rs->nsockopts];
 		if (!intern(c, v, name, &o->name) ||
-		    !intern(c, v, shim_opt_policy_name(pol), &o->policy))
+		    !intern(c, v, shim_sockopt_policy_name(pol), &o->policy))
 			return false;
 		rs->nsockopts++;
 	}
@@ -316,7 +316,7 @@ static bool parse_rule(struct ctx *c, const config_setting_t *g, unsigned int in
 		const char *key = config_setting_name(s);
 		int k = -1;
 		for (int m = 0; m < SHIM_MATCH_KEYS; m++)
-			if (strcmp(key, shim_match_key_name((enum shim_match_key)m)) == 0)
+			if (strcmp(key, shim_rules_key_name((enum shim_match_key)m)) == 0)
 				k = m;
 		if (k >= 0) {
 			ok = match_values(c, s, (enum shim_match_key)k, rule);

@@ -157,7 +157,7 @@ static int create_file(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	f->version = SHIM_COUNTERS_VERSION;
-	f->ncounters = SHIM_CTR_COUNT;
+	f->ncounters = SHIM_COUNTER_COUNT;
 	f->pid = pid;
 	f->created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	f->pidns = pidns;
@@ -177,11 +177,11 @@ off:
 	return STATE_OFF;
 }
 
-void shim_count(enum shim_counter c)
+void shim_counters_add(enum shim_counter c)
 {
 	if ((unsigned int)c >= SHIM_COUNTERS_SLOTS)
 		return;
-	if (c == SHIM_CTR_UPGRADED && __atomic_load_n(&state, __ATOMIC_ACQUIRE) == STATE_NONE) {
+	if (c == SHIM_COUNTER_UPGRADED && __atomic_load_n(&state, __ATOMIC_ACQUIRE) == STATE_NONE) {
 		int expected = STATE_NONE;
 		if (__atomic_compare_exchange_n(&state, &expected, STATE_CREATING, false,
 		                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))

@@ -31,14 +31,14 @@
 #include <stdint.h>
 
 enum shim_counter {
-	SHIM_CTR_UPGRADED = 0, /* TCP socket created as MPTCP */
-	SHIM_CTR_FALLBACK,     /* MPTCP socket could not be created (unavailable): plain TCP */
-	SHIM_CTR_SWAP_OPTION,  /* swapped to TCP in place because of a socket option */
-	SHIM_CTR_SWAP_RULE,    /* swapped to TCP by a destination or listener rule */
-	SHIM_CTR_EMULATED,     /* a refused option answered by emulation */
-	SHIM_CTR_LOOPBACK,     /* swapped to TCP because the destination is loopback */
-	SHIM_CTR_RULES_IMAGE,  /* 1: the verdict came from a current compiled rule image */
-	SHIM_CTR_COUNT
+	SHIM_COUNTER_UPGRADED = 0, /* TCP socket created as MPTCP */
+	SHIM_COUNTER_FALLBACK,     /* MPTCP socket could not be created (unavailable): plain TCP */
+	SHIM_COUNTER_SWAP_OPTION,  /* swapped to TCP in place because of a socket option */
+	SHIM_COUNTER_SWAP_RULE,    /* swapped to TCP by a destination or listener rule */
+	SHIM_COUNTER_EMULATED,     /* a refused option answered by emulation */
+	SHIM_COUNTER_LOOPBACK,     /* swapped to TCP because the destination is loopback */
+	SHIM_COUNTER_RULES_IMAGE,  /* 1: the verdict came from a current compiled rule image */
+	SHIM_COUNTER_COUNT
 };
 
 /* Names as status prints them, indexed by enum shim_counter. */
@@ -60,14 +60,14 @@ enum shim_counter {
 struct shim_counters_file {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t ncounters;  /* SHIM_CTR_COUNT of the writer */
+	uint32_t ncounters;  /* SHIM_COUNTER_COUNT of the writer */
 	int64_t pid;         /* the writer's pid in its own namespace */
 	uint64_t created_ns; /* CLOCK_BOOTTIME at creation: a pid reused later is older */
 	uint64_t pidns;      /* inode of the writer's pid namespace (0: unknown), as in the name */
 	uint64_t value[SHIM_COUNTERS_SLOTS];
 };
 
-/* Counts one event. On the first SHIM_CTR_UPGRADED, creates and maps the file. */
-void shim_count(enum shim_counter c);
+/* Counts one event. On the first SHIM_COUNTER_UPGRADED, creates and maps the file. */
+void shim_counters_add(enum shim_counter c);
 
 #endif

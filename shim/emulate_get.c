@@ -30,14 +30,14 @@
 
 /* A private copy of a log entry, taken under the record lock. */
 struct entry_copy {
-	struct shim_optent head;
-	unsigned char value[SHIM_OPT_VALUE_MAX];
+	struct shim_optlog_entry head;
+	unsigned char value[SHIM_OPTLOG_VALUE_MAX];
 };
 
 static bool copy_entry(const struct shim_fd *rec, int level, int optname, struct entry_copy *out)
 {
-	const struct shim_optent *e = shim_optlog_find(rec->log, level, optname);
-	if (!e || !(e->flags & SHIM_OPT_EMULATED))
+	const struct shim_optlog_entry *e = shim_optlog_find(rec->log, level, optname);
+	if (!e || !(e->flags & SHIM_OPTLOG_EMULATED))
 		return false;
 	out->head = *e;
 	memcpy(out->value, e->value, e->len);
@@ -50,8 +50,8 @@ static bool copy_entry(const struct shim_fd *rec, int level, int optname, struct
 static bool live_read(int fd, const struct shim_fd *rec, int level, int optname, void *optval,
 		      socklen_t *optlen)
 {
-	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	if (!info || !(info->flags & SHIM_OPTF_READS_LIVE) || !optval || !optlen ||
+	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, optname);
+	if (!info || !(info->flags & SHIM_SOCKOPT_F_READS_LIVE) || !optval || !optlen ||
 	    *optlen < (socklen_t)sizeof(int) || (level == IPPROTO_IPV6 && rec->family != AF_INET6))
 		return false;
 	if (level == IPPROTO_IP && optname == IP_PROTOCOL) {
@@ -66,7 +66,7 @@ static bool live_read(int fd, const struct shim_fd *rec, int level, int optname,
 		*optlen = sizeof(port);
 		return true;
 	}
-	if (!(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_CONNECTED))
+	if (!(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FDSTATE_CONNECTED))
 		return false;
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -103,13 +103,13 @@ static int answer_as_tcp(int fd, struct shim_fd *rec, int level, int optname, vo
 			 socklen_t *optlen, int mptcp_rc, int mptcp_errno)
 {
 	if (live_read(fd, rec, level, optname, optval, optlen)) {
-		shim_fd_unlock(rec);
+		shim_fdstate_unlock(rec);
 		return 0;
 	}
 	struct entry_copy copy;
 	bool have = copy_entry(rec, level, optname, &copy);
 	int family = rec->family;
-	shim_fd_unlock(rec);
+	shim_fdstate_unlock(rec);
 	bool ok;
 	int rc = shim_oracle_get(family, have ? &copy.head : NULL, level, optname, optval, optlen,
 				 &ok);
@@ -135,11 +135,11 @@ static int answer_as_tcp(int fd, struct shim_fd *rec, int level, int optname, vo
  * upgraded socket that has a log, at the cost of the real call. */
 static bool may_answer_from_log(struct shim_fd *rec, int level, int optname)
 {
-	if (!shim_fd_lock(rec))
+	if (!shim_fdstate_lock(rec))
 		return true; /* cannot tell: take the validated path */
-	const struct shim_optent *e = shim_optlog_find(rec->log, level, optname);
-	bool emulated = e && (e->flags & SHIM_OPT_EMULATED);
-	shim_fd_unlock(rec);
+	const struct shim_optlog_entry *e = shim_optlog_find(rec->log, level, optname);
+	bool emulated = e && (e->flags & SHIM_OPTLOG_EMULATED);
+	shim_fdstate_unlock(rec);
 	return emulated;
 }
 
@@ -148,11 +148,11 @@ static bool may_answer_from_log(struct shim_fd *rec, int level, int optname)
  * keeps 0. A connected client's address came from connect(), which sets nothing. */
 static void v6only_as_tcp(int fd, void *optval, const socklen_t *optlen)
 {
-	struct shim_fd *rec = shim_fd_peek(fd);
+	struct shim_fd *rec = shim_fdstate_peek(fd);
 	uint32_t flags = rec ? __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) : 0;
 	int v = 0;
 	if (!optval || !optlen || *optlen < (socklen_t)sizeof(v) ||
-	    ((flags & SHIM_FD_CONNECTED) && !(flags & SHIM_FD_ACCEPTED)))
+	    ((flags & SHIM_FDSTATE_CONNECTED) && !(flags & SHIM_FDSTATE_ACCEPTED)))
 		return;
 	memcpy(&v, optval, sizeof(v));
 	struct sockaddr_in6 sin6;
@@ -182,7 +182,7 @@ static int after_success(int fd, int level, int optname, void *optval, socklen_t
 			real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &proto_len) == 0 &&
 			proto == IPPROTO_MPTCP;
 	bool ulp = level == IPPROTO_TCP && optname == TCP_ULP && is_mptcp_ulp(optval, optlen);
-	struct shim_fd *rec = shim_fd_peek(fd);
+	struct shim_fd *rec = shim_fdstate_peek(fd);
 	if (!rec || (!protocol && !ulp && !__atomic_load_n(&rec->log, __ATOMIC_RELAXED)))
 		return 0;
 	if (!protocol && !ulp && !may_answer_from_log(rec, level, optname))
@@ -191,14 +191,14 @@ static int after_success(int fd, int level, int optname, void *optval, socklen_t
 	if (!rec)
 		return 0;
 	if (protocol) {
-		shim_fd_unlock(rec);
+		shim_fdstate_unlock(rec);
 		int tcp = IPPROTO_TCP;
 		memcpy(optval, &tcp, *optlen < (socklen_t)sizeof(tcp) ? *optlen : sizeof(tcp));
 		return 0;
 	}
 	struct entry_copy unused;
 	if (!ulp && !copy_entry(rec, level, optname, &unused)) {
-		shim_fd_unlock(rec);
+		shim_fdstate_unlock(rec);
 		errno = saved_errno;
 		return 0;
 	}
@@ -219,10 +219,10 @@ int shim_emulate_get(int fd, int level, int optname, void *optval, socklen_t *op
 	}
 	socklen_t in_len = optlen ? *optlen : 0;
 	int rc = real_getsockopt(fd, level, optname, optval, optlen);
-	if (__builtin_expect(!(shim_fd_flags_of(fd) & SHIM_FD_MANAGED), 1))
+	if (__builtin_expect(!(shim_fdstate_flags_of(fd) & SHIM_FDSTATE_MANAGED), 1))
 		return rc;
 	int err = errno;
-	if (level == IPPROTO_IPV6 && shim_fd_family(fd) == AF_INET) {
+	if (level == IPPROTO_IPV6 && shim_fdstate_family(fd) == AF_INET) {
 		/* MPTCP answers some IPv6-level reads on an IPv4 socket; TCP refuses them all. */
 		rc = -1;
 		err = EOPNOTSUPP;
@@ -255,7 +255,7 @@ int shim_emulate_get(int fd, int level, int optname, void *optval, socklen_t *op
 			errno = saved_errno;
 		return rc;
 	}
-	if (!shim_is_refusal(err)) {
+	if (!shim_managed_is_refusal(err)) {
 		errno = err;
 		return rc;
 	}
@@ -269,15 +269,15 @@ int shim_emulate_get(int fd, int level, int optname, void *optval, socklen_t *op
 	 * the option, the socket would be TCP by now or the set would have failed (sshd reads
 	 * IP_OPTIONS; Erlang copies IP_RECVTTL from a listener). Only NO_SCRATCH reads (a TCP
 	 * data path) keep MPTCP's refusal. */
-	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	if (!info || (info->flags & (SHIM_OPTF_NO_SCRATCH | SHIM_OPTF_GET_ONLY)) !=
-			     (SHIM_OPTF_NO_SCRATCH | SHIM_OPTF_GET_ONLY)) {
+	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, optname);
+	if (!info || (info->flags & (SHIM_SOCKOPT_F_NO_SCRATCH | SHIM_SOCKOPT_F_GET_ONLY)) !=
+			     (SHIM_SOCKOPT_F_NO_SCRATCH | SHIM_SOCKOPT_F_GET_ONLY)) {
 		rc = answer_as_tcp(fd, rec, level, optname, optval, optlen, rc, err);
 		if (rc == 0)
 			errno = saved_errno;
 		return rc;
 	}
-	shim_fd_unlock(rec);
+	shim_fdstate_unlock(rec);
 	errno = err;
 	return -1;
 }

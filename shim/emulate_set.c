@@ -27,7 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void option_label(char *buf, size_t size, const struct shim_opt_info *info, int level,
+static void option_label(char *buf, size_t size, const struct shim_sockopt_info *info, int level,
 			 int optname)
 {
 	if (info)
@@ -43,15 +43,15 @@ static int swap_and_apply(int fd, struct shim_fd *rec, int level, int optname, c
 {
 	if (shim_swap_to_tcp(fd, rec, why) != SHIM_SWAP_DONE)
 		return -2;
-	shim_count(SHIM_CTR_SWAP_OPTION);
+	shim_counters_add(SHIM_COUNTER_SWAP_OPTION);
 	return real_setsockopt(fd, level, optname, optval, optlen);
 }
 
-static bool warned_once(const struct shim_opt_info *info)
+static bool warned_once(const struct shim_sockopt_info *info)
 {
 	/* One slot per table entry; every unknown number shares the last one. */
 	static unsigned char warned[512];
-	size_t i = info ? (size_t)(info - shim_opt_table) : shim_opt_count;
+	size_t i = info ? (size_t)(info - shim_sockopt_table) : shim_sockopt_count;
 	if (i >= sizeof(warned))
 		i = sizeof(warned) - 1;
 	return __atomic_exchange_n(&warned[i], 1, __ATOMIC_RELAXED);
@@ -74,38 +74,38 @@ static bool all_zero(const void *optval, socklen_t optlen)
 static void after_success(int fd, uint32_t flags, int level, int optname, const void *optval,
 			 socklen_t optlen)
 {
-	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
+	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, optname);
 	unsigned int oflags_info = info ? info->flags : 0;
-	bool forgets = oflags_info & SHIM_OPTF_FORGETS;
-	bool replay = (flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED);
+	bool forgets = oflags_info & SHIM_SOCKOPT_F_FORGETS;
+	bool replay = (flags & SHIM_FDSTATE_UPGRADED) && !(flags & SHIM_FDSTATE_CONNECTED);
 	if (!replay && !forgets)
 		return;
-	struct shim_fd *rec = shim_fd_peek(fd);
-	if (!rec || !shim_fd_lock(rec))
+	struct shim_fd *rec = shim_fdstate_peek(fd);
+	if (!rec || !shim_fdstate_lock(rec))
 		return;
 	char label[48]; /* only on the rare paths: snprintf would double this path's cost */
-	unsigned int oflags = (replay ? SHIM_OPT_REPLAY : 0) | (forgets ? SHIM_OPT_EMULATED : 0);
+	unsigned int oflags = (replay ? SHIM_OPTLOG_REPLAY : 0) | (forgets ? SHIM_OPTLOG_EMULATED : 0);
 	if (!shim_optlog_put(&rec->log, oflags, level, optname, optval, optlen)) {
 		option_label(label, sizeof(label), info, level, optname);
-		if (replay && shim_fd_matches(rec, fd) &&
+		if (replay && shim_fdstate_matches(rec, fd) &&
 		    swap_and_apply(fd, rec, level, optname, optval, optlen, "option log full") != -2)
 			shim_log(SHIM_LOG_INFO, "fd %d: option log full at %s: now plain TCP", fd,
 				 label);
 		else
 			shim_log(SHIM_LOG_DEBUG, "fd %d: %s not recorded (log full)", fd, label);
-	} else if (replay && (oflags_info & SHIM_OPTF_WHOLE_CONNECTION) &&
-		   shim_opt_policy(level, optname) == SHIM_POLICY_FALLBACK &&
-		   !all_zero(optval, optlen) && shim_fd_matches(rec, fd)) {
+	} else if (replay && (oflags_info & SHIM_SOCKOPT_F_WHOLE_CONNECTION) &&
+		   shim_sockopt_policy(level, optname) == SHIM_SOCKOPT_FALLBACK &&
+		   !all_zero(optval, optlen) && shim_fdstate_matches(rec, fd)) {
 		/* The log replays it on the TCP socket. */
 		option_label(label, sizeof(label), info, level, optname);
 		if (shim_swap_to_tcp(fd, rec, label) == SHIM_SWAP_DONE) {
-			shim_count(SHIM_CTR_SWAP_OPTION);
+			shim_counters_add(SHIM_COUNTER_SWAP_OPTION);
 			shim_log(SHIM_LOG_INFO,
 				 "fd %d: %s must hold for the whole connection: now plain TCP", fd,
 				 label);
 		}
 	}
-	shim_fd_unlock(rec);
+	shim_fdstate_unlock(rec);
 }
 
 /* The int options of do_ip_setsockopt() (net/ipv4/ip_sockglue.c) that it reads with its own
@@ -142,22 +142,22 @@ static bool ip_int_read(int level, int optname, const void *optval, socklen_t op
 
 /* Invariant 1 (sockopt_policy.h): is optval what the option reads now, as TCP would read it?
  * Then the set is a no-op that succeeds, and costs no swap. rec is locked. Refusal path only. */
-static bool reads_same(int fd, const struct shim_fd *rec, const struct shim_opt_info *info,
+static bool reads_same(int fd, const struct shim_fd *rec, const struct shim_sockopt_info *info,
 		       int level, int optname, const void *optval, socklen_t optlen)
 {
-	if ((info && (info->flags & SHIM_OPTF_NO_SCRATCH)) || optlen > SHIM_OPT_VALUE_MAX ||
+	if ((info && (info->flags & SHIM_SOCKOPT_F_NO_SCRATCH)) || optlen > SHIM_OPTLOG_VALUE_MAX ||
 	    (optlen && !optval))
 		return false;
-	const struct shim_optent *e = shim_optlog_find(rec->log, level, optname);
+	const struct shim_optlog_entry *e = shim_optlog_find(rec->log, level, optname);
 	int want, have;
 	if (ip_int_read(level, optname, optval, optlen, &want)) {
 		/* Compare the int the kernel takes from each value, not the bytes. */
-		if (e && (e->flags & SHIM_OPT_EMULATED))
+		if (e && (e->flags & SHIM_OPTLOG_EMULATED))
 			return ip_int_read(level, optname, e->value, e->len, &have) && have == want;
 		socklen_t len = sizeof(have);
 		int saved_errno = errno;
 		int rc = real_getsockopt(fd, level, optname, &have, &len);
-		if (rc != 0 && shim_is_refusal(errno)) {
+		if (rc != 0 && shim_managed_is_refusal(errno)) {
 			bool ok;
 			len = sizeof(have);
 			rc = shim_oracle_get(rec->family, NULL, level, optname, &have, &len, &ok);
@@ -167,13 +167,13 @@ static bool reads_same(int fd, const struct shim_fd *rec, const struct shim_opt_
 		errno = saved_errno;
 		return rc == 0 && len == sizeof(have) && have == want;
 	}
-	if (e && (e->flags & SHIM_OPT_EMULATED))
+	if (e && (e->flags & SHIM_OPTLOG_EMULATED))
 		return e->len == optlen && memcmp(e->value, optval, optlen) == 0;
-	unsigned char cur[SHIM_OPT_VALUE_MAX];
+	unsigned char cur[SHIM_OPTLOG_VALUE_MAX];
 	socklen_t len = optlen;
 	int saved_errno = errno;
 	int rc = real_getsockopt(fd, level, optname, cur, &len);
-	if (rc != 0 && shim_is_refusal(errno)) {
+	if (rc != 0 && shim_managed_is_refusal(errno)) {
 		bool ok;
 		len = optlen;
 		rc = shim_oracle_get(rec->family, NULL, level, optname, cur, &len, &ok);
@@ -215,8 +215,8 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 		errno = err;
 		return -1;
 	}
-	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	enum shim_opt_policy policy = shim_opt_policy(level, optname);
+	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, optname);
+	enum shim_sockopt_policy policy = shim_sockopt_policy(level, optname);
 	char label[48];
 	option_label(label, sizeof(label), info, level, optname);
 	int rc = -1;
@@ -226,7 +226,7 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	 * MPTCP (a swap for TCP_ULP=tls without kTLS, or TCP_TIMESTAMP without repair mode, would
 	 * fail on TCP anyway). The scratch socket gets the options logged so far, in order. */
 	unsigned int iflags = info ? info->flags : 0;
-	if (iflags & SHIM_OPTF_GLOBAL) {
+	if (iflags & SHIM_SOCKOPT_F_GLOBAL) {
 		/* Namespace-wide (netfilter): the scratch TCP socket does it for real. */
 		int tcp_err = shim_oracle_set(rec->family, NULL, level, optname, optval, optlen);
 		rc = tcp_err == 0 ? 0 : -1;
@@ -235,23 +235,23 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 	}
 	int tcp_err = shim_oracle_set(rec->family, rec->log, level, optname, optval, optlen);
 	uint32_t rflags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_UNCONNECTED_ONLY) &&
-	    (rflags & SHIM_FD_CONNECTED))
+	if (tcp_err == 0 && (iflags & SHIM_SOCKOPT_F_TCP_UNCONNECTED_ONLY) &&
+	    (rflags & SHIM_FDSTATE_CONNECTED))
 		tcp_err = EINVAL; /* what a connected TCP socket answers */
 	/* TCP_WINDOW_CLAMP 0 outside CLOSE. A connected TCP socket reads a clamp computed from the
 	 * connection, which the shim cannot read (it answers 0): writing that 0 back succeeds. */
-	if (tcp_err == 0 && (iflags & SHIM_OPTF_TCP_ZERO_CLOSED_ONLY) && optval &&
+	if (tcp_err == 0 && (iflags & SHIM_SOCKOPT_F_TCP_ZERO_CLOSED_ONLY) && optval &&
 	    optlen >= (socklen_t)sizeof(int) && *(const int *)optval == 0 && !is_closed(fd) &&
-	    (is_listening(fd) || ((rflags & SHIM_FD_CONNECTED) &&
+	    (is_listening(fd) || ((rflags & SHIM_FDSTATE_CONNECTED) &&
 				  !reads_same(fd, rec, info, level, optname, optval, optlen))))
 		tcp_err = EINVAL;
 	/* TCP checks the state before the value (repair mode), if this kernel has the option. */
-	if (tcp_err != ENOPROTOOPT && (iflags & SHIM_OPTF_TCP_EPERM_CONNECTED) &&
-	    (rflags & SHIM_FD_CONNECTED))
+	if (tcp_err != ENOPROTOOPT && (iflags & SHIM_SOCKOPT_F_TCP_EPERM_CONNECTED) &&
+	    (rflags & SHIM_FDSTATE_CONNECTED))
 		tcp_err = EPERM;
-	if (tcp_err != ENOPROTOOPT && (iflags & SHIM_OPTF_TCP_EPERM_LISTENING) && is_listening(fd))
+	if (tcp_err != ENOPROTOOPT && (iflags & SHIM_SOCKOPT_F_TCP_EPERM_LISTENING) && is_listening(fd))
 		tcp_err = EPERM;
-	if (tcp_err == ENOTCONN && policy == SHIM_POLICY_FALLBACK && shim_swap_possible(fd, rec)) {
+	if (tcp_err == ENOTCONN && policy == SHIM_SOCKOPT_FALLBACK && shim_swap_possible(fd, rec)) {
 		/* TCP refuses only because it is not connected yet (TCP_ULP "tls"): the program
 		 * announced what it will set after connect, which only TCP can serve. Swap now,
 		 * and answer what TCP answers. */
@@ -276,9 +276,9 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 		out_errno = saved_errno;
 		goto out;
 	}
-	if (info && (info->flags & SHIM_OPTF_INERT) && policy != SHIM_POLICY_PASS)
-		policy = SHIM_POLICY_EMULATE; /* invariant 4: never costs MPTCP */
-	if (policy == SHIM_POLICY_FALLBACK || (policy == SHIM_POLICY_FALLBACK_OR_EMULATE &&
+	if (info && (info->flags & SHIM_SOCKOPT_F_INERT) && policy != SHIM_SOCKOPT_PASS)
+		policy = SHIM_SOCKOPT_EMULATE; /* invariant 4: never costs MPTCP */
+	if (policy == SHIM_SOCKOPT_FALLBACK || (policy == SHIM_SOCKOPT_FALLBACK_OR_EMULATE &&
 					       shim_swap_possible(fd, rec))) {
 		rc = swap_and_apply(fd, rec, level, optname, optval, optlen, label);
 		if (rc != -2) {
@@ -286,7 +286,7 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 			goto out;
 		}
 		rc = -1;
-		if (policy == SHIM_POLICY_FALLBACK) {
+		if (policy == SHIM_SOCKOPT_FALLBACK) {
 			if (!warned_once(info))
 				shim_log(SHIM_LOG_WARN,
 					 "fd %d: %s needs plain TCP but the MPTCP socket is already "
@@ -296,15 +296,15 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 			goto out;
 		}
 	}
-	if (policy == SHIM_POLICY_PASS)
+	if (policy == SHIM_SOCKOPT_PASS)
 		goto out;
 
 	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-	unsigned int oflags = SHIM_OPT_EMULATED;
-	if ((flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED))
-		oflags |= SHIM_OPT_REPLAY;
+	unsigned int oflags = SHIM_OPTLOG_EMULATED;
+	if ((flags & SHIM_FDSTATE_UPGRADED) && !(flags & SHIM_FDSTATE_CONNECTED))
+		oflags |= SHIM_OPTLOG_REPLAY;
 	if (shim_optlog_put(&rec->log, oflags, level, optname, optval, optlen)) {
-		shim_count(SHIM_CTR_EMULATED);
+		shim_counters_add(SHIM_COUNTER_EMULATED);
 		if (!info && !warned_once(NULL))
 			shim_log(SHIM_LOG_WARN,
 				 "fd %d: %s is unknown to this version and MPTCP refuses it; TCP "
@@ -325,7 +325,7 @@ static int handle_refusal(int fd, int level, int optname, const void *optval, so
 		out_errno = rc == 0 ? saved_errno : errno;
 	}
 out:
-	shim_fd_unlock(rec);
+	shim_fdstate_unlock(rec);
 	errno = out_errno;
 	return rc;
 }
@@ -339,13 +339,13 @@ int shim_emulate_set_result(int fd, uint32_t flags, int level, int optname, cons
 		errno = saved_errno;
 		return 0;
 	}
-	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
+	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, optname);
 	/* An IPv6-level call on an AF_INET socket: TCP says ENOPROTOOPT in every state, MPTCP says
 	 * EINVAL once connected (IPV6_V6ONLY). Going through the refusal path asks the oracle,
 	 * which answers TCP's errno. */
-	bool v6_on_v4 = err == EINVAL && level == IPPROTO_IPV6 && shim_fd_family(fd) == AF_INET;
-	bool refusal = shim_is_refusal(err) || v6_on_v4 ||
-		       (err == EINVAL && info && (info->flags & SHIM_OPTF_EINVAL_REFUSAL));
+	bool v6_on_v4 = err == EINVAL && level == IPPROTO_IPV6 && shim_fdstate_family(fd) == AF_INET;
+	bool refusal = shim_managed_is_refusal(err) || v6_on_v4 ||
+		       (err == EINVAL && info && (info->flags & SHIM_SOCKOPT_F_EINVAL_REFUSAL));
 	if (!refusal) {
 		/* Not MPTCP's refusal, but MPTCP may validate in another order than TCP (a NULL
 		 * value with a short length: EINVAL before EFAULT). If TCP rejects the call too,
@@ -353,7 +353,7 @@ int shim_emulate_set_result(int fd, uint32_t flags, int level, int optname, cons
 		struct shim_fd *mrec = shim_managed_lock(fd);
 		if (mrec) {
 			int family = mrec->family;
-			shim_fd_unlock(mrec);
+			shim_fdstate_unlock(mrec);
 			int tcp_err = shim_oracle_set(family, NULL, level, optname, optval, optlen);
 			if (tcp_err > 0)
 				err = tcp_err;
@@ -368,11 +368,11 @@ int shim_emulate_set(int fd, uint32_t flags, int level, int optname, const void 
 		     socklen_t optlen)
 {
 	int saved_errno = errno;
-	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	if (__builtin_expect(info && (info->flags & SHIM_OPTF_VALIDATE), 0)) {
+	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, optname);
+	if (__builtin_expect(info && (info->flags & SHIM_SOCKOPT_F_VALIDATE), 0)) {
 		/* MPTCP accepts values TCP rejects (TCP_KEEPIDLE 0) and would keep them: ask the
 		 * scratch socket first, so a rejected value changes nothing, as on TCP. */
-		int family = shim_fd_family(fd);
+		int family = shim_fdstate_family(fd);
 		int tcp_err = family ? shim_oracle_set(family, NULL, level, optname, optval, optlen)
 				     : 0;
 		if (tcp_err > 0) {

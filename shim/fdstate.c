@@ -15,12 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK_SHIFT SHIM_FD_CHUNK_SHIFT
+#define CHUNK_SHIFT SHIM_FDSTATE_CHUNK_SHIFT
 #define CHUNK_LEN (1u << CHUNK_SHIFT)
-#define NCHUNKS (SHIM_FD_MAX >> CHUNK_SHIFT)
+#define NCHUNKS (SHIM_FDSTATE_MAX >> CHUNK_SHIFT)
 
-struct shim_fd **shim_fd_chunks[NCHUNKS];
-#define chunks shim_fd_chunks
+struct shim_fd **shim_fdstate_chunks[NCHUNKS];
+#define chunks shim_fdstate_chunks
 
 /* Walkable: the fork handlers visit every record, free or not. */
 static struct shim_slab records = {.block = sizeof(struct shim_fd),
@@ -36,7 +36,7 @@ static int kernel_pid(void)
 	return (int)syscall(SYS_getpid);
 }
 
-bool shim_fd_owner(void)
+bool shim_fdstate_owner(void)
 {
 	int owner = __atomic_load_n(&owner_pid, __ATOMIC_ACQUIRE);
 	return owner == 0 || owner == kernel_pid();
@@ -58,10 +58,10 @@ static void mark_forked(void *block)
 	/* Read first: a record already marked is not written, so that a server forking worker
 	 * after worker does not copy every page of records on each fork. */
 	if (!__atomic_load_n(&rec->refs, __ATOMIC_ACQUIRE) ||
-	    (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_FORKED))
+	    (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FDSTATE_FORKED))
 		return;
-	uint32_t old = __atomic_fetch_or(&rec->flags, SHIM_FD_FORKED, __ATOMIC_ACQ_REL);
-	if (!(old & SHIM_FD_FORKED))
+	uint32_t old = __atomic_fetch_or(&rec->flags, SHIM_FDSTATE_FORKED, __ATOMIC_ACQ_REL);
+	if (!(old & SHIM_FDSTATE_FORKED))
 		__atomic_store_n(&rec->fork_ns, fork_time, __ATOMIC_RELEASE);
 }
 
@@ -75,8 +75,8 @@ static void unlock_orphan(void *block)
 {
 	struct shim_fd *rec = block;
 	/* Only this thread survives: no lock bit can still be legitimately held. */
-	if (__atomic_load_n(&rec->flags, __ATOMIC_RELAXED) & SHIM_FD_LOCKED)
-		__atomic_fetch_and(&rec->flags, ~(uint32_t)SHIM_FD_LOCKED, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&rec->flags, __ATOMIC_RELAXED) & SHIM_FDSTATE_LOCKED)
+		__atomic_fetch_and(&rec->flags, ~(uint32_t)SHIM_FDSTATE_LOCKED, __ATOMIC_RELAXED);
 	mark_forked(rec);
 }
 
@@ -105,14 +105,14 @@ __attribute__((constructor)) static void take_owner(void)
 	pthread_once(&atfork_once, first_use);
 }
 
-bool shim_fd_lock(struct shim_fd *rec)
+bool shim_fdstate_lock(struct shim_fd *rec)
 {
 	for (int spin = 0; spin < 1000; spin++) {
-		uint32_t old = __atomic_fetch_or(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_ACQUIRE);
-		if (!(old & SHIM_FD_LOCKED)) {
+		uint32_t old = __atomic_fetch_or(&rec->flags, SHIM_FDSTATE_LOCKED, __ATOMIC_ACQUIRE);
+		if (!(old & SHIM_FDSTATE_LOCKED)) {
 			if (__atomic_load_n(&rec->refs, __ATOMIC_ACQUIRE))
 				return true;
-			shim_fd_unlock(rec); /* freed since it was looked up */
+			shim_fdstate_unlock(rec); /* freed since it was looked up */
 			return false;
 		}
 		sched_yield();
@@ -120,26 +120,26 @@ bool shim_fd_lock(struct shim_fd *rec)
 	return false;
 }
 
-void shim_fd_unlock(struct shim_fd *rec)
+void shim_fdstate_unlock(struct shim_fd *rec)
 {
-	__atomic_fetch_and(&rec->flags, ~(uint32_t)SHIM_FD_LOCKED, __ATOMIC_RELEASE);
+	__atomic_fetch_and(&rec->flags, ~(uint32_t)SHIM_FDSTATE_LOCKED, __ATOMIC_RELEASE);
 }
 
-struct shim_fd *shim_fd_acquire(int fd)
+struct shim_fd *shim_fdstate_acquire(int fd)
 {
-	struct shim_fd *rec = shim_fd_peek(fd);
-	if (!rec || !shim_fd_lock(rec))
+	struct shim_fd *rec = shim_fdstate_peek(fd);
+	if (!rec || !shim_fdstate_lock(rec))
 		return NULL;
-	if (shim_fd_peek(fd) == rec)
+	if (shim_fdstate_peek(fd) == rec)
 		return rec;
-	shim_fd_unlock(rec); /* fd was closed or replaced meanwhile */
+	shim_fdstate_unlock(rec); /* fd was closed or replaced meanwhile */
 	return NULL;
 }
 
 /* The slot for fd, allocating its chunk if needed; NULL if out of range or mmap fails. */
 static struct shim_fd **slot_of(int fd, bool alloc)
 {
-	if ((unsigned int)fd >= SHIM_FD_MAX)
+	if ((unsigned int)fd >= SHIM_FDSTATE_MAX)
 		return NULL;
 	struct shim_fd ***top = &chunks[fd >> CHUNK_SHIFT];
 	struct shim_fd **chunk = __atomic_load_n(top, __ATOMIC_ACQUIRE);
@@ -163,14 +163,14 @@ static void release(struct shim_fd *rec)
 {
 	if (!rec || __atomic_sub_fetch(&rec->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	/* refs is 0: shim_fd_lock() refuses it from now on, so take the bit by hand. */
+	/* refs is 0: shim_fdstate_lock() refuses it from now on, so take the bit by hand. */
 	for (int spin = 0; spin < 1000; spin++) {
-		uint32_t old = __atomic_fetch_or(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_ACQUIRE);
-		if (!(old & SHIM_FD_LOCKED)) {
+		uint32_t old = __atomic_fetch_or(&rec->flags, SHIM_FDSTATE_LOCKED, __ATOMIC_ACQUIRE);
+		if (!(old & SHIM_FDSTATE_LOCKED)) {
 			shim_optlog_free(&rec->log);
-			__atomic_store_n(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_RELEASE);
+			__atomic_store_n(&rec->flags, SHIM_FDSTATE_LOCKED, __ATOMIC_RELEASE);
 			shim_slab_free(&records, rec);
-			shim_fd_unlock(rec);
+			shim_fdstate_unlock(rec);
 			return;
 		}
 		sched_yield();
@@ -183,9 +183,9 @@ static void install(struct shim_fd **slot, struct shim_fd *rec)
 	release(__atomic_exchange_n(slot, rec, __ATOMIC_ACQ_REL));
 }
 
-struct shim_fd *shim_fd_create(int fd)
+struct shim_fd *shim_fdstate_create(int fd)
 {
-	if (!shim_fd_owner())
+	if (!shim_fdstate_owner())
 		return NULL;
 	pthread_once(&atfork_once, first_use);
 	struct shim_fd **slot = slot_of(fd, true);
@@ -196,8 +196,8 @@ struct shim_fd *shim_fd_create(int fd)
 	 * take it as everyone does, and initialise the rest. */
 	bool locked = false;
 	for (int spin = 0; rec && spin < 1000 && !locked; spin++) {
-		locked = !(__atomic_fetch_or(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_ACQUIRE) &
-			   SHIM_FD_LOCKED);
+		locked = !(__atomic_fetch_or(&rec->flags, SHIM_FDSTATE_LOCKED, __ATOMIC_ACQUIRE) &
+			   SHIM_FDSTATE_LOCKED);
 		if (!locked)
 			sched_yield();
 	}
@@ -213,46 +213,46 @@ struct shim_fd *shim_fd_create(int fd)
 	__atomic_store_n(&rec->log, NULL, __ATOMIC_RELAXED); /* some hooks peek at it unlocked */
 	rec->fork_ns = 0;
 	rec->scan_ns = 0;
-	__atomic_store_n(&rec->flags, SHIM_FD_LOCKED, __ATOMIC_RELAXED);
+	__atomic_store_n(&rec->flags, SHIM_FDSTATE_LOCKED, __ATOMIC_RELAXED);
 	__atomic_store_n(&rec->refs, 1, __ATOMIC_RELEASE);
 	install(slot, rec);
 	return rec;
 }
 
-void shim_fd_share(int oldfd, int newfd)
+void shim_fdstate_share(int oldfd, int newfd)
 {
-	if (!shim_fd_peek(oldfd)) {
-		shim_fd_forget(newfd); /* a stale record from an fd closed behind our back */
+	if (!shim_fdstate_peek(oldfd)) {
+		shim_fdstate_forget(newfd); /* a stale record from an fd closed behind our back */
 		return;
 	}
-	if (!shim_fd_owner())
+	if (!shim_fdstate_owner())
 		return;
 	struct shim_fd **slot = slot_of(newfd, true);
-	struct shim_fd *rec = shim_fd_acquire(oldfd);
+	struct shim_fd *rec = shim_fdstate_acquire(oldfd);
 	if (!slot) {
 		if (rec)
-			shim_fd_unlock(rec);
+			shim_fdstate_unlock(rec);
 		return;
 	}
 	if (rec)
 		__atomic_add_fetch(&rec->refs, 1, __ATOMIC_ACQ_REL);
 	install(slot, rec);
 	if (rec)
-		shim_fd_unlock(rec);
+		shim_fdstate_unlock(rec);
 }
 
-void shim_fd_forget(int fd)
+void shim_fdstate_forget(int fd)
 {
 	struct shim_fd **slot = slot_of(fd, false);
-	if (!slot || !__atomic_load_n(slot, __ATOMIC_ACQUIRE) || !shim_fd_owner())
+	if (!slot || !__atomic_load_n(slot, __ATOMIC_ACQUIRE) || !shim_fdstate_owner())
 		return;
 	install(slot, NULL);
 }
 
-void shim_fd_forget_range(unsigned int first, unsigned int last)
+void shim_fdstate_forget_range(unsigned int first, unsigned int last)
 {
-	if (last >= SHIM_FD_MAX)
-		last = SHIM_FD_MAX - 1;
+	if (last >= SHIM_FDSTATE_MAX)
+		last = SHIM_FDSTATE_MAX - 1;
 	bool checked = false;
 	for (unsigned int fd = first; fd <= last; fd++) {
 		struct shim_fd **chunk = __atomic_load_n(&chunks[fd >> CHUNK_SHIFT],
@@ -264,29 +264,29 @@ void shim_fd_forget_range(unsigned int first, unsigned int last)
 		struct shim_fd **slot = &chunk[fd & (CHUNK_LEN - 1)];
 		if (!__atomic_load_n(slot, __ATOMIC_ACQUIRE))
 			continue;
-		if (!checked && !shim_fd_owner())
+		if (!checked && !shim_fdstate_owner())
 			return;
 		checked = true;
 		install(slot, NULL);
 	}
 }
 
-int shim_fd_family(int fd)
+int shim_fdstate_family(int fd)
 {
-	struct shim_fd *rec = shim_fd_acquire(fd);
+	struct shim_fd *rec = shim_fdstate_acquire(fd);
 	if (!rec)
 		return 0;
 	int family = rec->family;
-	shim_fd_unlock(rec);
+	shim_fdstate_unlock(rec);
 	return family;
 }
 
-void shim_fd_set_flags(struct shim_fd *rec, uint32_t flags)
+void shim_fdstate_set_flags(struct shim_fd *rec, uint32_t flags)
 {
-	__atomic_store_n(&rec->flags, flags | SHIM_FD_LOCKED, __ATOMIC_RELEASE);
+	__atomic_store_n(&rec->flags, flags | SHIM_FDSTATE_LOCKED, __ATOMIC_RELEASE);
 }
 
-void shim_fd_clear(struct shim_fd *rec)
+void shim_fdstate_clear(struct shim_fd *rec)
 {
 	shim_optlog_free(&rec->log);
 	rec->ino = 0;
@@ -294,23 +294,23 @@ void shim_fd_clear(struct shim_fd *rec)
 	rec->family = 0;
 	rec->fork_ns = 0;
 	rec->scan_ns = 0;
-	shim_fd_set_flags(rec, 0);
+	shim_fdstate_set_flags(rec, 0);
 }
 
-unsigned long shim_fd_records_in_use(void)
+unsigned long shim_fdstate_records_in_use(void)
 {
 	return shim_slab_in_use(&records);
 }
 
-uint64_t shim_fd_inode(int fd)
+uint64_t shim_fdstate_inode(int fd)
 {
 	struct stat st;
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
 }
 
-bool shim_fd_matches(struct shim_fd *rec, int fd)
+bool shim_fdstate_matches(struct shim_fd *rec, int fd)
 {
-	uint64_t ino = shim_fd_inode(fd);
+	uint64_t ino = shim_fdstate_inode(fd);
 	if (rec->ino == 0)
 		rec->ino = ino;
 	return ino != 0 && rec->ino == ino;

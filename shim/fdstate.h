@@ -19,7 +19,7 @@
  * cannot get the lock behaves as if the fd had no record (plain pass-through).
  *
  * Processes: after fork() both processes hold every socket, so the fork handlers mark every
- * record SHIM_FD_FORKED in parent and child (swap.c must then prove that no other process
+ * record SHIM_FDSTATE_FORKED in parent and child (swap.c must then prove that no other process
  * still holds it). A vfork() child (CPython's subprocess, posix_spawn) runs our hooks in the
  * parent's memory without any fork handler: the table belongs to the process that made it
  * (its pid, asked of the kernel: glibc may cache getpid), and a caller from another pid never
@@ -35,111 +35,111 @@
 #include "optlog.h"
 
 /* Upper bound on tracked fd numbers; sockets above it are never upgraded. */
-#define SHIM_FD_MAX (1 << 20)
+#define SHIM_FDSTATE_MAX (1 << 20)
 
-enum shim_fd_flag {
-	SHIM_FD_UPGRADED = 1u << 0, /* created as MPTCP by the shim in place of TCP */
-	SHIM_FD_ACCEPTED = 1u << 1, /* accepted from an upgraded listener (MPTCP or TCP peer) */
-	SHIM_FD_SWAPPED = 1u << 2,  /* was upgraded, now replaced in place by plain TCP */
-	SHIM_FD_SHARED = 1u << 3,   /* open in another process for sure (adopted): never swap */
-	SHIM_FD_CONNECTED = 1u << 4, /* connect() was called: too late to swap or to replay */
-	SHIM_FD_EXPLICIT = 1u << 5, /* MPTCP because the program asked for it: never adopted */
-	SHIM_FD_FORKED = 1u << 6,   /* a fork happened since: another process may hold it */
-	SHIM_FD_AUTOPORT = 1u << 7, /* bound to a port the kernel chose (bind to port 0, listen
+enum shim_fdstate_flag {
+	SHIM_FDSTATE_UPGRADED = 1u << 0, /* created as MPTCP by the shim in place of TCP */
+	SHIM_FDSTATE_ACCEPTED = 1u << 1, /* accepted from an upgraded listener (MPTCP or TCP peer) */
+	SHIM_FDSTATE_SWAPPED = 1u << 2,  /* was upgraded, now replaced in place by plain TCP */
+	SHIM_FDSTATE_SHARED = 1u << 3,   /* open in another process for sure (adopted): never swap */
+	SHIM_FDSTATE_CONNECTED = 1u << 4, /* connect() was called: too late to swap or to replay */
+	SHIM_FDSTATE_EXPLICIT = 1u << 5, /* MPTCP because the program asked for it: never adopted */
+	SHIM_FDSTATE_FORKED = 1u << 6,   /* a fork happened since: another process may hold it */
+	SHIM_FDSTATE_AUTOPORT = 1u << 7, /* bound to a port the kernel chose (bind to port 0, listen
 				       without bind): TCP gives it back when a connect fails */
-	SHIM_FD_LISTENED = 1u << 8, /* listen() succeeded on it once */
-	SHIM_FD_LOCKED = 1u << 31,
+	SHIM_FDSTATE_LISTENED = 1u << 8, /* listen() succeeded on it once */
+	SHIM_FDSTATE_LOCKED = 1u << 31,
 };
 
-#define SHIM_FD_MANAGED (SHIM_FD_UPGRADED | SHIM_FD_ACCEPTED)
+#define SHIM_FDSTATE_MANAGED (SHIM_FDSTATE_UPGRADED | SHIM_FDSTATE_ACCEPTED)
 
 struct shim_fd {
-	uint32_t flags;  /* enum shim_fd_flag, accessed atomically; the lock bit lives here */
+	uint32_t flags;  /* enum shim_fdstate_flag, accessed atomically; the lock bit lives here */
 	int16_t family;  /* AF_INET or AF_INET6 */
 	int16_t unused;
 	int32_t backlog; /* listen() backlog, for re-listening after a swap */
 	uint32_t refs;   /* fds of this process naming it; 0 while the record is free */
 	uint64_t ino;    /* st_ino of the socket this record was made for; 0: not taken yet */
 	struct shim_optlog *log; /* options to replay / emulated values; NULL if none */
-	uint64_t fork_ns; /* CLOCK_BOOTTIME of the first fork that set SHIM_FD_FORKED */
+	uint64_t fork_ns; /* CLOCK_BOOTTIME of the first fork that set SHIM_FDSTATE_FORKED */
 	void *slab_link;  /* the slab's free-list link (never touched while in use) */
 	uint64_t scan_ns; /* CLOCK_BOOTTIME of the last look for other holders that found one */
 };
 
-#define SHIM_FD_CHUNK_SHIFT 10
+#define SHIM_FDSTATE_CHUNK_SHIFT 10
 /* The table's top level (fdstate.c); inline below because every hook asks it. */
-extern struct shim_fd **shim_fd_chunks[SHIM_FD_MAX >> SHIM_FD_CHUNK_SHIFT];
+extern struct shim_fd **shim_fdstate_chunks[SHIM_FDSTATE_MAX >> SHIM_FDSTATE_CHUNK_SHIFT];
 
 /* The record fd names, or NULL. Never allocates, never locks. */
-static inline struct shim_fd *shim_fd_peek(int fd)
+static inline struct shim_fd *shim_fdstate_peek(int fd)
 {
-	if ((unsigned int)fd >= SHIM_FD_MAX)
+	if ((unsigned int)fd >= SHIM_FDSTATE_MAX)
 		return NULL;
 	struct shim_fd **chunk =
-		__atomic_load_n(&shim_fd_chunks[fd >> SHIM_FD_CHUNK_SHIFT], __ATOMIC_ACQUIRE);
-	return chunk ? __atomic_load_n(&chunk[fd & ((1u << SHIM_FD_CHUNK_SHIFT) - 1)],
+		__atomic_load_n(&shim_fdstate_chunks[fd >> SHIM_FDSTATE_CHUNK_SHIFT], __ATOMIC_ACQUIRE);
+	return chunk ? __atomic_load_n(&chunk[fd & ((1u << SHIM_FDSTATE_CHUNK_SHIFT) - 1)],
 				       __ATOMIC_ACQUIRE)
 		     : NULL;
 }
 
-static inline uint32_t shim_fd_flags_of(int fd)
+static inline uint32_t shim_fdstate_flags_of(int fd)
 {
-	struct shim_fd *rec = shim_fd_peek(fd);
-	return rec ? __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & ~(uint32_t)SHIM_FD_LOCKED
+	struct shim_fd *rec = shim_fdstate_peek(fd);
+	return rec ? __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & ~(uint32_t)SHIM_FDSTATE_LOCKED
 		   : 0;
 }
 
 /* False if the lock could not be taken, or the record was freed meanwhile. */
-bool shim_fd_lock(struct shim_fd *rec);
-void shim_fd_unlock(struct shim_fd *rec);
+bool shim_fdstate_lock(struct shim_fd *rec);
+void shim_fdstate_unlock(struct shim_fd *rec);
 /* fd's record, locked, if fd still names it once the lock is held; else NULL. */
-struct shim_fd *shim_fd_acquire(int fd);
+struct shim_fd *shim_fdstate_acquire(int fd);
 
 /* A new, empty record for the socket now at fd, locked; whatever record fd named before is
  * let go. NULL (and fd left without a record) if fd is out of range, memory or the lock is
  * short, or the caller is a vfork child. */
-struct shim_fd *shim_fd_create(int fd);
+struct shim_fd *shim_fdstate_create(int fd);
 /* After a successful dup of oldfd onto newfd: newfd names oldfd's record too (refs + 1), if
  * oldfd has one. newfd's previous record is let go either way. Costs one lookup when oldfd has
  * no record. */
-void shim_fd_share(int oldfd, int newfd);
+void shim_fdstate_share(int oldfd, int newfd);
 /* Forget fd (close, or fd reused for a socket the shim did not make): the record loses one
  * reference and is freed with its last. */
-void shim_fd_forget(int fd);
+void shim_fdstate_forget(int fd);
 /* Forget every fd in [first, last]. */
-void shim_fd_forget_range(unsigned int first, unsigned int last);
+void shim_fdstate_forget_range(unsigned int first, unsigned int last);
 
 /* True if the calling process owns the table: false in a vfork child (see above). One getpid
  * syscall: called only where a record would change. */
-bool shim_fd_owner(void);
+bool shim_fdstate_owner(void);
 
 /* With the lock held: is the socket open under another fd of this process, or known to be
- * open in another process? (SHIM_FD_FORKED is for the caller to prove or disprove.) */
-static inline bool shim_fd_shared(const struct shim_fd *rec)
+ * open in another process? (SHIM_FDSTATE_FORKED is for the caller to prove or disprove.) */
+static inline bool shim_fdstate_shared(const struct shim_fd *rec)
 {
 	return __atomic_load_n(&rec->refs, __ATOMIC_ACQUIRE) > 1 ||
-	       (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_SHARED);
+	       (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FDSTATE_SHARED);
 }
 
 /* fd's recorded address family, read under the record's lock; 0 if unknown or busy. */
-int shim_fd_family(int fd);
+int shim_fdstate_family(int fd);
 
 /* With the lock held: set the record's flags (lock bit preserved). */
-void shim_fd_set_flags(struct shim_fd *rec, uint32_t flags);
+void shim_fdstate_set_flags(struct shim_fd *rec, uint32_t flags);
 /* With the lock held: forget everything the record knows (flags, inode, options), keeping
  * the fds that name it. */
-void shim_fd_clear(struct shim_fd *rec);
+void shim_fdstate_clear(struct shim_fd *rec);
 
 /* Blocks currently handed out (for tests). */
-unsigned long shim_fd_records_in_use(void);
+unsigned long shim_fdstate_records_in_use(void);
 
 /* The inode of fd's open file, 0 if fstat fails. */
-uint64_t shim_fd_inode(int fd);
+uint64_t shim_fdstate_inode(int fd);
 /* True if rec was made for the socket now open at fd. With the lock held. A record made on the
  * hot path (socket(), accept()) has no inode yet: the first check takes it, so that creating a
  * socket costs no fstat (about 5% of a socket()+close() here). The price: an fd closed behind
  * our back and reused by an unhooked path before the socket's first slow-path use is not
  * detected; the kernel's SO_PROTOCOL check in shim_managed_lock still applies. */
-bool shim_fd_matches(struct shim_fd *rec, int fd);
+bool shim_fdstate_matches(struct shim_fd *rec, int fd);
 
 #endif

@@ -3,7 +3,7 @@
  * identity.h - reads what the rules match a process on (rules.h struct shim_identity) from
  * /proc: executable path, comm, argv[0], cgroup paths, real/effective uid and gids.
  *
- * Called once per process by policy.c when it decides, and by `mptcpize explain --pid`. Reads
+ * Called once per process by verdict.c when it decides, and by `mptcpize explain --pid`. Reads
  * only the facts the rules use (needs: bit 1 << key): a rule set without cgroup rules never
  * opens /proc/self/cgroup. Uses only open/read/readlink and id syscalls into the caller's
  * buffer: no allocation, no stdio, no NSS (async-signal-safe).

@@ -6,7 +6,7 @@
 
 #include "classify.h"
 #include "log.h"
-#include "policy.h"
+#include "verdict.h"
 #include "real.h"
 
 #include <errno.h>
@@ -24,15 +24,15 @@ static bool kernel_says_mptcp(int fd)
 struct shim_fd *shim_managed_lock(int fd)
 {
 	int saved_errno = errno;
-	struct shim_fd *rec = shim_fd_acquire(fd);
+	struct shim_fd *rec = shim_fdstate_acquire(fd);
 	if (!rec)
 		goto no;
 	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-	if ((flags & SHIM_FD_MANAGED) && shim_fd_matches(rec, fd) && kernel_says_mptcp(fd)) {
+	if ((flags & SHIM_FDSTATE_MANAGED) && shim_fdstate_matches(rec, fd) && kernel_says_mptcp(fd)) {
 		errno = saved_errno;
 		return rec;
 	}
-	shim_fd_unlock(rec);
+	shim_fdstate_unlock(rec);
 no:
 	errno = saved_errno;
 	return NULL;
@@ -43,26 +43,26 @@ struct shim_fd *shim_managed_adopt(int fd)
 	int saved_errno = errno;
 	int domain = 0;
 	socklen_t len = sizeof(domain);
-	if (!shim_policy_process_wants_mptcp() || !kernel_says_mptcp(fd) ||
+	if (!shim_verdict_process_wants_mptcp() || !kernel_says_mptcp(fd) ||
 	    real_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
 	    (domain != AF_INET && domain != AF_INET6))
 		goto no;
-	struct shim_fd *rec = shim_fd_acquire(fd);
+	struct shim_fd *rec = shim_fdstate_acquire(fd);
 	if (rec) {
 		uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-		bool same = shim_fd_matches(rec, fd);
-		if (same && (flags & SHIM_FD_MANAGED)) /* another thread adopted it meanwhile */
+		bool same = shim_fdstate_matches(rec, fd);
+		if (same && (flags & SHIM_FDSTATE_MANAGED)) /* another thread adopted it meanwhile */
 			goto yes;
-		shim_fd_unlock(rec);
-		if (same && (flags & SHIM_FD_EXPLICIT))
+		shim_fdstate_unlock(rec);
+		if (same && (flags & SHIM_FDSTATE_EXPLICIT))
 			goto no;
 	}
-	rec = shim_fd_create(fd); /* a stale record is let go */
+	rec = shim_fdstate_create(fd); /* a stale record is let go */
 	if (!rec)
 		goto no;
 	rec->family = (int16_t)domain;
-	rec->ino = shim_fd_inode(fd);
-	shim_fd_set_flags(rec, SHIM_FD_ACCEPTED | SHIM_FD_CONNECTED | SHIM_FD_SHARED);
+	rec->ino = shim_fdstate_inode(fd);
+	shim_fdstate_set_flags(rec, SHIM_FDSTATE_ACCEPTED | SHIM_FDSTATE_CONNECTED | SHIM_FDSTATE_SHARED);
 	shim_log(SHIM_LOG_INFO, "fd %d: adopted an MPTCP socket made before exec or elsewhere "
 				"(emulation only)", fd);
 yes:

@@ -16,7 +16,7 @@
 #include "fdstate.h"
 
 /* errno values by which MPTCP refuses an option TCP accepts (EINVAL only for some options). */
-static inline bool shim_is_refusal(int err)
+static inline bool shim_managed_is_refusal(int err)
 {
 	return err == ENOPROTOOPT || err == EOPNOTSUPP;
 }
@@ -27,7 +27,7 @@ struct shim_fd *shim_managed_lock(int fd);
 /* For an MPTCP socket this process has no record of: one inherited across exec (sshd re-execs
  * itself for every connection and hands the accepted socket to the new image) or received over
  * a unix socket, while the shim's MPTCP verdict holds for this process. Unless the program made
- * it MPTCP itself (SHIM_FD_EXPLICIT), the socket is adopted for emulation only: marked
+ * it MPTCP itself (SHIM_FDSTATE_EXPLICIT), the socket is adopted for emulation only: marked
  * connected and shared, so it is never swapped (another process may hold it). Returns the
  * record locked, or NULL. Called only after a refusal, never on a successful call. */
 struct shim_fd *shim_managed_adopt(int fd);

@@ -40,29 +40,29 @@ unsigned long shim_optlog_blocks_in_use(void)
 
 static size_t entry_size(size_t len)
 {
-	return sizeof(struct shim_optent) + ((len + 3) & ~(size_t)3);
+	return sizeof(struct shim_optlog_entry) + ((len + 3) & ~(size_t)3);
 }
 
-const struct shim_optent *shim_optlog_next(const struct shim_optlog *log,
-					   const struct shim_optent *prev)
+const struct shim_optlog_entry *shim_optlog_next(const struct shim_optlog *log,
+					   const struct shim_optlog_entry *prev)
 {
 	if (!log)
 		return NULL;
 	size_t off = prev ? (size_t)((const unsigned char *)prev - log->bytes) + entry_size(prev->len)
 			  : 0;
-	return off < log->used ? (const struct shim_optent *)(log->bytes + off) : NULL;
+	return off < log->used ? (const struct shim_optlog_entry *)(log->bytes + off) : NULL;
 }
 
-const struct shim_optent *shim_optlog_find(const struct shim_optlog *log, int level, int optname)
+const struct shim_optlog_entry *shim_optlog_find(const struct shim_optlog *log, int level, int optname)
 {
-	for (const struct shim_optent *e = shim_optlog_next(log, NULL); e;
+	for (const struct shim_optlog_entry *e = shim_optlog_next(log, NULL); e;
 	     e = shim_optlog_next(log, e))
 		if (e->level == level && e->optname == optname)
 			return e;
 	return NULL;
 }
 
-static void remove_entry(struct shim_optlog *log, const struct shim_optent *e)
+static void remove_entry(struct shim_optlog *log, const struct shim_optlog_entry *e)
 {
 	unsigned char *start = (unsigned char *)e;
 	size_t size = entry_size(e->len);
@@ -73,7 +73,7 @@ static void remove_entry(struct shim_optlog *log, const struct shim_optent *e)
 
 void shim_optlog_drop(struct shim_optlog *log, int level, int optname)
 {
-	const struct shim_optent *e = shim_optlog_find(log, level, optname);
+	const struct shim_optlog_entry *e = shim_optlog_find(log, level, optname);
 	if (e)
 		remove_entry(log, e);
 }
@@ -91,7 +91,7 @@ static void store(unsigned char *dst, const void *value, socklen_t len)
 bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, int optname,
 		     const void *value, socklen_t len)
 {
-	if (len > SHIM_OPT_VALUE_MAX)
+	if (len > SHIM_OPTLOG_VALUE_MAX)
 		return false;
 	if (!*logp) {
 		struct shim_optlog *fresh = alloc_log();
@@ -100,7 +100,7 @@ bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, i
 		__atomic_store_n(logp, fresh, __ATOMIC_RELAXED); /* some hooks peek at it unlocked */
 	}
 	struct shim_optlog *log = *logp;
-	struct shim_optent *old = (struct shim_optent *)shim_optlog_find(log, level, optname);
+	struct shim_optlog_entry *old = (struct shim_optlog_entry *)shim_optlog_find(log, level, optname);
 	if (old && entry_size(old->len) == entry_size(len)) {
 		/* Same size: overwrite in place, keeping its position in the replay order. */
 		old->len = (uint16_t)len;
@@ -114,7 +114,7 @@ bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, i
 		return false;
 	if (old)
 		remove_entry(log, old);
-	struct shim_optent *e = (struct shim_optent *)(log->bytes + log->used);
+	struct shim_optlog_entry *e = (struct shim_optlog_entry *)(log->bytes + log->used);
 	e->level = level;
 	e->optname = optname;
 	e->len = (uint16_t)len;

@@ -3,8 +3,8 @@
  * optlog.h - the bounded list of socket options recorded for one upgraded socket.
  *
  * Each entry is the value the program last passed to setsockopt for one (level, optname), with
- * flags: SHIM_OPT_REPLAY (apply it again on the plain TCP socket after a swap, in order) and
- * SHIM_OPT_EMULATED (MPTCP did not keep it: getsockopt must answer as TCP would, from this value).
+ * flags: SHIM_OPTLOG_REPLAY (apply it again on the plain TCP socket after a swap, in order) and
+ * SHIM_OPTLOG_EMULATED (MPTCP did not keep it: getsockopt must answer as TCP would, from this value).
  * Logs come from a slab of fixed-size blocks (no malloc: hooks may run in signal handlers), so
  * memory per upgraded socket is at most SHIM_OPTLOG_BYTES; a caller that finds the log full
  * must fall back to TCP rather than lose an option.
@@ -17,18 +17,18 @@
 #include <sys/socket.h>
 
 #define SHIM_OPTLOG_BYTES 512
-#define SHIM_OPT_VALUE_MAX 256
+#define SHIM_OPTLOG_VALUE_MAX 256
 
-enum shim_opt_flag {
-	SHIM_OPT_REPLAY = 1,
-	SHIM_OPT_EMULATED = 2,
+enum shim_sockopt_flag {
+	SHIM_OPTLOG_REPLAY = 1,
+	SHIM_OPTLOG_EMULATED = 2,
 };
 
-struct shim_optent {
+struct shim_optlog_entry {
 	int32_t level;
 	int32_t optname;
 	uint16_t len;
-	uint16_t flags; /* enum shim_opt_flag */
+	uint16_t flags; /* enum shim_sockopt_flag */
 	unsigned char value[]; /* len bytes, padded to 4 */
 };
 
@@ -41,10 +41,10 @@ struct shim_optlog {
  * value is stored as len zero bytes. False if it does not fit (the log is left as it was). */
 bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, int optname,
 		     const void *value, socklen_t len);
-const struct shim_optent *shim_optlog_find(const struct shim_optlog *log, int level, int optname);
+const struct shim_optlog_entry *shim_optlog_find(const struct shim_optlog *log, int level, int optname);
 /* Iteration: start with NULL; returns NULL at the end. */
-const struct shim_optent *shim_optlog_next(const struct shim_optlog *log,
-					   const struct shim_optent *prev);
+const struct shim_optlog_entry *shim_optlog_next(const struct shim_optlog *log,
+					   const struct shim_optlog_entry *prev);
 /* Removes the entry for (level, optname) if there is one. */
 void shim_optlog_drop(struct shim_optlog *log, int level, int optname);
 void shim_optlog_free(struct shim_optlog **logp);

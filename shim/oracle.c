@@ -24,7 +24,7 @@ int shim_oracle_set(int family, const struct shim_optlog *prior, int level, int 
 		errno = saved_errno;
 		return -1;
 	}
-	for (const struct shim_optent *e = shim_optlog_next(prior, NULL); e;
+	for (const struct shim_optlog_entry *e = shim_optlog_next(prior, NULL); e;
 	     e = shim_optlog_next(prior, e))
 		(void)real_setsockopt(fd, e->level, e->optname, e->value, e->len);
 	int rc = real_setsockopt(fd, level, optname, optval, optlen) == 0 ? 0 : errno;
@@ -33,7 +33,7 @@ int shim_oracle_set(int family, const struct shim_optlog *prior, int level, int 
 	return rc;
 }
 
-int shim_oracle_get(int family, const struct shim_optent *prior, int level, int optname,
+int shim_oracle_get(int family, const struct shim_optlog_entry *prior, int level, int optname,
 		    void *optval, socklen_t *optlen, bool *ok)
 {
 	int saved_errno = errno;

@@ -27,7 +27,7 @@ int shim_oracle_set(int family, const struct shim_optlog *prior, int level, int 
 /* getsockopt on a scratch TCP socket, after applying `prior` (if non-NULL) to it: the exact
  * answer TCP gives, written into the caller's buffers. Returns the getsockopt result with errno
  * set as TCP sets it; *ok is false if no scratch socket could be made. */
-int shim_oracle_get(int family, const struct shim_optent *prior, int level, int optname,
+int shim_oracle_get(int family, const struct shim_optlog_entry *prior, int level, int optname,
 		    void *optval, socklen_t *optlen, bool *ok);
 
 #endif

@@ -79,7 +79,7 @@ static int sys_close_range(unsigned int first, unsigned int last, int flags)
 {
 	return (int)syscall(SYS_close_range, first, last, flags);
 }
-enum shim_fcntl_arg shim_fcntl_arg_kind(int cmd)
+enum shim_real_fcntl_arg shim_real_fcntl_arg_kind(int cmd)
 {
 	switch (cmd) {
 	case F_GETFD:
@@ -112,7 +112,7 @@ static int sys_fcntl(int fd, int cmd, ...)
 	va_list ap;
 	va_start(ap, cmd);
 	long arg = 0;
-	enum shim_fcntl_arg kind = shim_fcntl_arg_kind(cmd);
+	enum shim_real_fcntl_arg kind = shim_real_fcntl_arg_kind(cmd);
 	if (kind == SHIM_FCNTL_INT)
 		arg = va_arg(ap, int);
 	else if (kind == SHIM_FCNTL_PTR)

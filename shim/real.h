@@ -45,8 +45,8 @@
 /* fcntl is variadic: its third argument is read as the command defines it (none, an int,
  * or a pointer) and passed on as read. glibc exports fcntl64 too (what fcntl is under
  * _FILE_OFFSET_BITS=64, which Python and most packages use): both are interposed. */
-enum shim_fcntl_arg { SHIM_FCNTL_NONE, SHIM_FCNTL_INT, SHIM_FCNTL_PTR };
-enum shim_fcntl_arg shim_fcntl_arg_kind(int cmd);
+enum shim_real_fcntl_arg { SHIM_FCNTL_NONE, SHIM_FCNTL_INT, SHIM_FCNTL_PTR };
+enum shim_real_fcntl_arg shim_real_fcntl_arg_kind(int cmd);
 
 #define SHIM_DECLARE_REAL(ret, name, params, args) extern ret(*real_##name) params;
 SHIM_REAL_SYMBOLS(SHIM_DECLARE_REAL)

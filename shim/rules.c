@@ -40,7 +40,7 @@ static const char *glob_set(const char *p, unsigned char c, bool *hit)
 	return p + 1;
 }
 
-bool shim_glob(const char *pattern, const char *text)
+bool shim_rules_glob(const char *pattern, const char *text)
 {
 	const char *p = pattern, *t = text;
 	const char *star_p = NULL, *star_t = NULL;
@@ -109,7 +109,7 @@ static bool cgroup_matches(const char *pattern, const char *cgroups)
 			if (plen < sizeof(path)) {
 				memcpy(path, c2 + 1, plen);
 				path[plen] = '\0';
-				if (shim_glob(pattern, path))
+				if (shim_rules_glob(pattern, path))
 					return true;
 			}
 		}
@@ -124,14 +124,14 @@ static bool value_matches(const struct shim_ruleset *rs, enum shim_match_key key
 	const char *text = shim_rules_str(rs, pat->text);
 	switch (key) {
 	case SHIM_MATCH_EXE:
-		return id->exe && *id->exe && shim_glob(text, id->exe);
+		return id->exe && *id->exe && shim_rules_glob(text, id->exe);
 	case SHIM_MATCH_NAME:
-		return (id->exe && *id->exe && shim_glob(text, basename_of(id->exe))) ||
-		       (id->comm && *id->comm && shim_glob(text, id->comm));
+		return (id->exe && *id->exe && shim_rules_glob(text, basename_of(id->exe))) ||
+		       (id->comm && *id->comm && shim_rules_glob(text, id->comm));
 	case SHIM_MATCH_ARGV0:
 		if (!id->argv0 || !*id->argv0)
 			return false;
-		return shim_glob(text, strchr(text, '/') ? id->argv0 : basename_of(id->argv0));
+		return shim_rules_glob(text, strchr(text, '/') ? id->argv0 : basename_of(id->argv0));
 	case SHIM_MATCH_USER:
 		return pat->id != SHIM_ID_NONE && (id->uids[0] == pat->id || id->uids[1] == pat->id);
 	case SHIM_MATCH_GROUP:
@@ -147,7 +147,7 @@ static bool value_matches(const struct shim_ruleset *rs, enum shim_match_key key
 	return false;
 }
 
-bool shim_rule_key_matches(const struct shim_ruleset *rs, const struct shim_rule *rule,
+bool shim_rules_key_matches(const struct shim_ruleset *rs, const struct shim_rule *rule,
 			   enum shim_match_key key, const struct shim_identity *id)
 {
 	const struct shim_slice s = rule->match[key];
@@ -165,14 +165,14 @@ const struct shim_rule *shim_rules_match(const struct shim_ruleset *rs,
 		bool all = true;
 		for (int k = 0; k < SHIM_MATCH_KEYS && all; k++)
 			if (rule->match[k].count)
-				all = shim_rule_key_matches(rs, rule, (enum shim_match_key)k, id);
+				all = shim_rules_key_matches(rs, rule, (enum shim_match_key)k, id);
 		if (all)
 			return rule;
 	}
 	return NULL;
 }
 
-const char *shim_match_key_name(enum shim_match_key key)
+const char *shim_rules_key_name(enum shim_match_key key)
 {
 	static const char *const names[SHIM_MATCH_KEYS] = {"exe",  "name",  "argv0",
 							   "user", "group", "cgroup"};
@@ -194,7 +194,7 @@ uint16_t shim_rules_needs(const struct shim_ruleset *rs)
 	return needs;
 }
 
-bool shim_net_matches(const struct shim_net *n, const uint8_t addr[16], bool v4, uint16_t port)
+bool shim_rules_net_matches(const struct shim_net *n, const uint8_t addr[16], bool v4, uint16_t port)
 {
 	if (port < n->port_lo || port > n->port_hi)
 		return false;
@@ -249,7 +249,7 @@ static const struct shim_net *find_net(const struct shim_ruleset *rs, struct shi
 				       const uint8_t a[16], bool v4, uint16_t port)
 {
 	for (unsigned int i = 0; i < s.count; i++)
-		if (s.first + i < rs->nnets && shim_net_matches(&rs->nets[s.first + i], a, v4, port))
+		if (s.first + i < rs->nnets && shim_rules_net_matches(&rs->nets[s.first + i], a, v4, port))
 			return &rs->nets[s.first + i];
 	return NULL;
 }
@@ -303,7 +303,7 @@ struct shim_decision shim_rules_listener(const struct shim_ruleset *rs,
 	return (struct shim_decision){.why = SHIM_WHY_PORT_NOT_LISTED};
 }
 
-const char *shim_reason_text(enum shim_reason why)
+const char *shim_rules_reason_text(enum shim_reason why)
 {
 	switch (why) {
 	case SHIM_WHY_ALLOWED:

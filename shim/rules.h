@@ -141,15 +141,15 @@ struct shim_decision {
 
 /* Glob match: '*' any run of characters ('/' included), '?' one character, [a-z] and [!a-z]
  * sets, '\' escapes. Linear in practice: one backtrack point. */
-bool shim_glob(const char *pattern, const char *text);
+bool shim_rules_glob(const char *pattern, const char *text);
 
 /* The first rule matching the process, NULL if none (the default mode applies). */
 const struct shim_rule *shim_rules_match(const struct shim_ruleset *rs,
 					 const struct shim_identity *id);
 /* True if one value of rule key `key` matches; the rule must have that key. */
-bool shim_rule_key_matches(const struct shim_ruleset *rs, const struct shim_rule *rule,
+bool shim_rules_key_matches(const struct shim_ruleset *rs, const struct shim_rule *rule,
 			   enum shim_match_key key, const struct shim_identity *id);
-const char *shim_match_key_name(enum shim_match_key key);
+const char *shim_rules_key_name(enum shim_match_key key);
 
 /* The process verdict: the matched rule's mode, else the rule set's default. */
 enum shim_mode shim_rules_mode(const struct shim_ruleset *rs, const struct shim_rule *rule);
@@ -163,8 +163,8 @@ struct shim_decision shim_rules_listener(const struct shim_ruleset *rs,
 					 const struct shim_rule *rule, uint16_t port);
 
 /* Does entry n cover the address (16 bytes, IPv4 mapped) and port? v4: the address is IPv4. */
-bool shim_net_matches(const struct shim_net *n, const uint8_t addr[16], bool v4, uint16_t port);
+bool shim_rules_net_matches(const struct shim_net *n, const uint8_t addr[16], bool v4, uint16_t port);
 
-const char *shim_reason_text(enum shim_reason why);
+const char *shim_rules_reason_text(enum shim_reason why);
 
 #endif

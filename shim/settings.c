@@ -49,7 +49,7 @@ static const char *process_getenv(const char *name)
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 /* Set while this thread runs init_process(): dlsym may allocate, and an allocator that opens a
- * socket would re-enter shim_init() and wait on its own pthread_once forever. The re-entrant call
+ * socket would re-enter shim_settings_init() and wait on its own pthread_once forever. The re-entrant call
  * proceeds with the raw-syscall fallbacks and default settings instead. */
 static __thread bool initializing __attribute__((tls_model("initial-exec")));
 
@@ -62,17 +62,17 @@ static void init_process(void)
 	const char *debug = secure ? NULL : getenv("MPTCPIZE_DEBUG");
 	shim_log_threshold = parse_level(debug);
 	shim_log_debugging = debug && *debug && strcmp(debug, "0") != 0;
-	/* MPTCPIZE_SOCKOPT is applied once, by the process verdict (policy.c), after the file's
+	/* MPTCPIZE_SOCKOPT is applied once, by the process verdict (verdict.c), after the file's
 	 * per-rule policies, so that the environment wins. */
 	initializing = false;
 }
 
-bool shim_initialized;
+bool shim_settings_initialized;
 
-void shim_init_slow(void)
+void shim_settings_init_slow(void)
 {
 	if (initializing)
 		return;
 	pthread_once(&init_once, init_process);
-	__atomic_store_n(&shim_initialized, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&shim_settings_initialized, true, __ATOMIC_RELEASE);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * settings.h - what this process was told, read once: secure-exec status and the MPTCPIZE*
- * environment variables. Hooks call shim_init() first; after the first call it is one load.
+ * environment variables. Hooks call shim_settings_init() first; after the first call it is one load.
  *
  * In a secure-exec process (setuid, setgid, file capabilities: getauxval(AT_SECURE)) every
  * environment variable is ignored: the shim only follows the root-owned config file there.
@@ -26,16 +26,16 @@ struct shim_settings {
 
 extern struct shim_settings shim_settings;
 
-/* Set once shim_init()'s work is done (it is inherited by fork children, where it stays true). */
-extern bool shim_initialized;
-void shim_init_slow(void);
+/* Set once shim_settings_init()'s work is done (it is inherited by fork children, where it stays true). */
+extern bool shim_settings_initialized;
+void shim_settings_init_slow(void);
 
 /* Binds the real symbols and reads the settings, once per process. After the first call it is
  * one load, inline: every hook calls it. */
-static inline void shim_init(void)
+static inline void shim_settings_init(void)
 {
-	if (__builtin_expect(!__atomic_load_n(&shim_initialized, __ATOMIC_ACQUIRE), 0))
-		shim_init_slow();
+	if (__builtin_expect(!__atomic_load_n(&shim_settings_initialized, __ATOMIC_ACQUIRE), 0))
+		shim_settings_init_slow();
 }
 
 /* For unit tests: parse an explicit environment instead of the process's own. */

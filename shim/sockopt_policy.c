@@ -11,33 +11,33 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define FB SHIM_POLICY_FALLBACK
-#define EM SHIM_POLICY_EMULATE
-#define FE SHIM_POLICY_FALLBACK_OR_EMULATE
-#define PS SHIM_POLICY_PASS
-/* Flags are written without the SHIM_OPTF_ prefix in the .def file. */
-#define EINVAL_REFUSAL SHIM_OPTF_EINVAL_REFUSAL
-#define FORGETS SHIM_OPTF_FORGETS
-#define GET_ONLY SHIM_OPTF_GET_ONLY
-#define TCP_UNCONNECTED_ONLY SHIM_OPTF_TCP_UNCONNECTED_ONLY
-#define READS_LIVE SHIM_OPTF_READS_LIVE
-#define INERT SHIM_OPTF_INERT
-#define VALIDATE SHIM_OPTF_VALIDATE
-#define WHOLE_CONNECTION SHIM_OPTF_WHOLE_CONNECTION
-#define TCP_REFUSES SHIM_OPTF_TCP_REFUSES
-#define NO_SCRATCH SHIM_OPTF_NO_SCRATCH
-#define TCP_EPERM_LISTENING SHIM_OPTF_TCP_EPERM_LISTENING
-#define TCP_EPERM_CONNECTED SHIM_OPTF_TCP_EPERM_CONNECTED
-#define GLOBAL SHIM_OPTF_GLOBAL
-#define TCP_ZERO_CLOSED_ONLY SHIM_OPTF_TCP_ZERO_CLOSED_ONLY
+#define FB SHIM_SOCKOPT_FALLBACK
+#define EM SHIM_SOCKOPT_EMULATE
+#define FE SHIM_SOCKOPT_FALLBACK_OR_EMULATE
+#define PS SHIM_SOCKOPT_PASS
+/* Flags are written without the SHIM_SOCKOPT_F_ prefix in the .def file. */
+#define EINVAL_REFUSAL SHIM_SOCKOPT_F_EINVAL_REFUSAL
+#define FORGETS SHIM_SOCKOPT_F_FORGETS
+#define GET_ONLY SHIM_SOCKOPT_F_GET_ONLY
+#define TCP_UNCONNECTED_ONLY SHIM_SOCKOPT_F_TCP_UNCONNECTED_ONLY
+#define READS_LIVE SHIM_SOCKOPT_F_READS_LIVE
+#define INERT SHIM_SOCKOPT_F_INERT
+#define VALIDATE SHIM_SOCKOPT_F_VALIDATE
+#define WHOLE_CONNECTION SHIM_SOCKOPT_F_WHOLE_CONNECTION
+#define TCP_REFUSES SHIM_SOCKOPT_F_TCP_REFUSES
+#define NO_SCRATCH SHIM_SOCKOPT_F_NO_SCRATCH
+#define TCP_EPERM_LISTENING SHIM_SOCKOPT_F_TCP_EPERM_LISTENING
+#define TCP_EPERM_CONNECTED SHIM_SOCKOPT_F_TCP_EPERM_CONNECTED
+#define GLOBAL SHIM_SOCKOPT_F_GLOBAL
+#define TCP_ZERO_CLOSED_ONLY SHIM_SOCKOPT_F_TCP_ZERO_CLOSED_ONLY
 
 #include "sockopt_table.def"
 
 /* Entry ids, in table order: the four levels one after the other. */
 #define OPT_ID(name, num, policy, flags, meaning, reason) OPTID_##name,
 enum {
-	SHIM_OPTS_SOCKET(OPT_ID) SHIM_OPTS_IP(OPT_ID) SHIM_OPTS_IPV6(OPT_ID)
-		SHIM_OPTS_TCP(OPT_ID) NOPTS
+	SHIM_SOCKOPTS_SOCKET(OPT_ID) SHIM_SOCKOPTS_IP(OPT_ID) SHIM_SOCKOPTS_IPV6(OPT_ID)
+		SHIM_SOCKOPTS_TCP(OPT_ID) NOPTS
 };
 
 #define OPT_SOCKET(name, num, policy, flags, meaning, reason)                                      \
@@ -49,19 +49,19 @@ enum {
 #define OPT_TCP(name, num, policy, flags, meaning, reason)                                         \
 	{IPPROTO_TCP, num, #name, policy, flags, meaning, reason},
 
-const struct shim_opt_info shim_opt_table[] = {
-	SHIM_OPTS_SOCKET(OPT_SOCKET) SHIM_OPTS_IP(OPT_IP) SHIM_OPTS_IPV6(OPT_IPV6)
-		SHIM_OPTS_TCP(OPT_TCP){0, 0, NULL, 0, 0, NULL, NULL},
+const struct shim_sockopt_info shim_sockopt_table[] = {
+	SHIM_SOCKOPTS_SOCKET(OPT_SOCKET) SHIM_SOCKOPTS_IP(OPT_IP) SHIM_SOCKOPTS_IPV6(OPT_IPV6)
+		SHIM_SOCKOPTS_TCP(OPT_TCP){0, 0, NULL, 0, 0, NULL, NULL},
 };
-const unsigned int shim_opt_count = NOPTS;
+const unsigned int shim_sockopt_count = NOPTS;
 
 /* Per level: number -> entry id + 1 (0: not in the table). A number defined twice at one level
  * is a compile error (-Woverride-init). */
 #define OPT_INDEX(name, num, policy, flags, meaning, reason) [num] = OPTID_##name + 1,
-static const unsigned short index_socket[] = {SHIM_OPTS_SOCKET(OPT_INDEX)};
-static const unsigned short index_ip[] = {SHIM_OPTS_IP(OPT_INDEX)};
-static const unsigned short index_ipv6[] = {SHIM_OPTS_IPV6(OPT_INDEX)};
-static const unsigned short index_tcp[] = {SHIM_OPTS_TCP(OPT_INDEX)};
+static const unsigned short index_socket[] = {SHIM_SOCKOPTS_SOCKET(OPT_INDEX)};
+static const unsigned short index_ip[] = {SHIM_SOCKOPTS_IP(OPT_INDEX)};
+static const unsigned short index_ipv6[] = {SHIM_SOCKOPTS_IPV6(OPT_INDEX)};
+static const unsigned short index_tcp[] = {SHIM_SOCKOPTS_TCP(OPT_INDEX)};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -86,7 +86,7 @@ static const unsigned short *level_index(int level, size_t *n)
 	}
 }
 
-int shim_opt_max_number(int level)
+int shim_sockopt_max_number(int level)
 {
 	size_t n;
 	return level_index(level, &n) ? (int)n - 1 : -1;
@@ -96,79 +96,79 @@ int shim_opt_max_number(int level)
 static unsigned char overrides[NOPTS];
 static unsigned char unknown_override; /* for options not in the table */
 
-const struct shim_opt_info *shim_opt_lookup(int level, int optname)
+const struct shim_sockopt_info *shim_sockopt_lookup(int level, int optname)
 {
 	size_t n;
 	const unsigned short *index = level_index(level, &n);
 	if (!index || (unsigned int)optname >= n || !index[optname])
 		return NULL;
-	return &shim_opt_table[index[optname] - 1];
+	return &shim_sockopt_table[index[optname] - 1];
 }
 
-const struct shim_opt_info *shim_opt_lookup_name(const char *name)
+const struct shim_sockopt_info *shim_sockopt_lookup_name(const char *name)
 {
 	for (size_t i = 0; i < NOPTS; i++)
-		if (strcmp(shim_opt_table[i].name, name) == 0)
-			return &shim_opt_table[i];
+		if (strcmp(shim_sockopt_table[i].name, name) == 0)
+			return &shim_sockopt_table[i];
 	return NULL;
 }
 
-enum shim_opt_policy shim_opt_policy(int level, int optname)
+enum shim_sockopt_policy shim_sockopt_policy(int level, int optname)
 {
-	const struct shim_opt_info *info = shim_opt_lookup(level, optname);
-	unsigned char o = info ? __atomic_load_n(&overrides[info - shim_opt_table], __ATOMIC_RELAXED)
+	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, optname);
+	unsigned char o = info ? __atomic_load_n(&overrides[info - shim_sockopt_table], __ATOMIC_RELAXED)
 			       : __atomic_load_n(&unknown_override, __ATOMIC_RELAXED);
 	if (o)
-		return (enum shim_opt_policy)(o - 1);
-	return info ? info->policy : SHIM_POLICY_FALLBACK_OR_EMULATE;
+		return (enum shim_sockopt_policy)(o - 1);
+	return info ? info->policy : SHIM_SOCKOPT_FALLBACK_OR_EMULATE;
 }
 
 static const char *const policy_names[] = {
-	[SHIM_POLICY_FALLBACK] = "fallback",
-	[SHIM_POLICY_EMULATE] = "emulate",
-	[SHIM_POLICY_FALLBACK_OR_EMULATE] = "fallback-or-emulate",
-	[SHIM_POLICY_PASS] = "pass",
+	[SHIM_SOCKOPT_FALLBACK] = "fallback",
+	[SHIM_SOCKOPT_EMULATE] = "emulate",
+	[SHIM_SOCKOPT_FALLBACK_OR_EMULATE] = "fallback-or-emulate",
+	[SHIM_SOCKOPT_PASS] = "pass",
 };
 
-const char *shim_opt_policy_name(enum shim_opt_policy policy)
+const char *shim_sockopt_policy_name(enum shim_sockopt_policy policy)
 {
 	return (unsigned int)policy < 4 ? policy_names[policy] : "?";
 }
 
-bool shim_opt_policy_parse(const char *text, enum shim_opt_policy *out)
+bool shim_sockopt_policy_parse(const char *text, enum shim_sockopt_policy *out)
 {
 	for (unsigned int i = 0; i < 4; i++)
 		if (strcmp(text, policy_names[i]) == 0) {
-			*out = (enum shim_opt_policy)i;
+			*out = (enum shim_sockopt_policy)i;
 			return true;
 		}
 	return false;
 }
 
-bool shim_opt_set_override(const char *name, const char *policy)
+bool shim_sockopt_set_override(const char *name, const char *policy)
 {
-	enum shim_opt_policy p;
-	if (!shim_opt_policy_parse(policy, &p))
+	enum shim_sockopt_policy p;
+	if (!shim_sockopt_policy_parse(policy, &p))
 		return false;
 	if (strcmp(name, "default") == 0) {
 		__atomic_store_n(&unknown_override, (unsigned char)(p + 1), __ATOMIC_RELAXED);
 		return true;
 	}
-	const struct shim_opt_info *info = shim_opt_lookup_name(name);
+	const struct shim_sockopt_info *info = shim_sockopt_lookup_name(name);
 	if (!info)
 		return false;
-	__atomic_store_n(&overrides[info - shim_opt_table], (unsigned char)(p + 1),
+	__atomic_store_n(&overrides[info - shim_sockopt_table], (unsigned char)(p + 1),
 			 __ATOMIC_RELAXED);
 	return true;
 }
 
-void shim_opt_reset_overrides(void)
+void shim_sockopt_reset_overrides(void)
 {
 	memset(overrides, 0, sizeof(overrides));
 	unknown_override = 0;
 }
 
-int shim_opt_apply_overrides(const char *spec, const char **bad)
+int shim_sockopt_apply_overrides(const char *spec, const char **bad)
 {
 	/* Validate everything first so a bad spec changes nothing. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -185,17 +185,17 @@ int shim_opt_apply_overrides(const char *spec, const char **bad)
 			memcpy(item, p, n);
 			item[n] = '\0';
 			char *eq = strchr(item, '=');
-			enum shim_opt_policy pol;
-			if (!eq || !shim_opt_policy_parse(eq + 1, &pol)) {
+			enum shim_sockopt_policy pol;
+			if (!eq || !shim_sockopt_policy_parse(eq + 1, &pol)) {
 				*bad = p;
 				return -1;
 			}
 			*eq = '\0';
-			if (strcmp(item, "default") != 0 && !shim_opt_lookup_name(item)) {
+			if (strcmp(item, "default") != 0 && !shim_sockopt_lookup_name(item)) {
 				*bad = p;
 				return -1;
 			}
-			if (pass == 1 && shim_opt_set_override(item, eq + 1))
+			if (pass == 1 && shim_sockopt_set_override(item, eq + 1))
 				applied++;
 			p = end ? end + 1 : p + n;
 		}

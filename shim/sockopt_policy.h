@@ -40,82 +40,82 @@
 
 #include <stdbool.h>
 
-enum shim_opt_policy {
-	SHIM_POLICY_FALLBACK = 0,
-	SHIM_POLICY_EMULATE,
-	SHIM_POLICY_FALLBACK_OR_EMULATE,
-	SHIM_POLICY_PASS,
+enum shim_sockopt_policy {
+	SHIM_SOCKOPT_FALLBACK = 0,
+	SHIM_SOCKOPT_EMULATE,
+	SHIM_SOCKOPT_FALLBACK_OR_EMULATE,
+	SHIM_SOCKOPT_PASS,
 };
 
-enum shim_opt_info_flag {
+enum shim_sockopt_info_flag {
 	/* MPTCP answers EINVAL (not ENOPROTOOPT/EOPNOTSUPP) where TCP accepts the option. */
-	SHIM_OPTF_EINVAL_REFUSAL = 1u << 0,
+	SHIM_SOCKOPT_F_EINVAL_REFUSAL = 1u << 0,
 	/* MPTCP returns success but does not keep the value: answer getsockopt as TCP would. */
-	SHIM_OPTF_FORGETS = 1u << 1,
+	SHIM_SOCKOPT_F_FORGETS = 1u << 1,
 	/* getsockopt only. */
-	SHIM_OPTF_GET_ONLY = 1u << 2,
+	SHIM_SOCKOPT_F_GET_ONLY = 1u << 2,
 	/* TCP itself refuses the set with EINVAL once connected (the oracle's scratch socket is
 	 * always fresh, so it cannot tell). */
-	SHIM_OPTF_TCP_UNCONNECTED_ONLY = 1u << 3,
+	SHIM_SOCKOPT_F_TCP_UNCONNECTED_ONLY = 1u << 3,
 	/* On a connected TCP socket getsockopt reads the connection's live value, not the one set:
 	 * TCP_MAXSEG the current MSS, IP_MTU/IPV6_MTU/IPV6_PATHMTU the path MTU, IPV6_ADDRFORM the
 	 * family (answered from MPTCP's TCP_INFO, the first subflow's). */
-	SHIM_OPTF_READS_LIVE = 1u << 4,
+	SHIM_SOCKOPT_F_READS_LIVE = 1u << 4,
 	/* No effect on a stream socket (cmsg switches, multicast, datagram-only): always emulated
 	 * when refused, whatever the policy says. */
-	SHIM_OPTF_INERT = 1u << 5,
+	SHIM_SOCKOPT_F_INERT = 1u << 5,
 	/* MPTCP accepts values TCP rejects: a successful set is checked on the scratch socket. */
-	SHIM_OPTF_VALIDATE = 1u << 6,
+	SHIM_SOCKOPT_F_VALIDATE = 1u << 6,
 	/* MPTCP accepts it but does not apply it to the whole connection: swap before connect. */
-	SHIM_OPTF_WHOLE_CONNECTION = 1u << 7,
+	SHIM_SOCKOPT_F_WHOLE_CONNECTION = 1u << 7,
 	/* TCP refuses it in every state (datagram/raw only, cmsg types): TCP's errno. */
-	SHIM_OPTF_TCP_REFUSES = 1u << 8,
+	SHIM_SOCKOPT_F_TCP_REFUSES = 1u << 8,
 	/* A read never answered by a scratch socket (TCP_ZEROCOPY_RECEIVE: a data path). */
-	SHIM_OPTF_NO_SCRATCH = 1u << 9,
+	SHIM_SOCKOPT_F_NO_SCRATCH = 1u << 9,
 	/* TCP answers EPERM on a listener / once connected (repair mode), where the fresh scratch
 	 * socket would accept it. */
-	SHIM_OPTF_TCP_EPERM_LISTENING = 1u << 10,
-	SHIM_OPTF_TCP_EPERM_CONNECTED = 1u << 11,
+	SHIM_SOCKOPT_F_TCP_EPERM_LISTENING = 1u << 10,
+	SHIM_SOCKOPT_F_TCP_EPERM_CONNECTED = 1u << 11,
 	/* Acts on the network namespace, not the socket (netfilter tables): done once on a
 	 * scratch TCP socket, whose answer is returned; never logged or replayed. */
-	SHIM_OPTF_GLOBAL = 1u << 12,
+	SHIM_SOCKOPT_F_GLOBAL = 1u << 12,
 	/* TCP refuses the value 0 once the socket is listening or connected (EINVAL). */
-	SHIM_OPTF_TCP_ZERO_CLOSED_ONLY = 1u << 13,
+	SHIM_SOCKOPT_F_TCP_ZERO_CLOSED_ONLY = 1u << 13,
 };
 
-struct shim_opt_info {
+struct shim_sockopt_info {
 	int level;
 	int optname;
 	const char *name;
-	enum shim_opt_policy policy; /* compiled default */
-	unsigned int flags;   /* enum shim_opt_info_flag */
+	enum shim_sockopt_policy policy; /* compiled default */
+	unsigned int flags;   /* enum shim_sockopt_info_flag */
 	const char *meaning;  /* what it does on a TCP socket */
 	const char *reason;   /* why this policy */
 };
 
 /* The compiled table in (level, number) order, terminated by an entry with name == NULL;
- * shim_opt_count entries before it. Walked by `mptcpize options` and the BPF policy generator. */
-extern const struct shim_opt_info shim_opt_table[];
-extern const unsigned int shim_opt_count;
+ * shim_sockopt_count entries before it. Walked by `mptcpize options` and the BPF policy generator. */
+extern const struct shim_sockopt_info shim_sockopt_table[];
+extern const unsigned int shim_sockopt_count;
 /* The highest number defined at a level (SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP), -1 otherwise. */
-int shim_opt_max_number(int level);
+int shim_sockopt_max_number(int level);
 
 /* Constant-time lookup (a direct index per level): it runs on managed sockets' hot paths. */
-const struct shim_opt_info *shim_opt_lookup(int level, int optname);
-const struct shim_opt_info *shim_opt_lookup_name(const char *name);
+const struct shim_sockopt_info *shim_sockopt_lookup(int level, int optname);
+const struct shim_sockopt_info *shim_sockopt_lookup_name(const char *name);
 
 /* The policy in force for (level, optname): override if any, else compiled default
  * (fallback-or-emulate for numbers the table does not know). */
-enum shim_opt_policy shim_opt_policy(int level, int optname);
+enum shim_sockopt_policy shim_sockopt_policy(int level, int optname);
 
 /* Parses "NAME=policy[,NAME=policy...]" and installs the overrides. Returns the number of
  * entries applied, or -1 (nothing applied) with *bad pointing at the offending entry. */
-int shim_opt_apply_overrides(const char *spec, const char **bad);
+int shim_sockopt_apply_overrides(const char *spec, const char **bad);
 /* Sets one override; false if name or policy is unknown. */
-bool shim_opt_set_override(const char *name, const char *policy);
-void shim_opt_reset_overrides(void);
+bool shim_sockopt_set_override(const char *name, const char *policy);
+void shim_sockopt_reset_overrides(void);
 
-const char *shim_opt_policy_name(enum shim_opt_policy policy);
-bool shim_opt_policy_parse(const char *text, enum shim_opt_policy *out);
+const char *shim_sockopt_policy_name(enum shim_sockopt_policy policy);
+bool shim_sockopt_policy_parse(const char *text, enum shim_sockopt_policy *out);
 
 #endif

@@ -46,7 +46,7 @@ static bool swappable_state(int fd, const struct shim_fd *rec, bool *listening)
 	int state = tcp_state(fd);
 	*listening = state == TCP_LISTEN;
 	if (state == TCP_CLOSE) /* but not a listener stopped by connect(AF_UNSPEC) */
-		return !(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_LISTENED);
+		return !(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FDSTATE_LISTENED);
 	if (state != TCP_LISTEN)
 		return false;
 	/* A listener can be replaced only while no connection waits in its accept queue. */
@@ -69,14 +69,14 @@ static uint64_t now_ns(void)
 static bool held_elsewhere(int fd, struct shim_fd *rec)
 {
 	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-	if (!(flags & SHIM_FD_FORKED))
+	if (!(flags & SHIM_FDSTATE_FORKED))
 		return false;
 	uint64_t now = now_ns();
 	if (rec->scan_ns && now - rec->scan_ns < LOOK_AGAIN_NS)
 		return true;
-	uint64_t ino = shim_fd_inode(fd);
+	uint64_t ino = shim_fdstate_inode(fd);
 	if (ino && shim_holders_elsewhere(ino, rec->fork_ns) == SHIM_HOLDERS_NONE) {
-		shim_fd_set_flags(rec, (flags & ~(uint32_t)SHIM_FD_LOCKED) & ~(uint32_t)SHIM_FD_FORKED);
+		shim_fdstate_set_flags(rec, (flags & ~(uint32_t)SHIM_FDSTATE_LOCKED) & ~(uint32_t)SHIM_FDSTATE_FORKED);
 		rec->scan_ns = 0;
 		return false;
 	}
@@ -88,8 +88,8 @@ static bool held_elsewhere(int fd, struct shim_fd *rec)
 static bool may_swap(int fd, struct shim_fd *rec, bool *listening)
 {
 	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-	return (flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED) &&
-	       !shim_fd_shared(rec) && shim_fd_owner() && swappable_state(fd, rec, listening) &&
+	return (flags & SHIM_FDSTATE_UPGRADED) && !(flags & SHIM_FDSTATE_CONNECTED) &&
+	       !shim_fdstate_shared(rec) && shim_fdstate_owner() && swappable_state(fd, rec, listening) &&
 	       !held_elsewhere(fd, rec);
 }
 
@@ -110,9 +110,9 @@ static bool port_is_set(const struct sockaddr_storage *ss)
 
 static void replay_options(int newfd, const struct shim_fd *rec)
 {
-	for (const struct shim_optent *e = shim_optlog_next(rec->log, NULL); e;
+	for (const struct shim_optlog_entry *e = shim_optlog_next(rec->log, NULL); e;
 	     e = shim_optlog_next(rec->log, e)) {
-		if (!(e->flags & SHIM_OPT_REPLAY))
+		if (!(e->flags & SHIM_OPTLOG_REPLAY))
 			continue;
 		if (real_setsockopt(newfd, e->level, e->optname, e->value, e->len) != 0)
 			shim_log(SHIM_LOG_DEBUG, "replay of option %d/%d failed on TCP: %s", e->level,
@@ -210,7 +210,7 @@ static bool prepare(int fd, int newfd, const struct shim_fd *rec, bool listening
 	 * accepted earlier still holds it), so that only a race can fail after dup3(). */
 	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
 	int target = newfd;
-	if ((flags & SHIM_FD_AUTOPORT) && kernel_port_binding_works(newfd)) {
+	if ((flags & SHIM_FDSTATE_AUTOPORT) && kernel_port_binding_works(newfd)) {
 		target = real_socket(rec->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 		if (target < 0)
 			return false;
@@ -265,9 +265,9 @@ enum shim_swap_result shim_swap_to_tcp(int fd, struct shim_fd *rec, const char *
 			       (listening && real_listen(fd, rec->backlog) != 0)))
 		shim_log(SHIM_LOG_WARN, "fd %d: swapped to TCP but lost port %u in a race: %s", fd,
 			 (unsigned)port_of(&rb.addr), strerror(errno));
-	rec->ino = shim_fd_inode(fd);
+	rec->ino = shim_fdstate_inode(fd);
 	shim_optlog_free(&rec->log);
-	shim_fd_set_flags(rec, SHIM_FD_SWAPPED);
+	shim_fdstate_set_flags(rec, SHIM_FDSTATE_SWAPPED);
 	shim_log(SHIM_LOG_INFO, "fd %d: replaced by plain TCP in place (%s)", fd, why);
 	errno = saved_errno;
 	return SHIM_SWAP_DONE;

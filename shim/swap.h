@@ -22,7 +22,7 @@ enum shim_swap_result {
 			       the socket is unchanged */
 };
 
-/* rec must be fd's record, locked by the caller, and validated (shim_fd_matches). */
+/* rec must be fd's record, locked by the caller, and validated (shim_fdstate_matches). */
 enum shim_swap_result shim_swap_to_tcp(int fd, struct shim_fd *rec, const char *why);
 
 /* True if the socket could still be swapped (same checks as shim_swap_to_tcp, no change). */

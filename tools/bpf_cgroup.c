@@ -59,7 +59,7 @@ static bool self_v2_path(char *out, size_t len)
 	return found;
 }
 
-bool bpfcg_create(struct bpfcg *cg)
+bool bpf_cgroup_create(struct bpf_cgroup *cg)
 {
 	char mnt[PATH_MAX], root[PATH_MAX], self[PATH_MAX];
 	cg->dirfd = cg->eventsfd = -1;
@@ -95,13 +95,13 @@ bool bpfcg_create(struct bpfcg *cg)
 	cg->eventsfd = open(ev, O_RDONLY | O_CLOEXEC);
 	if (cg->dirfd < 0 || cg->eventsfd < 0) {
 		fprintf(stderr, "mptcpize: --bpf: cannot open %s: %s\n", cg->path, strerror(errno));
-		bpfcg_remove(cg);
+		bpf_cgroup_remove(cg);
 		return false;
 	}
 	return true;
 }
 
-int bpfcg_clean_leftovers(const struct bpfcg *cg)
+int bpf_cgroup_clean_leftovers(const struct bpf_cgroup *cg)
 {
 	DIR *d = opendir(cg->parent);
 	if (!d)
@@ -126,7 +126,7 @@ int bpfcg_clean_leftovers(const struct bpfcg *cg)
 	return removed;
 }
 
-bool bpfcg_enter(const struct bpfcg *cg)
+bool bpf_cgroup_enter(const struct bpf_cgroup *cg)
 {
 	int fd = openat(cg->dirfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -136,7 +136,7 @@ bool bpfcg_enter(const struct bpfcg *cg)
 	return ok;
 }
 
-int bpfcg_populated(const struct bpfcg *cg)
+int bpf_cgroup_populated(const struct bpf_cgroup *cg)
 {
 	char buf[256];
 	ssize_t n = pread(cg->eventsfd, buf, sizeof(buf) - 1, 0);
@@ -147,7 +147,7 @@ int bpfcg_populated(const struct bpfcg *cg)
 	return p ? p[10] == '1' : -1;
 }
 
-void bpfcg_remove(struct bpfcg *cg)
+void bpf_cgroup_remove(struct bpf_cgroup *cg)
 {
 	if (cg->eventsfd >= 0)
 		close(cg->eventsfd);
@@ -159,7 +159,7 @@ void bpfcg_remove(struct bpfcg *cg)
 		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 }
 
-long bpfcg_launcher_of(long pid)
+long bpf_cgroup_launcher_of(long pid)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%ld/cgroup", pid);

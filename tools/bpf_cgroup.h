@@ -12,7 +12,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-struct bpfcg {
+struct bpf_cgroup {
 	char parent[PATH_MAX]; /* the launcher's own cgroup directory */
 	char path[PATH_MAX];   /* ours */
 	int dirfd;             /* O_CLOEXEC; for attaching and for the scope map */
@@ -21,17 +21,17 @@ struct bpfcg {
 
 /* Finds the launcher's v2 cgroup and creates ours. On failure prints one line saying what is
  * needed and returns false. */
-bool bpfcg_create(struct bpfcg *cg);
+bool bpf_cgroup_create(struct bpf_cgroup *cg);
 /* Removes empty mptcpize-bpf.<pid> siblings whose launcher is gone; returns how many. */
-int bpfcg_clean_leftovers(const struct bpfcg *cg);
+int bpf_cgroup_clean_leftovers(const struct bpf_cgroup *cg);
 /* Moves the calling process into the cgroup (from the child, before exec). */
-bool bpfcg_enter(const struct bpfcg *cg);
+bool bpf_cgroup_enter(const struct bpf_cgroup *cg);
 /* 1 if a task is in it, 0 if not, -1 if unreadable. */
-int bpfcg_populated(const struct bpfcg *cg);
+int bpf_cgroup_populated(const struct bpf_cgroup *cg);
 /* The pid of the `run --bpf` launcher whose cgroup holds process pid, or 0 (for `status`;
  * needs no libbpf, so it is built without the BPF engine too). */
-long bpfcg_launcher_of(long pid);
+long bpf_cgroup_launcher_of(long pid);
 /* Closes the fds and removes the directory (waits briefly while the kernel finishes exits). */
-void bpfcg_remove(struct bpfcg *cg);
+void bpf_cgroup_remove(struct bpf_cgroup *cg);
 
 #endif

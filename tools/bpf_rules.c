@@ -46,7 +46,7 @@ static int get_int(int fd, int level, int optname, int *v)
 
 /* Does this kernel's MPTCP refuse the option where TCP does not? Asked with TCP's default
  * value on fresh sockets. */
-static bool mptcp_refuses(const struct shim_opt_info *o, int def)
+static bool mptcp_refuses(const struct shim_sockopt_info *o, int def)
 {
 	struct probe p;
 	bool refused = false;
@@ -54,7 +54,7 @@ static bool mptcp_refuses(const struct shim_opt_info *o, int def)
 		int terr = set_err(p.tcp, o->level, o->optname, def);
 		int merr = set_err(p.mptcp, o->level, o->optname, def);
 		bool refusal = merr == ENOPROTOOPT || merr == EOPNOTSUPP ||
-			       (merr == EINVAL && (o->flags & SHIM_OPTF_EINVAL_REFUSAL));
+			       (merr == EINVAL && (o->flags & SHIM_SOCKOPT_F_EINVAL_REFUSAL));
 		refused = refusal && terr != merr;
 	}
 	probe_close(&p);
@@ -63,7 +63,7 @@ static bool mptcp_refuses(const struct shim_opt_info *o, int def)
 
 /* How TCP reads back what it was given: 1 for 2 means a boolean; EINVAL for -1 means TCP
  * refuses negative values. */
-static unsigned int tcp_value_flags(const struct shim_opt_info *o)
+static unsigned int tcp_value_flags(const struct shim_sockopt_info *o)
 {
 	unsigned int flags = 0;
 	int fam = o->level == IPPROTO_IPV6 ? AF_INET6 : AF_INET;
@@ -88,7 +88,7 @@ int bpf_rules_derive(struct bpf_rule_entry *out, int max)
 {
 	const char *spec = getenv("MPTCPIZE_SOCKOPT");
 	const char *bad = NULL;
-	if (spec && *spec && shim_opt_apply_overrides(spec, &bad) < 0)
+	if (spec && *spec && shim_sockopt_apply_overrides(spec, &bad) < 0)
 		fprintf(stderr, "mptcpize: MPTCPIZE_SOCKOPT: bad entry at '%s'\n", bad);
 	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, MZ_IPPROTO_MPTCP);
 	if (probe < 0)
@@ -96,11 +96,11 @@ int bpf_rules_derive(struct bpf_rule_entry *out, int max)
 	close(probe);
 
 	int n = 0;
-	for (const struct shim_opt_info *o = shim_opt_table; o->name && n < max; o++) {
-		if (o->flags & SHIM_OPTF_GET_ONLY)
+	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name && n < max; o++) {
+		if (o->flags & SHIM_SOCKOPT_F_GET_ONLY)
 			continue;
-		enum shim_opt_policy pol = shim_opt_policy(o->level, o->optname);
-		if (pol == SHIM_POLICY_PASS)
+		enum shim_sockopt_policy pol = shim_sockopt_policy(o->level, o->optname);
+		if (pol == SHIM_SOCKOPT_PASS)
 			continue;
 		int fam = o->level == IPPROTO_IPV6 ? AF_INET6 : AF_INET;
 		int def = 0;
@@ -111,16 +111,16 @@ int bpf_rules_derive(struct bpf_rule_entry *out, int max)
 		}
 		bool refused = mptcp_refuses(o, def);
 		struct mz_opt_rule r = {0, 0, def};
-		if (pol == SHIM_POLICY_FALLBACK) {
+		if (pol == SHIM_SOCKOPT_FALLBACK) {
 			if (!refused)
 				continue;
 			r.action = MZ_ACT_REFUSED;
 		} else {
-			if (!refused && !(o->flags & SHIM_OPTF_FORGETS))
+			if (!refused && !(o->flags & SHIM_SOCKOPT_F_FORGETS))
 				continue;
 			r.action = MZ_ACT_EMULATE;
 			r.flags = tcp_value_flags(o);
-			if (pol == SHIM_POLICY_FALLBACK_OR_EMULATE)
+			if (pol == SHIM_SOCKOPT_FALLBACK_OR_EMULATE)
 				r.flags |= MZ_RF_LOG;
 		}
 		out[n++] = (struct bpf_rule_entry){{o->level, o->optname}, r, o->name};
@@ -130,7 +130,7 @@ int bpf_rules_derive(struct bpf_rule_entry *out, int max)
 
 const char *bpf_rules_name(int level, int optname, char *buf, unsigned long len)
 {
-	const struct shim_opt_info *o = shim_opt_lookup(level, optname);
+	const struct shim_sockopt_info *o = shim_sockopt_lookup(level, optname);
 	if (o)
 		return o->name;
 	snprintf(buf, len, "option %d/%d", level, optname);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bpf_rules.h - the BPF engine's option rules, derived at attach time from the one option
- * table (shim_opt_table, through its public API, MPTCPIZE_SOCKOPT overrides applied) and from
+ * table (shim_sockopt_table, through its public API, MPTCPIZE_SOCKOPT overrides applied) and from
  * what the running kernel's MPTCP refuses, found the way the shim's oracle finds it: the same
  * call on a scratch TCP socket and a scratch MPTCP socket.
  *   emulate / fallback-or-emulate, refused by MPTCP (or MPTCP forgets it) -> MZ_ACT_EMULATE

@@ -215,7 +215,7 @@ static void print_decision(const char *what, bool process_mptcp, struct shim_dec
 		printf("  %-28s TCP    (the process stays on TCP)\n", what);
 		return;
 	}
-	printf("  %-28s %-6s (%s%s%s)\n", what, d.mptcp ? "MPTCP" : "TCP", shim_reason_text(d.why),
+	printf("  %-28s %-6s (%s%s%s)\n", what, d.mptcp ? "MPTCP" : "TCP", shim_rules_reason_text(d.why),
 	       d.entry ? ": " : "", d.entry ? str(d.entry->text) : "");
 }
 
@@ -240,10 +240,10 @@ static int explain(const struct shim_identity *id, char **dests, int ndests)
 		const struct shim_rule *x = &rs->rules[r];
 		for (int k = 0; k < SHIM_MATCH_KEYS; k++)
 			if (x->match[k].count &&
-			    !shim_rule_key_matches(rs, x, (enum shim_match_key)k, id)) {
+			    !shim_rules_key_matches(rs, x, (enum shim_match_key)k, id)) {
 				printf("skip:    rule %s (line %d): %s does not match\n", str(x->id),
 				       (int)x->line,
-				       shim_match_key_name((enum shim_match_key)k));
+				       shim_rules_key_name((enum shim_match_key)k));
 				break;
 			}
 	}
@@ -255,7 +255,7 @@ static int explain(const struct shim_identity *id, char **dests, int ndests)
 		int keys = 0;
 		for (int k = 0; k < SHIM_MATCH_KEYS; k++)
 			if (rule->match[k].count)
-				printf("%s %s", keys++ ? "," : "", shim_match_key_name((enum shim_match_key)k));
+				printf("%s %s", keys++ ? "," : "", shim_rules_key_name((enum shim_match_key)k));
 		printf("%s\n", keys ? "" : " nothing (the rule matches every program)");
 		for (unsigned int i = 0; i < rule->sockopts.count; i++) {
 			const struct shim_sockopt_rule *o = &rs->sockopts[rule->sockopts.first + i];

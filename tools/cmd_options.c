@@ -54,9 +54,9 @@ static int options_opt(void *ctx, int key, const char *arg)
 /* The flags a reader needs to know about (the policy applies when MPTCP refuses). */
 static const char *flag_note(unsigned int flags)
 {
-	if (flags & SHIM_OPTF_INERT)
+	if (flags & SHIM_SOCKOPT_F_INERT)
 		return " (inert)";
-	if (flags & SHIM_OPTF_WHOLE_CONNECTION)
+	if (flags & SHIM_SOCKOPT_F_WHOLE_CONNECTION)
 		return " (before connect)";
 	return "";
 }
@@ -70,13 +70,13 @@ int cmd_options(int argc, char **argv)
 		return rc;
 	const char *spec = getenv("MPTCPIZE_SOCKOPT");
 	const char *bad = NULL;
-	if (spec && *spec && shim_opt_apply_overrides(spec, &bad) < 0)
+	if (spec && *spec && shim_sockopt_apply_overrides(spec, &bad) < 0)
 		fprintf(stderr, "mptcpize: MPTCPIZE_SOCKOPT: bad entry at '%s'\n", bad);
 	if (markdown)
 		printf("| option | level | number | policy | on a TCP socket | why |\n"
 		       "|---|---|---|---|---|---|\n");
-	for (const struct shim_opt_info *o = shim_opt_table; o->name; o++) {
-		const char *policy = shim_opt_policy_name(shim_opt_policy(o->level, o->optname));
+	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name; o++) {
+		const char *policy = shim_sockopt_policy_name(shim_sockopt_policy(o->level, o->optname));
 		if (markdown)
 			printf("| `%s` | %s | %d | %s%s | %s | %s |\n", o->name, level_name(o->level),
 			       o->optname, policy, flag_note(o->flags), o->meaning, o->reason);
@@ -84,7 +84,7 @@ int cmd_options(int argc, char **argv)
 			printf("%-32s %-10s %3d %-20s %s%s; %s\n", o->name, level_name(o->level),
 			       o->optname, policy, o->meaning, flag_note(o->flags), o->reason);
 	}
-	const char *other = shim_opt_policy_name(shim_opt_policy(SOL_SOCKET, 100000));
+	const char *other = shim_sockopt_policy_name(shim_sockopt_policy(SOL_SOCKET, 100000));
 	const char *why = "a newer kernel's option: swap to TCP while possible, else emulate "
 			  "(one warning)";
 	if (markdown)
@@ -96,7 +96,7 @@ int cmd_options(int argc, char **argv)
 	printf(markdown ? "With `run --bpf` these are also applied for real to every subflow:"
 			: "run --bpf also applies these to every subflow:");
 	for (int i = 0; i < MZ_NSUBFLOW_OPTIONS; i++) {
-		const struct shim_opt_info *o = shim_opt_lookup(sub[i].level, sub[i].optname);
+		const struct shim_sockopt_info *o = shim_sockopt_lookup(sub[i].level, sub[i].optname);
 		printf(markdown ? " `%s`" : " %s", o ? o->name : "?");
 	}
 	printf(markdown ? ".\n" : "\n");

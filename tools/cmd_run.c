@@ -86,8 +86,8 @@ static int add_godebug(void)
 
 static void warn_about_target(const char *cmd, const char *path)
 {
-	struct elf_facts facts;
-	if (!elf_inspect(path, &facts))
+	struct elfinfo_facts facts;
+	if (!elfinfo_inspect(path, &facts))
 		return;
 	if (facts.secure)
 		fprintf(stderr,
@@ -97,7 +97,7 @@ static void warn_about_target(const char *cmd, const char *path)
 	if (!facts.is_elf)
 		return; /* a script: its interpreter will load the preload */
 	/* Go makes its own socket calls: the preload never sees them, whatever the linking. */
-	int go_minor = facts.is_go ? elf_go_minor(facts.go_version) : -1;
+	int go_minor = facts.is_go ? elfinfo_go_minor(facts.go_version) : -1;
 	if (facts.is_go && (go_minor >= 21 || !facts.go_version[0])) {
 		fprintf(stderr, "mptcpize: note: %s is a Go program%s%s%s: the preload cannot reach "
 				"Go's socket calls; setting GODEBUG=multipathtcp=1 (honoured by Go >= "

@@ -34,11 +34,11 @@
 
 static void read_line(const char *path, char *out, size_t size)
 {
-	status_read_small(path, out, size);
+	status_counters_read_small(path, out, size);
 	out[strcspn(out, "\n")] = '\0';
 }
 
-static void addr_str(const struct diag_rec *r, bool local, char *out, size_t size)
+static void addr_str(const struct sockdiag_rec *r, bool local, char *out, size_t size)
 {
 	const uint8_t *a = local ? r->src : r->dst;
 	uint16_t port = local ? r->sport : r->dport;
@@ -50,7 +50,7 @@ static void addr_str(const struct diag_rec *r, bool local, char *out, size_t siz
 		snprintf(out, size, "%s:%u", ip, port);
 }
 
-static void print_socket(int fd, const struct diag_rec *r, const struct diag_set *set)
+static void print_socket(int fd, const struct sockdiag_rec *r, const struct sockdiag_set *set)
 {
 	char l[64], p[64];
 	addr_str(r, true, l, sizeof(l));
@@ -73,7 +73,7 @@ static void print_socket(int fd, const struct diag_rec *r, const struct diag_set
 		printf("  subflows %zu", seen ? seen : (size_t)r->extra_subflows + 1);
 	printf("\n");
 	for (size_t i = 0; est && i < set->n; i++) {
-		const struct diag_rec *s = &set->recs[i];
+		const struct sockdiag_rec *s = &set->recs[i];
 		if (!s->subflow || s->token != r->token || s->state == 10)
 			continue;
 		addr_str(s, true, l, sizeof(l));
@@ -97,9 +97,9 @@ static int show(long pid)
 		return 1;
 	}
 	bool other_ns = *ns && strcmp(ns, myns) != 0;
-	struct status_maps maps;
-	status_scan_maps(pid, &maps);
-	long launcher = bpfcg_launcher_of(pid);
+	struct status_counters_maps maps;
+	status_counters_scan_maps(pid, &maps);
+	long launcher = bpf_cgroup_launcher_of(pid);
 	if (launcher)
 		printf("%ld %s  (BPF engine: mptcpize run --bpf, launcher %ld)%s%s\n", pid, comm,
 		       launcher, other_ns ? "  netns " : "", other_ns ? ns : "");
@@ -109,10 +109,10 @@ static int show(long pid)
 
 	struct shim_counters_file c;
 	char cwhy[256];
-	if (status_read_counters(pid, &maps, &c, cwhy, sizeof(cwhy))) {
+	if (status_counters_read_counters(pid, &maps, &c, cwhy, sizeof(cwhy))) {
 		static const char *const names[] = SHIM_COUNTER_NAMES;
 		printf("  counters:");
-		for (unsigned int i = 0; i < SHIM_CTR_COUNT && i < c.ncounters; i++)
+		for (unsigned int i = 0; i < SHIM_COUNTER_COUNT && i < c.ncounters; i++)
 			printf(" %s=%llu", names[i],
 			       (unsigned long long)__atomic_load_n(&c.value[i], __ATOMIC_RELAXED));
 		printf("\n");
@@ -120,7 +120,7 @@ static int show(long pid)
 		printf("  counters: none (%s)\n", cwhy);
 	}
 
-	struct diag_set set;
+	struct sockdiag_set set;
 	char why[PATH_MAX + 64];
 	snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
 	if (sockdiag_dump(other_ns ? path : NULL, &set, why, sizeof(why)) != 0) {
@@ -176,7 +176,7 @@ int cmd_status(int argc, char **argv)
 	int prc = cli_parse(&cli_cmd_status, argc, argv, NULL, NULL, &args);
 	if (prc >= 0)
 		return prc;
-	status_clean_stale();
+	status_counters_clean_stale();
 	if (args.nops > 0) {
 		for (int i = 0; i < args.nops; i++) {
 			char *end;
@@ -199,11 +199,11 @@ int cmd_status(int argc, char **argv)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		long pid = atol(de->d_name);
-		struct status_maps maps;
+		struct status_counters_maps maps;
 		if (pid == self)
 			continue;
-		bool preloaded = status_scan_maps(pid, &maps) && maps.has_library;
-		if (!preloaded && !bpfcg_launcher_of(pid))
+		bool preloaded = status_counters_scan_maps(pid, &maps) && maps.has_library;
+		if (!preloaded && !bpf_cgroup_launcher_of(pid))
 			continue; /* neither engine's */
 		found++;
 		rc |= show(pid);

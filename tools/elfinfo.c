@@ -24,7 +24,7 @@ static bool go_section_name(const char *name)
 
 /* .go.buildinfo since Go 1.18: "\xff Go buildinf:", pointer size, flags (bit 1: inline
  * strings), padding to 32 bytes, then the version as a varint length and its bytes. */
-static void read_go_version(int fd, off_t off, struct elf_facts *out)
+static void read_go_version(int fd, off_t off, struct elfinfo_facts *out)
 {
 	unsigned char b[32 + 1 + sizeof(out->go_version)];
 	if (pread(fd, b, sizeof(b), off) != (ssize_t)sizeof(b) ||
@@ -37,7 +37,7 @@ static void read_go_version(int fd, off_t off, struct elf_facts *out)
 	out->go_version[len] = '\0';
 }
 
-int elf_go_minor(const char *version)
+int elfinfo_go_minor(const char *version)
 {
 	if (strncmp(version, "go1.", 4) != 0 || version[4] < '0' || version[4] > '9')
 		return -1;
@@ -74,7 +74,7 @@ int elf_go_minor(const char *version)
 		}                                                                                  \
 	} while (0)
 
-static void inspect_fd(int fd, struct elf_facts *out)
+static void inspect_fd(int fd, struct elfinfo_facts *out)
 {
 	unsigned char ident[EI_NIDENT];
 	if (!read_at(fd, ident, sizeof(ident), 0) || memcmp(ident, ELFMAG, SELFMAG) != 0)
@@ -87,7 +87,7 @@ static void inspect_fd(int fd, struct elf_facts *out)
 		INSPECT(Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr);
 }
 
-bool elf_inspect(const char *path, struct elf_facts *out)
+bool elfinfo_inspect(const char *path, struct elfinfo_facts *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct stat st;

@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-struct elf_facts {
+struct elfinfo_facts {
 	bool is_elf;
 	bool is_64bit;
 	bool has_interp; /* PT_INTERP: dynamically linked */
@@ -22,9 +22,9 @@ struct elf_facts {
 };
 
 /* The minor version of a "go1.N[.x]" string: 19 for "go1.19.8"; -1 if it is not one. */
-int elf_go_minor(const char *version);
+int elfinfo_go_minor(const char *version);
 
 /* Fills *out for the file at path. Returns false (errno set) if it cannot be read at all. */
-bool elf_inspect(const char *path, struct elf_facts *out);
+bool elfinfo_inspect(const char *path, struct elfinfo_facts *out);
 
 #endif

@@ -185,13 +185,13 @@ static bool attach(struct mptcpize_bpf *skel, const struct run_bpf_opts *o, int 
 	return true;
 }
 
-static void child_exec(const struct bpfcg *cg, char **argv)
+static void child_exec(const struct bpf_cgroup *cg, char **argv)
 {
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
-	if (!bpfcg_enter(cg)) {
+	if (!bpf_cgroup_enter(cg)) {
 		fprintf(stderr, "mptcpize: --bpf: cannot move into %s: %s\n", cg->path,
 			strerror(errno));
 		_exit(2);
@@ -203,7 +203,7 @@ static void child_exec(const struct bpfcg *cg, char **argv)
 }
 
 /* Waits until the child has exited and no task is left in the cgroup, printing events. */
-static int wait_tree(const struct bpfcg *cg, struct ring_buffer *rb, pid_t pid)
+static int wait_tree(const struct bpf_cgroup *cg, struct ring_buffer *rb, pid_t pid)
 {
 	int status = -1;
 	for (;;) {
@@ -219,7 +219,7 @@ static int wait_tree(const struct bpfcg *cg, struct ring_buffer *rb, pid_t pid)
 			else if (r < 0 && errno == ECHILD)
 				status = 127;
 		}
-		if (status >= 0 && bpfcg_populated(cg) != 1)
+		if (status >= 0 && bpf_cgroup_populated(cg) != 1)
 			break;
 	}
 	ring_buffer__consume(rb);
@@ -248,10 +248,10 @@ int run_bpf(const struct run_bpf_opts *o, char **argv)
 	if (!o->options_only && !hook_available())
 		return 2;
 
-	struct bpfcg cg;
-	if (!bpfcg_create(&cg))
+	struct bpf_cgroup cg;
+	if (!bpf_cgroup_create(&cg))
 		return 2;
-	int cleaned = bpfcg_clean_leftovers(&cg);
+	int cleaned = bpf_cgroup_clean_leftovers(&cg);
 	if (cleaned && o->debug)
 		fprintf(stderr, "mptcpize: removed %d cgroup(s) left by dead launchers\n", cleaned);
 
@@ -289,6 +289,6 @@ int run_bpf(const struct run_bpf_opts *o, char **argv)
 out:
 	ring_buffer__free(rb);
 	mptcpize_bpf__destroy(skel); /* detaches: the links are ours alone */
-	bpfcg_remove(&cg);
+	bpf_cgroup_remove(&cg);
 	return rc;
 }

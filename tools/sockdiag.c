@@ -26,15 +26,15 @@
 #endif
 
 struct growable {
-	struct diag_rec *recs;
+	struct sockdiag_rec *recs;
 	size_t n, cap;
 };
 
-static int push(struct growable *g, const struct diag_rec *r)
+static int push(struct growable *g, const struct sockdiag_rec *r)
 {
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 64;
-		struct diag_rec *bigger = realloc(g->recs, cap * sizeof(*bigger));
+		struct sockdiag_rec *bigger = realloc(g->recs, cap * sizeof(*bigger));
 		if (!bigger)
 			return -1;
 		g->recs = bigger;
@@ -44,7 +44,7 @@ static int push(struct growable *g, const struct diag_rec *r)
 	return 0;
 }
 
-static void parse_ulp(struct rtattr *ulp, struct diag_rec *r)
+static void parse_ulp(struct rtattr *ulp, struct sockdiag_rec *r)
 {
 	int len = RTA_PAYLOAD(ulp);
 	bool is_mptcp = false;
@@ -64,7 +64,7 @@ static void parse_ulp(struct rtattr *ulp, struct diag_rec *r)
 static void parse_msg(struct nlmsghdr *h, bool mptcp, struct growable *g)
 {
 	struct inet_diag_msg *m = NLMSG_DATA(h);
-	struct diag_rec r = {0};
+	struct sockdiag_rec r = {0};
 	r.mptcp = mptcp;
 	r.family = m->idiag_family;
 	r.state = m->idiag_state;
@@ -171,7 +171,7 @@ static bool write_all(int fd, const void *p, size_t n)
 	return true;
 }
 
-int sockdiag_dump(const char *ns_path, struct diag_set *out, char *why, size_t size)
+int sockdiag_dump(const char *ns_path, struct sockdiag_set *out, char *why, size_t size)
 {
 	struct growable g = {0};
 	memset(out, 0, sizeof(*out));
@@ -182,7 +182,7 @@ int sockdiag_dump(const char *ns_path, struct diag_set *out, char *why, size_t s
 			free(g.recs);
 			return -1;
 		}
-		*out = (struct diag_set){g.recs, g.n, rc};
+		*out = (struct sockdiag_set){g.recs, g.n, rc};
 		return 0;
 	}
 	int nsfd = open(ns_path, O_RDONLY | O_CLOEXEC);
@@ -238,11 +238,11 @@ int sockdiag_dump(const char *ns_path, struct diag_set *out, char *why, size_t s
 		free(g.recs);
 		return -1;
 	}
-	*out = (struct diag_set){g.recs, hdr[0], (int)hdr[1]};
+	*out = (struct sockdiag_set){g.recs, hdr[0], (int)hdr[1]};
 	return 0;
 }
 
-void sockdiag_free(struct diag_set *set)
+void sockdiag_free(struct sockdiag_set *set)
 {
 	free(set->recs);
 	memset(set, 0, sizeof(*set));

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct diag_rec {
+struct sockdiag_rec {
 	uint8_t mptcp;   /* an MPTCP-level socket */
 	uint8_t subflow; /* a TCP socket with the mptcp ULP (a subflow) */
 	uint8_t family;
@@ -27,16 +27,16 @@ struct diag_rec {
 	uint8_t src[16], dst[16];
 };
 
-struct diag_set {
-	struct diag_rec *recs;
+struct sockdiag_set {
+	struct sockdiag_rec *recs;
 	size_t n;
 	int mptcp_ok; /* the kernel answered the MPTCP dump */
 };
 
 /* Dumps the sockets of the namespace at ns_path ("/proc/PID/ns/net"), or of ours if NULL.
  * Returns 0, or -1 with a reason in why. */
-int sockdiag_dump(const char *ns_path, struct diag_set *out, char *why, size_t size);
-void sockdiag_free(struct diag_set *set);
+int sockdiag_dump(const char *ns_path, struct sockdiag_set *out, char *why, size_t size);
+void sockdiag_free(struct sockdiag_set *set);
 
 /* "ESTAB", "LISTEN"... */
 const char *sockdiag_state_name(unsigned int state);

@@ -22,7 +22,7 @@
 #define MAPS_MAX (16u << 20) /* a process with a million mappings is not worth more */
 #define PROBE_TIMEOUT_MS 2000
 
-ssize_t status_read_small(const char *path, char *buf, size_t size)
+ssize_t status_counters_read_small(const char *path, char *buf, size_t size)
 {
 	buf[0] = '\0';
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
@@ -82,7 +82,7 @@ static bool proc_ids(long pid, long *nspid, long *euid)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	if (status_read_small(path, buf, sizeof(buf)) <= 0)
+	if (status_counters_read_small(path, buf, sizeof(buf)) <= 0)
 		return false;
 	*nspid = pid;
 	*euid = -1;
@@ -119,7 +119,7 @@ static long long start_realtime_ns(long pid)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if (status_read_small(path, buf, sizeof(buf)) <= 0)
+	if (status_counters_read_small(path, buf, sizeof(buf)) <= 0)
 		return 0;
 	char *p = strrchr(buf, ')'); /* comm may contain spaces and ')' */
 	unsigned long long ticks = 0;
@@ -156,7 +156,7 @@ static bool ends_with(const char *s, size_t n, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
-bool status_scan_maps(long pid, struct status_maps *out)
+bool status_counters_scan_maps(long pid, struct status_counters_maps *out)
 {
 	memset(out, 0, sizeof(*out));
 	char path[64], name[96], slash_name[100], deleted[120];
@@ -258,7 +258,7 @@ static bool same_mount_ns(long pid)
 	return theirs && theirs == ns_inode((long)getpid(), "mnt");
 }
 
-bool status_read_counters(long pid, const struct status_maps *maps, struct shim_counters_file *out,
+bool status_counters_read_counters(long pid, const struct status_counters_maps *maps, struct shim_counters_file *out,
 			  char *why, size_t size)
 {
 	long nspid, euid;
@@ -303,7 +303,7 @@ bool status_read_counters(long pid, const struct status_maps *maps, struct shim_
 	return false;
 }
 
-void status_clean_stale(void)
+void status_counters_clean_stale(void)
 {
 	int dfd = open(SHIM_COUNTERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;

@@ -24,22 +24,22 @@
 
 /* Reads at most size-1 bytes of a regular file (O_NONBLOCK, no symlink, fstat checked) and
  * NUL-terminates; -1 if it is not a regular file or cannot be read. */
-ssize_t status_read_small(const char *path, char *buf, size_t size);
+ssize_t status_counters_read_small(const char *path, char *buf, size_t size);
 
 /* What /proc/PID/maps says: whether libmptcpize.so is mapped, and the counters mapping. */
-struct status_maps {
+struct status_counters_maps {
 	bool has_library;
 	bool has_counters;
 	char counters_range[64]; /* "start-end" as in /proc/PID/map_files */
 };
-bool status_scan_maps(long pid, struct status_maps *out);
+bool status_counters_scan_maps(long pid, struct status_counters_maps *out);
 
 /* The process's counters, if the file passes the checks above. why says otherwise. */
-bool status_read_counters(long pid, const struct status_maps *maps, struct shim_counters_file *out,
+bool status_counters_read_counters(long pid, const struct status_counters_maps *maps, struct shim_counters_file *out,
 			  char *why, size_t size);
 
 /* Removes counters files in our /dev/shm of processes of our pid namespace that are gone, or
  * that were made before the process now holding the pid started. */
-void status_clean_stale(void);
+void status_counters_clean_stale(void);
 
 #endif

@@ -2,7 +2,7 @@
 /*
  * accept.c - accept() and accept4(): a socket accepted from an upgraded listener may need the
  * same emulation as the listener (servers set TCP_USER_TIMEOUT, SO_OOBINLINE... after accept).
- * It is marked SHIM_FD_ACCEPTED; whether it is really MPTCP (the client may speak plain TCP) is
+ * It is marked SHIM_FDSTATE_ACCEPTED; whether it is really MPTCP (the client may speak plain TCP) is
  * asked of the kernel only when an option is refused. Other fds cost one table lookup.
  */
 #include "../export.h"
@@ -19,37 +19,37 @@
  * Both records are locked by try-lock; a busy listener just means no inheritance. */
 static void inherit_emulated(struct shim_fd *rec, struct shim_fd *lrec)
 {
-	if (!__atomic_load_n(&lrec->log, __ATOMIC_RELAXED) || !shim_fd_lock(lrec))
+	if (!__atomic_load_n(&lrec->log, __ATOMIC_RELAXED) || !shim_fdstate_lock(lrec))
 		return;
-	for (const struct shim_optent *e = shim_optlog_next(lrec->log, NULL); e;
+	for (const struct shim_optlog_entry *e = shim_optlog_next(lrec->log, NULL); e;
 	     e = shim_optlog_next(lrec->log, e))
-		if (e->flags & SHIM_OPT_EMULATED)
-			(void)shim_optlog_put(&rec->log, SHIM_OPT_EMULATED, e->level, e->optname,
+		if (e->flags & SHIM_OPTLOG_EMULATED)
+			(void)shim_optlog_put(&rec->log, SHIM_OPTLOG_EMULATED, e->level, e->optname,
 					      e->value, e->len);
-	shim_fd_unlock(lrec);
+	shim_fdstate_unlock(lrec);
 }
 
 static int after_accept(int listener, int fd)
 {
 	if (fd < 0)
 		return fd;
-	shim_fd_forget(fd);
-	uint32_t flags = shim_fd_flags_of(listener);
-	if (!(flags & (SHIM_FD_UPGRADED | SHIM_FD_EXPLICIT)))
+	shim_fdstate_forget(fd);
+	uint32_t flags = shim_fdstate_flags_of(listener);
+	if (!(flags & (SHIM_FDSTATE_UPGRADED | SHIM_FDSTATE_EXPLICIT)))
 		return fd;
 	int saved_errno = errno;
-	struct shim_fd *lrec = shim_fd_peek(listener);
-	struct shim_fd *rec = lrec ? shim_fd_create(fd) : NULL;
+	struct shim_fd *lrec = shim_fdstate_peek(listener);
+	struct shim_fd *rec = lrec ? shim_fdstate_create(fd) : NULL;
 	if (rec) {
 		rec->family = lrec->family;
-		rec->ino = 0; /* taken lazily: shim_fd_matches() */
+		rec->ino = 0; /* taken lazily: shim_fdstate_matches() */
 		/* From an explicit MPTCP listener the connection is the program's own MPTCP too. */
-		shim_fd_set_flags(rec, (flags & SHIM_FD_UPGRADED)
-					       ? SHIM_FD_ACCEPTED | SHIM_FD_CONNECTED
-					       : SHIM_FD_EXPLICIT);
-		if (flags & SHIM_FD_UPGRADED)
+		shim_fdstate_set_flags(rec, (flags & SHIM_FDSTATE_UPGRADED)
+					       ? SHIM_FDSTATE_ACCEPTED | SHIM_FDSTATE_CONNECTED
+					       : SHIM_FDSTATE_EXPLICIT);
+		if (flags & SHIM_FDSTATE_UPGRADED)
 			inherit_emulated(rec, lrec);
-		shim_fd_unlock(rec);
+		shim_fdstate_unlock(rec);
 	}
 	errno = saved_errno;
 	return fd;
@@ -57,12 +57,12 @@ static int after_accept(int listener, int fd)
 
 SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	shim_init();
+	shim_settings_init();
 	return after_accept(fd, real_accept(fd, addr, len));
 }
 
 SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	shim_init();
+	shim_settings_init();
 	return after_accept(fd, real_accept4(fd, addr, len, flags));
 }

@@ -23,16 +23,16 @@ static bool asks_kernel_port(const struct sockaddr *addr, socklen_t len)
 
 SHIM_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	shim_init();
+	shim_settings_init();
 	int rc = real_bind(fd, addr, len);
-	if (rc != 0 || !(shim_fd_flags_of(fd) & SHIM_FD_UPGRADED))
+	if (rc != 0 || !(shim_fdstate_flags_of(fd) & SHIM_FDSTATE_UPGRADED))
 		return rc;
-	struct shim_fd *rec = shim_fd_acquire(fd);
+	struct shim_fd *rec = shim_fdstate_acquire(fd);
 	if (rec) {
 		uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-		flags &= ~(uint32_t)SHIM_FD_AUTOPORT;
-		shim_fd_set_flags(rec, flags | (asks_kernel_port(addr, len) ? SHIM_FD_AUTOPORT : 0));
-		shim_fd_unlock(rec);
+		flags &= ~(uint32_t)SHIM_FDSTATE_AUTOPORT;
+		shim_fdstate_set_flags(rec, flags | (asks_kernel_port(addr, len) ? SHIM_FDSTATE_AUTOPORT : 0));
+		shim_fdstate_unlock(rec);
 	}
 	return rc;
 }

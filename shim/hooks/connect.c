@@ -10,7 +10,7 @@
 #include "hooks.h"
 #include "../fdstate.h"
 #include "../log.h"
-#include "../policy.h"
+#include "../verdict.h"
 #include "../real.h"
 #include "../settings.h"
 #include "../swap.h"
@@ -22,20 +22,20 @@
 /* Called by connect() and by sendto(MSG_FASTOPEN), which also connects. */
 void shim_before_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct shim_fd *rec = shim_fd_acquire(fd);
+	struct shim_fd *rec = shim_fdstate_acquire(fd);
 	if (!rec)
 		return;
-	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & ~(uint32_t)SHIM_FD_LOCKED;
-	if ((flags & SHIM_FD_UPGRADED) && !(flags & SHIM_FD_CONNECTED) && shim_fd_matches(rec, fd)) {
-		struct shim_decision d = shim_policy_destination(addr, len);
+	uint32_t flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & ~(uint32_t)SHIM_FDSTATE_LOCKED;
+	if ((flags & SHIM_FDSTATE_UPGRADED) && !(flags & SHIM_FDSTATE_CONNECTED) && shim_fdstate_matches(rec, fd)) {
+		struct shim_decision d = shim_verdict_destination(addr, len);
 		if (!d.mptcp && shim_swap_to_tcp(fd, rec, "destination rule") == SHIM_SWAP_DONE) {
-			shim_count(d.why == SHIM_WHY_LOOPBACK ? SHIM_CTR_LOOPBACK : SHIM_CTR_SWAP_RULE);
-			shim_fd_unlock(rec);
+			shim_counters_add(d.why == SHIM_WHY_LOOPBACK ? SHIM_COUNTER_LOOPBACK : SHIM_COUNTER_SWAP_RULE);
+			shim_fdstate_unlock(rec);
 			return;
 		}
-		shim_fd_set_flags(rec, flags | SHIM_FD_CONNECTED);
+		shim_fdstate_set_flags(rec, flags | SHIM_FDSTATE_CONNECTED);
 	}
-	shim_fd_unlock(rec);
+	shim_fdstate_unlock(rec);
 }
 
 /* connect() with AF_UNSPEC dissolves an association (or stops a listener) instead of making
@@ -54,14 +54,14 @@ static bool is_disconnect(const struct sockaddr *addr, socklen_t len)
 static void before_disconnect(int fd)
 {
 	int saved_errno = errno;
-	struct shim_fd *rec = shim_fd_acquire(fd);
+	struct shim_fd *rec = shim_fdstate_acquire(fd);
 	if (!rec)
 		return;
-	bool listener = (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FD_LISTENED) &&
-			shim_fd_matches(rec, fd);
+	bool listener = (__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & SHIM_FDSTATE_LISTENED) &&
+			shim_fdstate_matches(rec, fd);
 	if (listener && shim_swap_to_tcp(fd, rec, "listener stopped") == SHIM_SWAP_DONE)
-		shim_count(SHIM_CTR_SWAP_RULE);
-	shim_fd_unlock(rec);
+		shim_counters_add(SHIM_COUNTER_SWAP_RULE);
+	shim_fdstate_unlock(rec);
 	errno = saved_errno;
 }
 
@@ -69,26 +69,26 @@ static void before_disconnect(int fd)
 static void after_disconnect(int fd)
 {
 	int saved_errno = errno;
-	struct shim_fd *rec = shim_fd_acquire(fd);
+	struct shim_fd *rec = shim_fdstate_acquire(fd);
 	if (rec) {
 		shim_optlog_drop(rec->log, IPPROTO_TCP, TCP_WINDOW_CLAMP);
-		shim_fd_unlock(rec);
+		shim_fdstate_unlock(rec);
 	}
 	errno = saved_errno;
 }
 
 SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	shim_init();
-	uint32_t flags = shim_fd_flags_of(fd);
-	if (!(flags & SHIM_FD_MANAGED))
+	shim_settings_init();
+	uint32_t flags = shim_fdstate_flags_of(fd);
+	if (!(flags & SHIM_FDSTATE_MANAGED))
 		return real_connect(fd, addr, len);
 	if (!is_disconnect(addr, len)) {
-		if (flags & SHIM_FD_UPGRADED)
+		if (flags & SHIM_FDSTATE_UPGRADED)
 			shim_before_connect(fd, addr, len);
 		return real_connect(fd, addr, len);
 	}
-	if (flags & SHIM_FD_UPGRADED)
+	if (flags & SHIM_FDSTATE_UPGRADED)
 		before_disconnect(fd);
 	int rc = real_connect(fd, addr, len);
 	if (rc == 0)

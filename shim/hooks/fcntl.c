@@ -2,7 +2,7 @@
 /*
  * fcntl.c - fcntl() and fcntl64(): F_DUPFD and F_DUPFD_CLOEXEC duplicate an fd like dup(), so
  * the duplicate names the same record (fdstate.h). Every other command is passed through with
- * its third argument read as the command defines it (shim_fcntl_arg_kind) and passed on
+ * its third argument read as the command defines it (shim_real_fcntl_arg_kind) and passed on
  * unchanged. glibc exports both names (fcntl is fcntl64 under _FILE_OFFSET_BITS=64).
  */
 /* Both names are defined here: fcntl must not be renamed fcntl64 by the headers. */
@@ -20,7 +20,7 @@ static int after(int fd, int cmd, int rc)
 {
 	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && rc != fd) {
 		int saved_errno = errno;
-		shim_fd_share(fd, rc);
+		shim_fdstate_share(fd, rc);
 		errno = saved_errno;
 	}
 	return rc;
@@ -29,10 +29,10 @@ static int after(int fd, int cmd, int rc)
 #define SHIM_FCNTL_HOOK(name)                                                                      \
 	SHIM_EXPORT int name(int fd, int cmd, ...)                                                 \
 	{                                                                                          \
-		shim_init();                                                                       \
+		shim_settings_init();                                                                       \
 		va_list ap;                                                                        \
 		va_start(ap, cmd);                                                                 \
-		enum shim_fcntl_arg kind = shim_fcntl_arg_kind(cmd);                               \
+		enum shim_real_fcntl_arg kind = shim_real_fcntl_arg_kind(cmd);                               \
 		int rc;                                                                            \
 		if (kind == SHIM_FCNTL_INT)                                                        \
 			rc = real_##name(fd, cmd, va_arg(ap, int));                                \

@@ -22,8 +22,8 @@
 
 SHIM_EXPORT int close(int fd)
 {
-	shim_init();
-	shim_fd_forget(fd);
+	shim_settings_init();
+	shim_fdstate_forget(fd);
 	return real_close(fd);
 }
 
@@ -31,7 +31,7 @@ static int after_dup(int oldfd, int rc)
 {
 	if (rc >= 0 && rc != oldfd) {
 		int saved_errno = errno;
-		shim_fd_share(oldfd, rc);
+		shim_fdstate_share(oldfd, rc);
 		errno = saved_errno;
 	}
 	return rc;
@@ -39,26 +39,26 @@ static int after_dup(int oldfd, int rc)
 
 SHIM_EXPORT int dup(int oldfd)
 {
-	shim_init();
+	shim_settings_init();
 	return after_dup(oldfd, real_dup(oldfd));
 }
 
 SHIM_EXPORT int dup2(int oldfd, int newfd)
 {
-	shim_init();
+	shim_settings_init();
 	return after_dup(oldfd, real_dup2(oldfd, newfd));
 }
 
 SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	shim_init();
+	shim_settings_init();
 	return after_dup(oldfd, real_dup3(oldfd, newfd, flags));
 }
 
 SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	shim_init();
+	shim_settings_init();
 	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
-		shim_fd_forget_range(first, last);
+		shim_fdstate_forget_range(first, last);
 	return real_close_range(first, last, flags);
 }

@@ -11,8 +11,8 @@
 
 SHIM_EXPORT int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
 {
-	shim_init();
-	if (__builtin_expect(!(shim_fd_flags_of(fd) & SHIM_FD_MANAGED), 1))
+	shim_settings_init();
+	if (__builtin_expect(!(shim_fdstate_flags_of(fd) & SHIM_FDSTATE_MANAGED), 1))
 		return real_getsockopt(fd, level, optname, optval, optlen);
 	return shim_emulate_get(fd, level, optname, optval, optlen);
 }

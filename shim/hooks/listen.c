@@ -8,7 +8,7 @@
 #include "../export.h"
 #include "../fdstate.h"
 #include "../log.h"
-#include "../policy.h"
+#include "../verdict.h"
 #include "../real.h"
 #include "../settings.h"
 #include "../swap.h"
@@ -30,32 +30,32 @@ static uint16_t bound_port(int fd)
 
 SHIM_EXPORT int listen(int fd, int backlog)
 {
-	shim_init();
-	if (!(shim_fd_flags_of(fd) & SHIM_FD_UPGRADED))
+	shim_settings_init();
+	if (!(shim_fdstate_flags_of(fd) & SHIM_FDSTATE_UPGRADED))
 		return real_listen(fd, backlog);
-	struct shim_fd *rec = shim_fd_acquire(fd);
+	struct shim_fd *rec = shim_fdstate_acquire(fd);
 	if (rec) {
-		if (shim_fd_matches(rec, fd)) {
+		if (shim_fdstate_matches(rec, fd)) {
 			rec->backlog = backlog;
 			uint16_t port = bound_port(fd);
 			if (!port) /* listen() binds it to a port of the kernel's choice */
-				shim_fd_set_flags(rec, __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) |
-							       SHIM_FD_AUTOPORT);
-			if (!shim_policy_listener_wants_mptcp(port) &&
+				shim_fdstate_set_flags(rec, __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) |
+							       SHIM_FDSTATE_AUTOPORT);
+			if (!shim_verdict_listener_wants_mptcp(port) &&
 			    shim_swap_to_tcp(fd, rec, "listener rule") == SHIM_SWAP_DONE)
-				shim_count(SHIM_CTR_SWAP_RULE);
+				shim_counters_add(SHIM_COUNTER_SWAP_RULE);
 		}
-		shim_fd_unlock(rec);
+		shim_fdstate_unlock(rec);
 	}
 	int rc = real_listen(fd, backlog);
-	if (rc == 0 && (shim_fd_flags_of(fd) & SHIM_FD_UPGRADED)) {
+	if (rc == 0 && (shim_fdstate_flags_of(fd) & SHIM_FDSTATE_UPGRADED)) {
 		/* A listener stopped by connect(AF_UNSPEC) keeps quirks a fresh socket has not
 		 * (connect() then fails with EINVAL): it is never swapped after that (swap.c). */
-		rec = shim_fd_acquire(fd);
+		rec = shim_fdstate_acquire(fd);
 		if (rec) {
-			shim_fd_set_flags(rec, __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) |
-						       SHIM_FD_LISTENED);
-			shim_fd_unlock(rec);
+			shim_fdstate_set_flags(rec, __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) |
+						       SHIM_FDSTATE_LISTENED);
+			shim_fdstate_unlock(rec);
 		}
 	}
 	return rc;

@@ -34,15 +34,15 @@ static ssize_t connect_then_send(int fd, const void *buf, size_t len, int flags,
 SHIM_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			   const struct sockaddr *addr, socklen_t addrlen)
 {
-	shim_init();
+	shim_settings_init();
 	if (__builtin_expect(!(flags & MSG_FASTOPEN), 1))
 		return real_sendto(fd, buf, len, flags, addr, addrlen);
-	uint32_t fdflags = shim_fd_flags_of(fd);
-	if (!(fdflags & SHIM_FD_UPGRADED) || (fdflags & SHIM_FD_CONNECTED))
+	uint32_t fdflags = shim_fdstate_flags_of(fd);
+	if (!(fdflags & SHIM_FDSTATE_UPGRADED) || (fdflags & SHIM_FDSTATE_CONNECTED))
 		return real_sendto(fd, buf, len, flags, addr, addrlen);
 
 	shim_before_connect(fd, addr, addrlen);
-	if (!(shim_fd_flags_of(fd) & SHIM_FD_UPGRADED)) /* swapped to TCP by the rule */
+	if (!(shim_fdstate_flags_of(fd) & SHIM_FDSTATE_UPGRADED)) /* swapped to TCP by the rule */
 		return real_sendto(fd, buf, len, flags, addr, addrlen);
 	if (__atomic_load_n(&mptcp_fastopen, __ATOMIC_RELAXED) == 2)
 		return connect_then_send(fd, buf, len, flags, addr, addrlen);
@@ -60,7 +60,7 @@ SHIM_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 		errno = EOPNOTSUPP;
 		return rc;
 	}
-	shim_fd_unlock(rec);
+	shim_fdstate_unlock(rec);
 	__atomic_store_n(&mptcp_fastopen, 2, __ATOMIC_RELAXED);
 	shim_log(SHIM_LOG_INFO, "MPTCP here has no MSG_FASTOPEN: using connect() + send()");
 	errno = saved_errno;

@@ -14,9 +14,9 @@
 
 SHIM_EXPORT int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
 {
-	shim_init();
-	uint32_t flags = shim_fd_flags_of(fd);
-	if (__builtin_expect(!(flags & SHIM_FD_MANAGED), 1)) {
+	shim_settings_init();
+	uint32_t flags = shim_fdstate_flags_of(fd);
+	if (__builtin_expect(!(flags & SHIM_FDSTATE_MANAGED), 1)) {
 		/* Success, or an error that is not MPTCP's refusal: not our business, and not
 		 * worth even reading errno (a call into libc) on this path. A refusal on an MPTCP
 		 * socket we have no record of may be one inherited across exec: adopted, it is
@@ -24,15 +24,15 @@ SHIM_EXPORT int setsockopt(int fd, int level, int optname, const void *optval, s
 		 * refusal set it (the value before the call was not kept, to keep this path
 		 * free). */
 		int rc = real_setsockopt(fd, level, optname, optval, optlen);
-		if (rc == 0 || !shim_is_refusal(errno))
+		if (rc == 0 || !shim_managed_is_refusal(errno))
 			return rc;
 		int err = errno;
 		struct shim_fd *adopted = shim_managed_adopt(fd);
 		errno = err;
 		if (!adopted)
 			return rc;
-		shim_fd_unlock(adopted);
-		return shim_emulate_set_result(fd, shim_fd_flags_of(fd), level, optname, optval,
+		shim_fdstate_unlock(adopted);
+		return shim_emulate_set_result(fd, shim_fdstate_flags_of(fd), level, optname, optval,
 					       optlen, rc, err, err);
 	}
 	return shim_emulate_set(fd, flags, level, optname, optval, optlen);

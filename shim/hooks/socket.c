@@ -12,7 +12,7 @@
 #include "../export.h"
 #include "../fdstate.h"
 #include "../log.h"
-#include "../policy.h"
+#include "../verdict.h"
 #include "../real.h"
 #include "../settings.h"
 
@@ -22,7 +22,7 @@ static int plain_socket(int domain, int type, int protocol)
 {
 	int fd = real_socket(domain, type, protocol);
 	if (fd >= 0)
-		shim_fd_forget(fd); /* a stale record from an fd closed behind our back */
+		shim_fdstate_forget(fd); /* a stale record from an fd closed behind our back */
 	return fd;
 }
 
@@ -34,12 +34,12 @@ static int explicit_mptcp_socket(int domain, int type, int protocol)
 	if (fd < 0)
 		return fd;
 	int saved_errno = errno;
-	struct shim_fd *rec = shim_fd_create(fd);
+	struct shim_fd *rec = shim_fdstate_create(fd);
 	if (rec) {
 		rec->family = (int16_t)domain;
-		rec->ino = shim_fd_inode(fd);
-		shim_fd_set_flags(rec, SHIM_FD_EXPLICIT);
-		shim_fd_unlock(rec);
+		rec->ino = shim_fdstate_inode(fd);
+		shim_fdstate_set_flags(rec, SHIM_FDSTATE_EXPLICIT);
+		shim_fdstate_unlock(rec);
 	}
 	errno = saved_errno;
 	return fd;
@@ -47,13 +47,13 @@ static int explicit_mptcp_socket(int domain, int type, int protocol)
 
 SHIM_EXPORT int socket(int domain, int type, int protocol)
 {
-	shim_init();
+	shim_settings_init();
 	if (protocol == IPPROTO_MPTCP && (domain == AF_INET || domain == AF_INET6))
 		return explicit_mptcp_socket(domain, type, protocol);
-	if (!shim_is_tcp_request(domain, type, protocol) || !shim_policy_process_wants_mptcp())
+	if (!shim_classify_is_tcp_request(domain, type, protocol) || !shim_verdict_process_wants_mptcp())
 		return plain_socket(domain, type, protocol);
-	if (!shim_mptcp_worth_trying()) {
-		shim_count(SHIM_CTR_FALLBACK);
+	if (!shim_avail_worth_trying()) {
+		shim_counters_add(SHIM_COUNTER_FALLBACK);
 		return plain_socket(domain, type, protocol);
 	}
 
@@ -61,15 +61,15 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 	int fd = real_socket(domain, type, IPPROTO_MPTCP);
 	if (fd < 0) {
 		int err = errno;
-		if (shim_mptcp_note_failure(err))
-			shim_count(SHIM_CTR_FALLBACK);
+		if (shim_avail_note_failure(err))
+			shim_counters_add(SHIM_COUNTER_FALLBACK);
 		shim_log(SHIM_LOG_DEBUG, "socket(IPPROTO_MPTCP) failed (errno %d): plain TCP", err);
 		errno = saved_errno;
 		return plain_socket(domain, type, protocol);
 	}
-	shim_mptcp_note_success();
+	shim_avail_note_success();
 
-	struct shim_fd *rec = shim_fd_create(fd);
+	struct shim_fd *rec = shim_fdstate_create(fd);
 	if (!rec) {
 		/* Untracked MPTCP would lose emulation and fallback: give the program TCP. So does
 		 * a vfork child, which must not touch its parent's table. */
@@ -78,10 +78,10 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 		return plain_socket(domain, type, protocol);
 	}
 	rec->family = (int16_t)domain;
-	rec->ino = 0; /* taken lazily: shim_fd_matches() */
-	shim_fd_set_flags(rec, SHIM_FD_UPGRADED);
-	shim_fd_unlock(rec);
-	shim_count(SHIM_CTR_UPGRADED);
+	rec->ino = 0; /* taken lazily: shim_fdstate_matches() */
+	shim_fdstate_set_flags(rec, SHIM_FDSTATE_UPGRADED);
+	shim_fdstate_unlock(rec);
+	shim_counters_add(SHIM_COUNTER_UPGRADED);
 	shim_log(SHIM_LOG_INFO, "fd %d: %s TCP socket upgraded to MPTCP", fd,
 		 domain == AF_INET ? "IPv4" : "IPv6");
 	errno = saved_errno;

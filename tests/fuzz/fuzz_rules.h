@@ -80,9 +80,9 @@ static uint64_t fuzz_exercise(const struct shim_ruleset *rs)
 	 * would take a second. */
 	for (unsigned int r = 0; r < rs->nrules && r < 64; r++) {
 		for (int k = 0; k < SHIM_MATCH_KEYS; k++) {
-			h = fuzz_fold(h, shim_rule_key_matches(rs, &rs->rules[r], (enum shim_match_key)k,
+			h = fuzz_fold(h, shim_rules_key_matches(rs, &rs->rules[r], (enum shim_match_key)k,
 							       &ids[0]));
-			h = fuzz_fold(h, shim_rule_key_matches(rs, &rs->rules[r], (enum shim_match_key)k,
+			h = fuzz_fold(h, shim_rules_key_matches(rs, &rs->rules[r], (enum shim_match_key)k,
 							       &ids[1]));
 		}
 		h = fuzz_destinations(rs, &rs->rules[r], h);
@@ -91,7 +91,7 @@ static uint64_t fuzz_exercise(const struct shim_ruleset *rs)
 	/* Globs from the file against their own text. */
 	for (unsigned int i = 0; i < rs->npatterns; i++) {
 		const char *t = shim_rules_str(rs, rs->patterns[i].text);
-		h = fuzz_fold(h, shim_glob(t, t));
+		h = fuzz_fold(h, shim_rules_glob(t, t));
 	}
 	return h;
 }

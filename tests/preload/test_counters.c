@@ -67,9 +67,9 @@ Test(counters, absent_until_first_upgrade_then_counts)
 	cr_assert(kernel_says_mptcp(a) && kernel_says_mptcp(b));
 	cr_assert(read_file((long)getpid(), &f), "no counters file after an upgrade");
 	cr_expect_eq(f.pid, (int64_t)getpid());
-	cr_expect_eq(f.ncounters, SHIM_CTR_COUNT);
-	cr_expect_eq(f.value[SHIM_CTR_UPGRADED], 2);
-	cr_expect_eq(f.value[SHIM_CTR_SWAP_OPTION], 0);
+	cr_expect_eq(f.ncounters, SHIM_COUNTER_COUNT);
+	cr_expect_eq(f.value[SHIM_COUNTER_UPGRADED], 2);
+	cr_expect_eq(f.value[SHIM_COUNTER_SWAP_OPTION], 0);
 	close(a);
 	close(b);
 }
@@ -82,14 +82,14 @@ Test(counters, option_swap_emulation_and_loopback)
 	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)), 0,
 		     "SO_ATTACH_FILTER: %s", strerror(errno));
 	cr_expect_not(kernel_says_mptcp(fd), "SO_ATTACH_FILTER must swap to TCP");
-	cr_expect_eq(counter(SHIM_CTR_SWAP_OPTION), 1);
+	cr_expect_eq(counter(SHIM_COUNTER_SWAP_OPTION), 1);
 	close(fd);
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	int one = 1;
 	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one)), 0);
 	cr_expect(kernel_says_mptcp(fd));
-	cr_expect_eq(counter(SHIM_CTR_EMULATED), 1);
+	cr_expect_eq(counter(SHIM_COUNTER_EMULATED), 1);
 	close(fd);
 
 	int l = socket(AF_INET, SOCK_STREAM, 0);
@@ -101,9 +101,9 @@ Test(counters, option_swap_emulation_and_loopback)
 	int c = socket(AF_INET, SOCK_STREAM, 0);
 	cr_assert_eq(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0, "%s", strerror(errno));
 	cr_expect_not(kernel_says_mptcp(c));
-	cr_expect_eq(counter(SHIM_CTR_LOOPBACK), 1);
-	cr_expect_eq(counter(SHIM_CTR_SWAP_RULE), 0);
-	cr_expect_eq(counter(SHIM_CTR_UPGRADED), 4);
+	cr_expect_eq(counter(SHIM_COUNTER_LOOPBACK), 1);
+	cr_expect_eq(counter(SHIM_COUNTER_SWAP_RULE), 0);
+	cr_expect_eq(counter(SHIM_COUNTER_UPGRADED), 4);
 	close(c);
 	close(l);
 }
@@ -111,7 +111,7 @@ Test(counters, option_swap_emulation_and_loopback)
 Test(counters, fork_child_has_its_own_file_removed_at_exit)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_eq(counter(SHIM_CTR_UPGRADED), 1);
+	cr_assert_eq(counter(SHIM_COUNTER_UPGRADED), 1);
 	int p[2];
 	cr_assert_eq(pipe(p), 0);
 	pid_t child = fork();
@@ -120,7 +120,7 @@ Test(counters, fork_child_has_its_own_file_removed_at_exit)
 		struct shim_counters_file f;
 		int ok = !read_file((long)getpid(), &f);
 		int s = socket(AF_INET, SOCK_STREAM, 0);
-		ok = ok && read_file((long)getpid(), &f) && f.value[SHIM_CTR_UPGRADED] == 1;
+		ok = ok && read_file((long)getpid(), &f) && f.value[SHIM_COUNTER_UPGRADED] == 1;
 		close(s);
 		char c = ok ? 'y' : 'n';
 		(void)!write(p[1], &c, 1);
@@ -133,7 +133,7 @@ Test(counters, fork_child_has_its_own_file_removed_at_exit)
 	waitpid(child, &status, 0);
 	struct shim_counters_file f;
 	cr_expect_not(read_file((long)child, &f), "child's file left after a normal exit");
-	cr_expect_eq(counter(SHIM_CTR_UPGRADED), 1, "the child's upgrade leaked into the parent");
+	cr_expect_eq(counter(SHIM_COUNTER_UPGRADED), 1, "the child's upgrade leaked into the parent");
 	close(fd);
 }
 
@@ -206,7 +206,7 @@ Test(counters, lowered_euid_makes_no_file_the_user_could_truncate)
 	cr_assert_eq(stat(path, &st), 0, "no counters file once the ids are equal again");
 	cr_expect_eq(st.st_uid, 0);
 	cr_expect_eq(st.st_mode & 077, 0);
-	cr_expect_eq(counter(SHIM_CTR_UPGRADED), 2);
+	cr_expect_eq(counter(SHIM_COUNTER_UPGRADED), 2);
 	close(a);
 	close(b);
 }

@@ -184,7 +184,7 @@ struct tally {
 
 static void option_name(char *buf, size_t size, int level, int opt)
 {
-	const struct shim_opt_info *info = shim_opt_lookup(level, opt);
+	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, opt);
 	if (info)
 		snprintf(buf, size, "%s", info->name);
 	else
@@ -200,12 +200,12 @@ static void compare(struct tally *t, int family, enum state st, int level, int o
 			  memcmp(sh->v, tcp->v, tcp->len) == 0;
 	if (same_call && same_value)
 		return;
-	const struct shim_opt_info *info = shim_opt_lookup(level, opt);
+	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, opt);
 	const char *why = known_reason(level, opt, s, st, same_call);
 	/* A fallback option after connect: TCP would apply it, MPTCP refuses it and the socket
 	 * can no longer become TCP (its reason says why it needs TCP). Its later read is TCP's
 	 * default, since the option was not applied. */
-	if (!why && info && shim_opt_policy(level, opt) == SHIM_POLICY_FALLBACK &&
+	if (!why && info && shim_sockopt_policy(level, opt) == SHIM_SOCKOPT_FALLBACK &&
 	    (st == ST_CONNECTED || st == ST_ACCEPTED) &&
 	    (((s == S_SET1 || s == S_SET0) && sh->rc && !tcp->rc) || s == S_REREAD))
 		why = info->reason;
@@ -267,11 +267,11 @@ static void one(struct tally *t, int family, enum state st, int level, int opt)
 		} else {
 			char name[48];
 			option_name(name, sizeof(name), level, opt);
-			const struct shim_opt_info *info = shim_opt_lookup(level, opt);
+			const struct shim_sockopt_info *info = shim_sockopt_lookup(level, opt);
 			/* Only an option whose effect needs TCP may cost MPTCP: fallback, or
 			 * fallback-or-emulate before connect. */
-			cr_expect(info && (info->policy == SHIM_POLICY_FALLBACK ||
-					   info->policy == SHIM_POLICY_FALLBACK_OR_EMULATE),
+			cr_expect(info && (info->policy == SHIM_SOCKOPT_FALLBACK ||
+					   info->policy == SHIM_SOCKOPT_FALLBACK_OR_EMULATE),
 				  "%s v%d %s: lost MPTCP, and its policy is not fallback", name,
 				  family == AF_INET ? 4 : 6, state_names[st]);
 			if (info && t->nlost < sizeof(t->lost) / sizeof(t->lost[0]))
@@ -304,7 +304,7 @@ static void run_family(int family)
 	struct tally t = {0};
 	for (int st = 0; st < NSTATES; st++)
 		for (size_t l = 0; l < 4; l++)
-			for (int opt = 0; opt <= shim_opt_max_number(levels[l]); opt++)
+			for (int opt = 0; opt <= shim_sockopt_max_number(levels[l]); opt++)
 				if (selected(levels[l], opt))
 					one(&t, family, (enum state)st, levels[l], opt);
 	double pct = t.connected ? 100.0 * t.still_mptcp / t.connected : 0;

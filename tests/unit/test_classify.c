@@ -22,7 +22,7 @@ Test(classify, every_combination)
 					bool expect = (family == AF_INET || family == AF_INET6) &&
 						      types[t] == SOCK_STREAM &&
 						      (proto == 0 || proto == IPPROTO_TCP);
-					cr_expect_eq(shim_is_tcp_request(family, type, proto), expect,
+					cr_expect_eq(shim_classify_is_tcp_request(family, type, proto), expect,
 						     "family %d type %#x proto %d", family, type,
 						     proto);
 				}
@@ -30,6 +30,6 @@ Test(classify, every_combination)
 
 Test(classify, unknown_type_bits_are_not_tcp)
 {
-	cr_expect_not(shim_is_tcp_request(AF_INET, SOCK_STREAM | 0x100, 0));
-	cr_expect_not(shim_is_tcp_request(AF_INET6, SOCK_STREAM | 0x40000000, IPPROTO_TCP));
+	cr_expect_not(shim_classify_is_tcp_request(AF_INET, SOCK_STREAM | 0x100, 0));
+	cr_expect_not(shim_classify_is_tcp_request(AF_INET6, SOCK_STREAM | 0x40000000, IPPROTO_TCP));
 }

@@ -20,17 +20,17 @@ static int upgraded_socket(int family)
 {
 	int fd = socket(family, SOCK_STREAM, IPPROTO_MPTCP);
 	cr_assert_geq(fd, 0, "MPTCP socket: %s", strerror(errno));
-	struct shim_fd *rec = shim_fd_create(fd); /* returned locked */
+	struct shim_fd *rec = shim_fdstate_create(fd); /* returned locked */
 	cr_assert(rec);
 	rec->family = (int16_t)family;
-	shim_fd_set_flags(rec, SHIM_FD_UPGRADED);
-	shim_fd_unlock(rec);
+	shim_fdstate_set_flags(rec, SHIM_FDSTATE_UPGRADED);
+	shim_fdstate_unlock(rec);
 	return fd;
 }
 
 static void drop(int fd)
 {
-	shim_fd_forget(fd);
+	shim_fdstate_forget(fd);
 	close(fd);
 }
 
@@ -50,7 +50,7 @@ static int get_int(int fd, int level, int optname, int *out)
 
 static int set_int(int fd, int level, int optname, int v)
 {
-	return shim_emulate_set(fd, shim_fd_flags_of(fd), level, optname, &v, sizeof(v));
+	return shim_emulate_set(fd, shim_fdstate_flags_of(fd), level, optname, &v, sizeof(v));
 }
 
 Test(emulate, refused_hint_is_emulated_and_reads_back)
@@ -121,10 +121,10 @@ static int connected_upgraded(int family, int *peer, int *listener)
 	cr_assert_eq(getsockname(l, (struct sockaddr *)&ss, &len), 0);
 	int fd = upgraded_socket(family);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&ss, len), 0, "%s", strerror(errno));
-	struct shim_fd *rec = shim_fd_peek(fd);
-	cr_assert(shim_fd_lock(rec));
-	shim_fd_set_flags(rec, SHIM_FD_UPGRADED | SHIM_FD_CONNECTED);
-	shim_fd_unlock(rec);
+	struct shim_fd *rec = shim_fdstate_peek(fd);
+	cr_assert(shim_fdstate_lock(rec));
+	shim_fdstate_set_flags(rec, SHIM_FDSTATE_UPGRADED | SHIM_FDSTATE_CONNECTED);
+	shim_fdstate_unlock(rec);
 	*peer = accept(l, NULL, NULL);
 	*listener = l;
 	return fd;
@@ -140,7 +140,7 @@ Test(emulate, write_back_after_connect_succeeds)
 	socklen_t len = sizeof(name);
 	cr_assert_eq(shim_emulate_get(fd, SOL_SOCKET, SO_BINDTODEVICE, name, &len), 0);
 	cr_expect_eq(len, 0);
-	cr_expect_eq(shim_emulate_set(fd, shim_fd_flags_of(fd), SOL_SOCKET, SO_BINDTODEVICE, name,
+	cr_expect_eq(shim_emulate_set(fd, shim_fdstate_flags_of(fd), SOL_SOCKET, SO_BINDTODEVICE, name,
 				      len),
 		     0, "write-back: %s", strerror(errno));
 	int v = 0;
@@ -189,11 +189,11 @@ Test(emulate, laxer_values_get_tcp_errno_and_change_nothing)
 	cr_expect_eq(set_int(fd, IPPROTO_TCP, TCP_MAXSEG, 50), -1, "MSS under 88");
 	cr_expect_eq(errno, EINVAL);
 	char one = 1;
-	cr_expect_eq(shim_emulate_set(fd, shim_fd_flags_of(fd), IPPROTO_TCP, TCP_DEFER_ACCEPT, &one,
+	cr_expect_eq(shim_emulate_set(fd, shim_fdstate_flags_of(fd), IPPROTO_TCP, TCP_DEFER_ACCEPT, &one,
 				      1),
 		     -1, "short value");
 	cr_expect_eq(errno, EINVAL);
-	cr_expect_eq(shim_emulate_set(fd, shim_fd_flags_of(fd), IPPROTO_TCP, TCP_DEFER_ACCEPT, NULL,
+	cr_expect_eq(shim_emulate_set(fd, shim_fdstate_flags_of(fd), IPPROTO_TCP, TCP_DEFER_ACCEPT, NULL,
 				      4),
 		     -1, "NULL value");
 	cr_expect_eq(errno, EFAULT);
@@ -218,7 +218,7 @@ Test(emulate, inert_options_stay_mptcp)
 Test(emulate, bindtodevice_swaps_before_connect)
 {
 	int fd = upgraded_socket(AF_INET);
-	cr_expect_eq(shim_emulate_set(fd, shim_fd_flags_of(fd), SOL_SOCKET, SO_BINDTODEVICE, "lo",
+	cr_expect_eq(shim_emulate_set(fd, shim_fdstate_flags_of(fd), SOL_SOCKET, SO_BINDTODEVICE, "lo",
 				      3),
 		     0, "%s", strerror(errno));
 	cr_expect_eq(kernel_protocol(fd), IPPROTO_TCP);

@@ -7,60 +7,60 @@
 
 Test(fdstate, duplicates_share_one_record_until_the_last_is_forgotten)
 {
-	unsigned long before = shim_fd_records_in_use();
-	struct shim_fd *rec = shim_fd_create(500);
+	unsigned long before = shim_fdstate_records_in_use();
+	struct shim_fd *rec = shim_fdstate_create(500);
 	cr_assert_not_null(rec);
 	rec->family = 2;
-	shim_fd_set_flags(rec, SHIM_FD_UPGRADED);
+	shim_fdstate_set_flags(rec, SHIM_FDSTATE_UPGRADED);
 	int v = 5000;
-	cr_assert(shim_optlog_put(&rec->log, SHIM_OPT_EMULATED, 6, 18, &v, sizeof(v)));
-	cr_expect_not(shim_fd_shared(rec));
-	shim_fd_unlock(rec);
-	shim_fd_share(500, 501);
-	shim_fd_share(500, 2000); /* another chunk */
-	cr_expect_eq(shim_fd_peek(501), rec);
-	cr_expect_eq(shim_fd_peek(2000), rec);
+	cr_assert(shim_optlog_put(&rec->log, SHIM_OPTLOG_EMULATED, 6, 18, &v, sizeof(v)));
+	cr_expect_not(shim_fdstate_shared(rec));
+	shim_fdstate_unlock(rec);
+	shim_fdstate_share(500, 501);
+	shim_fdstate_share(500, 2000); /* another chunk */
+	cr_expect_eq(shim_fdstate_peek(501), rec);
+	cr_expect_eq(shim_fdstate_peek(2000), rec);
 	cr_expect_eq(rec->refs, 3u);
-	cr_expect(shim_fd_shared(rec));
-	shim_fd_forget(500);
-	shim_fd_forget(2000);
-	cr_expect_null(shim_fd_peek(500));
-	struct shim_fd *left = shim_fd_acquire(501);
+	cr_expect(shim_fdstate_shared(rec));
+	shim_fdstate_forget(500);
+	shim_fdstate_forget(2000);
+	cr_expect_null(shim_fdstate_peek(500));
+	struct shim_fd *left = shim_fdstate_acquire(501);
 	cr_assert_eq(left, rec, "the record went with the first fd");
-	cr_expect_not(shim_fd_shared(left), "shared with nothing any more");
+	cr_expect_not(shim_fdstate_shared(left), "shared with nothing any more");
 	cr_expect_not_null(shim_optlog_find(left->log, 6, 18));
-	shim_fd_unlock(left);
-	cr_expect_eq(shim_fd_flags_of(501), SHIM_FD_UPGRADED);
-	shim_fd_forget(501);
-	cr_expect_eq(shim_fd_flags_of(501), 0u);
-	cr_expect_eq(shim_fd_records_in_use(), before, "record leaked");
+	shim_fdstate_unlock(left);
+	cr_expect_eq(shim_fdstate_flags_of(501), SHIM_FDSTATE_UPGRADED);
+	shim_fdstate_forget(501);
+	cr_expect_eq(shim_fdstate_flags_of(501), 0u);
+	cr_expect_eq(shim_fdstate_records_in_use(), before, "record leaked");
 }
 
 Test(fdstate, a_new_socket_at_a_shared_number_leaves_the_other_fd_alone)
 {
-	struct shim_fd *rec = shim_fd_create(600);
+	struct shim_fd *rec = shim_fdstate_create(600);
 	cr_assert_not_null(rec);
-	shim_fd_set_flags(rec, SHIM_FD_UPGRADED | SHIM_FD_CONNECTED);
-	shim_fd_unlock(rec);
-	shim_fd_share(600, 601);
+	shim_fdstate_set_flags(rec, SHIM_FDSTATE_UPGRADED | SHIM_FDSTATE_CONNECTED);
+	shim_fdstate_unlock(rec);
+	shim_fdstate_share(600, 601);
 	/* 600 was closed behind our back and reused: its new record must not clear 601's. */
-	struct shim_fd *fresh = shim_fd_create(600);
+	struct shim_fd *fresh = shim_fdstate_create(600);
 	cr_assert_not_null(fresh);
 	cr_expect_neq(fresh, rec);
-	shim_fd_unlock(fresh);
-	cr_expect_eq(shim_fd_flags_of(601), SHIM_FD_UPGRADED | SHIM_FD_CONNECTED);
+	shim_fdstate_unlock(fresh);
+	cr_expect_eq(shim_fdstate_flags_of(601), SHIM_FDSTATE_UPGRADED | SHIM_FDSTATE_CONNECTED);
 	cr_expect_eq(rec->refs, 1u);
 	/* sharing from an fd without a record leaves the target without one */
-	shim_fd_share(9999, 601);
-	cr_expect_null(shim_fd_peek(601));
-	shim_fd_forget(600);
+	shim_fdstate_share(9999, 601);
+	cr_expect_null(shim_fdstate_peek(601));
+	shim_fdstate_forget(600);
 }
 
 Test(fdstate, out_of_range_fds_have_no_record)
 {
-	cr_expect_null(shim_fd_create(-1));
-	cr_expect_null(shim_fd_create(SHIM_FD_MAX));
-	cr_expect_eq(shim_fd_flags_of(SHIM_FD_MAX + 5), 0u);
-	shim_fd_forget(-3);
-	shim_fd_forget_range(0, ~0u);
+	cr_expect_null(shim_fdstate_create(-1));
+	cr_expect_null(shim_fdstate_create(SHIM_FDSTATE_MAX));
+	cr_expect_eq(shim_fdstate_flags_of(SHIM_FDSTATE_MAX + 5), 0u);
+	shim_fdstate_forget(-3);
+	shim_fdstate_forget_range(0, ~0u);
 }

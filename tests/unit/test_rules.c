@@ -60,31 +60,31 @@ static const char *matched(const struct shim_identity *id)
 
 Test(glob, basics)
 {
-	cr_expect(shim_glob("curl", "curl"));
-	cr_expect_not(shim_glob("curl", "curl2"));
-	cr_expect_not(shim_glob("curl", "cur"));
-	cr_expect(shim_glob("*", ""));
-	cr_expect(shim_glob("*", "/a/b"));
-	cr_expect(shim_glob("/usr/*", "/usr/bin/curl"), "* crosses /");
-	cr_expect(shim_glob("*.service", "/system.slice/nginx.service"));
-	cr_expect_not(shim_glob("*.service", "/system.slice/nginx.socket"));
-	cr_expect(shim_glob("c?rl", "curl"));
-	cr_expect_not(shim_glob("c?rl", "crl"));
-	cr_expect(shim_glob("[a-c]url", "curl"));
-	cr_expect_not(shim_glob("[!a-c]url", "curl"));
-	cr_expect(shim_glob("[^x]url", "curl"));
-	cr_expect(shim_glob("[]]", "]"));
-	cr_expect(shim_glob("a\\*b", "a*b"));
-	cr_expect_not(shim_glob("a\\*b", "axb"));
-	cr_expect(shim_glob("[abc", "[abc"), "an unclosed set is literal");
-	cr_expect(shim_glob("*a*b*c*", "xxaxxbxxcxx"));
-	cr_expect_not(shim_glob("*a*b*c*d", "xxaxxbxxcxx"));
-	cr_expect(shim_glob("**x", "abx"));
+	cr_expect(shim_rules_glob("curl", "curl"));
+	cr_expect_not(shim_rules_glob("curl", "curl2"));
+	cr_expect_not(shim_rules_glob("curl", "cur"));
+	cr_expect(shim_rules_glob("*", ""));
+	cr_expect(shim_rules_glob("*", "/a/b"));
+	cr_expect(shim_rules_glob("/usr/*", "/usr/bin/curl"), "* crosses /");
+	cr_expect(shim_rules_glob("*.service", "/system.slice/nginx.service"));
+	cr_expect_not(shim_rules_glob("*.service", "/system.slice/nginx.socket"));
+	cr_expect(shim_rules_glob("c?rl", "curl"));
+	cr_expect_not(shim_rules_glob("c?rl", "crl"));
+	cr_expect(shim_rules_glob("[a-c]url", "curl"));
+	cr_expect_not(shim_rules_glob("[!a-c]url", "curl"));
+	cr_expect(shim_rules_glob("[^x]url", "curl"));
+	cr_expect(shim_rules_glob("[]]", "]"));
+	cr_expect(shim_rules_glob("a\\*b", "a*b"));
+	cr_expect_not(shim_rules_glob("a\\*b", "axb"));
+	cr_expect(shim_rules_glob("[abc", "[abc"), "an unclosed set is literal");
+	cr_expect(shim_rules_glob("*a*b*c*", "xxaxxbxxcxx"));
+	cr_expect_not(shim_rules_glob("*a*b*c*d", "xxaxxbxxcxx"));
+	cr_expect(shim_rules_glob("**x", "abx"));
 	/* One backtrack point: a pathological pattern stays fast. */
 	char text[4096];
 	memset(text, 'a', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
-	cr_expect_not(shim_glob("*a*a*a*a*a*a*a*a*b", text));
+	cr_expect_not(shim_rules_glob("*a*a*a*a*a*a*a*a*b", text));
 }
 
 Test(rules, first_match_decides)

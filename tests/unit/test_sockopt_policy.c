@@ -9,37 +9,37 @@
 
 Test(policy, defaults_of_key_options)
 {
-	shim_opt_reset_overrides();
-	cr_expect_eq(shim_opt_policy(IPPROTO_TCP, TCP_MD5SIG), SHIM_POLICY_FALLBACK);
-	cr_expect_eq(shim_opt_policy(IPPROTO_TCP, TCP_USER_TIMEOUT), SHIM_POLICY_EMULATE);
-	cr_expect_eq(shim_opt_policy(SOL_SOCKET, SO_ZEROCOPY), SHIM_POLICY_FALLBACK);
-	cr_expect_eq(shim_opt_policy(IPPROTO_IP, IP_RECVTTL), SHIM_POLICY_EMULATE);
+	shim_sockopt_reset_overrides();
+	cr_expect_eq(shim_sockopt_policy(IPPROTO_TCP, TCP_MD5SIG), SHIM_SOCKOPT_FALLBACK);
+	cr_expect_eq(shim_sockopt_policy(IPPROTO_TCP, TCP_USER_TIMEOUT), SHIM_SOCKOPT_EMULATE);
+	cr_expect_eq(shim_sockopt_policy(SOL_SOCKET, SO_ZEROCOPY), SHIM_SOCKOPT_FALLBACK);
+	cr_expect_eq(shim_sockopt_policy(IPPROTO_IP, IP_RECVTTL), SHIM_SOCKOPT_EMULATE);
 	/* a newer kernel's number: swap while possible, else emulate */
-	cr_expect_eq(shim_opt_policy(IPPROTO_TCP, 9999), SHIM_POLICY_FALLBACK_OR_EMULATE);
+	cr_expect_eq(shim_sockopt_policy(IPPROTO_TCP, 9999), SHIM_SOCKOPT_FALLBACK_OR_EMULATE);
 }
 
 Test(policy, every_entry_has_a_reason_and_unique_name)
 {
-	for (const struct shim_opt_info *o = shim_opt_table; o->name; o++) {
+	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name; o++) {
 		cr_expect(o->reason && strlen(o->reason) > 5, "%s", o->name);
-		cr_expect_eq(shim_opt_lookup_name(o->name), o, "%s", o->name);
-		cr_expect_eq(shim_opt_lookup(o->level, o->optname), o, "%s", o->name);
+		cr_expect_eq(shim_sockopt_lookup_name(o->name), o, "%s", o->name);
+		cr_expect_eq(shim_sockopt_lookup(o->level, o->optname), o, "%s", o->name);
 	}
 }
 
 Test(policy, overrides)
 {
-	shim_opt_reset_overrides();
+	shim_sockopt_reset_overrides();
 	const char *bad = NULL;
-	cr_expect_eq(shim_opt_apply_overrides("TCP_USER_TIMEOUT=fallback,default=pass", &bad), 2);
-	cr_expect_eq(shim_opt_policy(IPPROTO_TCP, TCP_USER_TIMEOUT), SHIM_POLICY_FALLBACK);
-	cr_expect_eq(shim_opt_policy(IPPROTO_TCP, 9999), SHIM_POLICY_PASS);
-	shim_opt_reset_overrides();
-	cr_expect_eq(shim_opt_apply_overrides("IP_TTL=emulate,NOPE=pass", &bad), -1);
+	cr_expect_eq(shim_sockopt_apply_overrides("TCP_USER_TIMEOUT=fallback,default=pass", &bad), 2);
+	cr_expect_eq(shim_sockopt_policy(IPPROTO_TCP, TCP_USER_TIMEOUT), SHIM_SOCKOPT_FALLBACK);
+	cr_expect_eq(shim_sockopt_policy(IPPROTO_TCP, 9999), SHIM_SOCKOPT_PASS);
+	shim_sockopt_reset_overrides();
+	cr_expect_eq(shim_sockopt_apply_overrides("IP_TTL=emulate,NOPE=pass", &bad), -1);
 	cr_expect_str_eq(bad, "NOPE=pass");
-	cr_expect_eq(shim_opt_policy(IPPROTO_IP, IP_TTL), SHIM_POLICY_EMULATE);
-	cr_expect_eq(shim_opt_apply_overrides("IP_TTL=sometimes", &bad), -1);
-	cr_expect_eq(shim_opt_apply_overrides("IP_TTL=pass,,", &bad), -1);
-	cr_expect_eq(shim_opt_policy(IPPROTO_IP, IP_TTL), SHIM_POLICY_EMULATE, "nothing applied");
-	shim_opt_reset_overrides();
+	cr_expect_eq(shim_sockopt_policy(IPPROTO_IP, IP_TTL), SHIM_SOCKOPT_EMULATE);
+	cr_expect_eq(shim_sockopt_apply_overrides("IP_TTL=sometimes", &bad), -1);
+	cr_expect_eq(shim_sockopt_apply_overrides("IP_TTL=pass,,", &bad), -1);
+	cr_expect_eq(shim_sockopt_policy(IPPROTO_IP, IP_TTL), SHIM_SOCKOPT_EMULATE, "nothing applied");
+	shim_sockopt_reset_overrides();
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * policy.c - process verdict and destination/listener checks; see policy.h.
+ * verdict.c - process verdict and destination/listener checks; see verdict.h.
  */
-#include "policy.h"
+#include "verdict.h"
 
 #include "counters.h"
 #include "identity.h"
@@ -41,7 +41,7 @@ static void apply_env_sockopts(void)
 {
 	const char *bad = NULL;
 	if (shim_settings.sockopt_rules &&
-	    shim_opt_apply_overrides(shim_settings.sockopt_rules, &bad) < 0)
+	    shim_sockopt_apply_overrides(shim_settings.sockopt_rules, &bad) < 0)
 		shim_log(SHIM_LOG_WARN, "MPTCPIZE_SOCKOPT: bad entry at \"%.60s\": ignored", bad);
 }
 
@@ -114,7 +114,7 @@ static bool load_rules(void)
 	return false;
 }
 
-int shim_policy_rules_state_code(void)
+int shim_verdict_rules_state_code(void)
 {
 	return rules_state;
 }
@@ -135,7 +135,7 @@ static enum verdict decide_process(void)
 	if (!load_rules())
 		return VERDICT_TCP;
 	if (rules_state == SHIM_RULEIMG_CURRENT)
-		shim_count(SHIM_CTR_RULES_IMAGE); /* `mptcpize status` shows where the rules came from */
+		shim_counters_add(SHIM_COUNTER_RULES_IMAGE); /* `mptcpize status` shows where the rules came from */
 	const struct shim_ruleset *rs = ruleset;
 	/* Read only what the rules match on (the exe too when it is going to be logged). */
 	unsigned int needs = rs->needs;
@@ -151,7 +151,7 @@ static enum verdict decide_process(void)
 			 shim_rules_str(rs, rule->id), id.exe, mode == SHIM_MODE_MPTCP ? "MPTCP" : "TCP");
 		for (unsigned int i = 0; i < rule->sockopts.count; i++) {
 			const struct shim_sockopt_rule *o = &rs->sockopts[rule->sockopts.first + i];
-			(void)shim_opt_set_override(shim_rules_str(rs, o->name),
+			(void)shim_sockopt_set_override(shim_rules_str(rs, o->name),
 						    shim_rules_str(rs, o->policy));
 		}
 	} else {
@@ -174,7 +174,7 @@ static bool decide_and_publish(void)
 	return v == VERDICT_MPTCP;
 }
 
-bool shim_policy_process_wants_mptcp(void)
+bool shim_verdict_process_wants_mptcp(void)
 {
 	int v = __atomic_load_n(&process_verdict, __ATOMIC_ACQUIRE);
 	if (__builtin_expect(v != VERDICT_UNKNOWN, 1))
@@ -201,13 +201,13 @@ bool shim_policy_process_wants_mptcp(void)
 	return false;
 }
 
-struct shim_decision shim_policy_destination(const struct sockaddr *addr, socklen_t len)
+struct shim_decision shim_verdict_destination(const struct sockaddr *addr, socklen_t len)
 {
 	/* Without a matching rule this keeps the built-in default: loopback stays TCP. */
 	return shim_rules_destination(ruleset, matched_rule, addr, len);
 }
 
-bool shim_policy_listener_wants_mptcp(uint16_t port)
+bool shim_verdict_listener_wants_mptcp(uint16_t port)
 {
 	return shim_rules_listener(ruleset, matched_rule, port).mptcp;
 }
