@@ -109,7 +109,10 @@ $IP link add va type veth peer name vb && $IP netns add a && $IP netns add b &&
 	$IP link set va netns a && $IP link set vb netns b && $IP -n a link set va up &&
 	$IP -n b link set vb up && $IP -n a addr add 198.18.7.1/24 dev va || echo "# veth setup failed"
 subflows() { nsenter --net=/run/netns/a ss -tnH state established "( dport = :7100 )" | wc -l; }
-vanish() { # MPTCPIZE_SOCKOPT value -> established subflows 8 s after the peer vanished
+# The reference is looked at 8 s after the peer vanished (the default bound is minutes away); the
+# real run is polled until its subflow is gone, for up to 30 s: under emulation (TCG, a loaded
+# CI machine) the guest timers run late, and the bound is what is tested, not the speed of the guest.
+vanish() { # MPTCPIZE_SOCKOPT value, seconds to wait for 0 -> established subflows after that
 	$IP -n b addr add 198.18.7.2/24 dev vb
 	nsenter --net=/run/netns/b $MZ run --bpf -- $GP sink 198.18.7.2:7100 0 & vs=$!
 	sleep 1
@@ -118,14 +121,16 @@ vanish() { # MPTCPIZE_SOCKOPT value -> established subflows 8 s after the peer v
 	sleep 1
 	before=$(subflows)
 	$IP -n b addr flush dev vb
+	t0=$(date +%s)
 	sleep 8
-	echo "# $1: $(head -n1 /tmp/h.out), established subflows before $before, 8 s after the peer vanished $(subflows)" >&2
+	while [ "$(subflows)" != 0 ] && [ $(($(date +%s) - t0)) -lt "$2" ]; do sleep 0.5; done
+	echo "# $1: $(head -n1 /tmp/h.out), established subflows before $before, $(($(date +%s) - t0)) s after the peer vanished $(subflows)" >&2
 	subflows
 	kill $vc $vs; wait $vc $vs
 }
-ref=$(vanish TCP_USER_TIMEOUT=pass)
-real=$(vanish "")
-t "TCP_USER_TIMEOUT=2000 set after connect is applied to the subflow: gone 8 s after the peer vanished ($real left; $ref with the option not applied)" "[ \"$ref\" = 1 ] && [ \"$real\" = 0 ]"
+ref=$(vanish TCP_USER_TIMEOUT=pass 8)
+real=$(vanish "" 30)
+t "TCP_USER_TIMEOUT=2000 set after connect is applied to the subflow: gone after the peer vanished ($real left; $ref 8 s after with the option not applied)" "[ \"$ref\" = 1 ] && [ \"$real\" = 0 ]"
 
 $MZ run --bpf -- sleep 60 >/tmp/k.out 2>&1 &
 L=$!
