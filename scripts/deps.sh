@@ -17,7 +17,7 @@ demo_pkgs=("${build_pkgs[@]}" "${bpf_pkgs[@]}" iproute2 iputils-ping ethtool cur
 bench_pkgs=("${test_pkgs[@]}" mptcpize hyperfine)
 # The Debian package (scripts/deb.sh): debian/control's Build-Depends plus the tools that build
 # and check it.
-deb_pkgs=("${build_pkgs[@]}" "${bpf_pkgs[@]}" debhelper dpkg-dev fakeroot lintian)
+deb_pkgs=("${build_pkgs[@]}" "${bpf_pkgs[@]}" build-essential debhelper dpkg-dev fakeroot lintian)
 # The systemd VM tier (scripts/vm/systemd-vm.sh): a Debian 12 image from Debian's packages.
 vm_systemd_pkgs=(mmdebstrap e2fsprogs qemu-system-x86 kmod busybox-static cpio xz-utils zstd)
 fresh_pkgs=(mmdebstrap git) # scripts/fresh-debian.sh
