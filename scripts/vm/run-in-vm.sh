@@ -44,6 +44,7 @@
 #   MPTCPIZE_VM_OFFLINE=1          no apt look-ups: use the newest cached kernel
 #   MPTCPIZE_VM_KEEP_DEBS=1        keep downloaded .deb files in the cache
 #   MPTCPIZE_VM_QEMU_ARGS          extra qemu arguments (word-split)
+#   MPTCPIZE_VM_TCG_THREAD         TCG threading, "single" (default) or "multi"
 set -euo pipefail
 
 PROG=${0##*/}
@@ -552,9 +553,14 @@ OUTLOG=$WORK/out.log
 : >"$OUTLOG"
 # shellcheck disable=SC2206
 EXTRA_QEMU=(${MPTCPIZE_VM_QEMU_ARGS:-})
+# Single-threaded TCG: with one host thread per vCPU (multi), Debian's 6.12 guest panics now and
+# then with "Oops: int3" at a static branch being patched (SO_TIMESTAMP's netstamp key, the cgroup
+# BPF keys), even with plain TCP programs and no shim (docs/kernel-compatibility.md). With one
+# thread the vCPUs take turns and the guest's code patching is seen by all of them at once.
+tcg_thread() { echo "${MPTCPIZE_VM_TCG_THREAD:-single}"; }
 T_BOOT=$(now)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
-	-accel tcg -cpu max -m "$MEM" -smp "$SMP" \
+	-accel "tcg,thread=$(tcg_thread)" -cpu max -m "$MEM" -smp "$SMP" \
 	-nodefaults -no-user-config -nographic -no-reboot \
 	-serial "file:$CONSOLE" -serial "file:$OUTLOG" -monitor none \
 	-nic none \

@@ -249,7 +249,7 @@ OUT=$WORK/out.log
 : >"$OUT"
 T_BOOT=$(now)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
-	-accel tcg -cpu max -m "$MEM" -smp 2 \
+	-accel "tcg,thread=${MPTCPIZE_VM_TCG_THREAD:-single}" -cpu max -m "$MEM" -smp 2 \
 	-nodefaults -no-user-config -nographic -no-reboot \
 	-serial "file:$CONSOLE" -serial "file:$OUT" -monitor none -nic none \
 	-drive "file=$IMG,if=virtio,format=raw,snapshot=on" \
