@@ -15,7 +15,7 @@ M=$BUILDDIR/tools/mptcpize
 TB_PREFIX=mdr$$
 BARE=mdr$$-bare
 cleanup_bare() { ip netns del "$BARE" 2>/dev/null; }
-trap 'cleanup_bare; cleanup' EXIT
+at_exit cleanup_bare
 plan 11
 tb_up >/dev/null 2>&1 || { echo "Bail out! testbed"; exit 1; }
 ip netns add "$BARE" && ip -n "$BARE" link set lo up
