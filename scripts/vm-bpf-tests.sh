@@ -140,6 +140,9 @@ L=$!
 i=0; while ! ours && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 cg=/sys/fs/cgroup/mptcpize-bpf.$L
 i=0; while ! grep -qs . $cg/cgroup.procs && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+ticks() { awk "{ print \$14 + \$15 }" /proc/$1/stat; }
+t0=$(ticks $L); sleep 2; used=$(($(ticks $L) - t0))
+t "the launcher sleeps while its command runs: $used CPU ticks in 2 s (an unread cgroup.events made poll() spin)" "[ $used -le 5 ]"
 kill -9 $L; wait $L 2>/dev/null
 t "kill -9 of the launcher: nothing of ours attached (bpftool prog list, link list)" "gone && ! bpftool link list | grep -q mz_"
 kill $(cat $cg/cgroup.procs) 2>/dev/null; sleep 0.5
