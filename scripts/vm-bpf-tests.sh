@@ -10,8 +10,9 @@
 #       the cgroup while a launcher is attached stays TCP; static busybox httpd + wget, MPTCP by
 #       the kernel's MPTcpExt counters; Debian's caddy (Go 1.19) reverse-proxying to that httpd,
 #       both hops MPTCP; TCP_USER_TIMEOUT set after connect really bounds the subflow (sockops)
-#       when the peer vanishes; net.mptcp.enabled=0 gives plain TCP; nothing of ours
-#       attached after exit and after kill -9 of the launcher; its cgroup gone after the next run.
+#       when the peer vanishes; net.mptcp.enabled=0 gives plain TCP; the launcher sleeps (no CPU)
+#       while its command runs; nothing of ours attached after exit and after kill -9 of the
+#       launcher; its cgroup gone after the next run.
 # 6.1:  --bpf: exit 2, one line, CMD not run, nothing attached; --bpf-options answers as TCP.
 # Usage: scripts/vm-bpf-tests.sh BUILDDIR 6.12|6.1   (TAP output)
 set -uo pipefail
