@@ -9,7 +9,6 @@
  * per process); the system file (/etc/mptcpize.conf) is a file in a chroot'ed child's root.
  */
 #include <criterion/criterion.h>
-#include <pthread.h>
 
 #include "verdict_util.h"
 
@@ -174,10 +173,8 @@ Test(verdict, side_and_tcp_rules)
 	cr_expect_str_eq(err, "");
 }
 
-static void *ask(void *arg)
+static void *ask(void)
 {
-	pthread_barrier_t *b = arg;
-	pthread_barrier_wait(b);
 	return (void *)(long)shim_verdict_process_wants_mptcp();
 }
 
@@ -187,21 +184,10 @@ Test(verdict, one_decision_for_all_threads_kept_across_fork)
 	test_env = env;
 	shim_settings_parse(&shim_settings, false, get_env);
 	shim_log_threshold = SHIM_LOG_INFO;
-	enum { N = 8 };
-	pthread_t t[N];
-	pthread_barrier_t b;
-	pthread_barrier_init(&b, NULL, N);
 	struct capture c;
 	capture_start(&c);
-	for (int i = 0; i < N; i++)
-		cr_assert_eq(pthread_create(&t[i], NULL, ask, &b), 0);
-	int yes = 0;
-	for (int i = 0; i < N; i++) {
-		void *r;
-		pthread_join(t[i], &r);
-		yes += r != NULL;
-	}
-	pthread_barrier_destroy(&b);
+	enum { N = 8 };
+	int yes = race(ask, N);
 	/* A fork child keeps the verdict: it neither decides again nor logs. */
 	shim_settings.force = SHIM_FORCE_TCP;
 	fflush(NULL);

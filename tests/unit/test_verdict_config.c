@@ -22,9 +22,27 @@ static void touch_source(const char *src)
 	write_text(src, "default = \"tcp\"; \n");
 }
 
-static void corrupt(const char *path)
+/* What exists beside the config path, and in what state. */
+struct files {
+	bool source, image, stale, broken, untrusted;
+};
+
+/* Makes src (default mptcp) and src.img as f says. */
+static void make_files(const char *src, struct files f)
 {
-	cr_assert_eq(truncate(path, 24), 0);
+	char img[200];
+	snprintf(img, sizeof(img), "%s%s", src, SHIM_RULEIMG_SUFFIX);
+	write_text(src, mptcp_default);
+	if (f.image)
+		compile(src);
+	if (f.stale)
+		touch_source(src);
+	if (f.broken)
+		cr_assert_eq(truncate(img, 24), 0);
+	if (f.untrusted)
+		cr_assert_eq(chmod(img, 0666), 0);
+	if (!f.source)
+		cr_assert_eq(unlink(src), 0);
 }
 
 /* tmpl with every "SRC" replaced by src. */
@@ -44,31 +62,32 @@ static void subst(char *out, size_t size, const char *tmpl, const char *src)
 
 struct file_case {
 	const char *name;
-	bool source, image, stale, broken, image_path;
+	struct files files;
+	bool image_path; /* MPTCPIZE_CONFIG names the image itself */
 	bool wants;
 	int state;
 	const char *line; /* the warning, SRC standing for the source path (NULL: silence) */
 };
 
 static const struct file_case file_cases[] = {
-	{"current", true, true, false, false, false, true, SHIM_RULEIMG_CURRENT, NULL},
-	{"stale", true, true, true, false, false, false, SHIM_RULEIMG_STALE,
+	{"current", {true, true, false, false, false}, false, true, SHIM_RULEIMG_CURRENT, NULL},
+	{"stale", {true, true, true, false, false}, false, false, SHIM_RULEIMG_STALE,
 	 "warning: SRC.img is stale (the source changed after it was compiled): this program "
 	 "stays on TCP until `mptcpize check --compile SRC`\n"},
-	{"never compiled", true, false, false, false, false, false, SHIM_RULEIMG_NO_IMAGE,
+	{"never compiled", {true, false, false, false, false}, false, false, SHIM_RULEIMG_NO_IMAGE,
 	 "warning: SRC.img is missing (the source was never compiled): this program stays on "
 	 "TCP until `mptcpize check --compile SRC`\n"},
-	{"nothing", false, false, false, false, false, false, SHIM_RULEIMG_NO_SOURCE,
+	{"nothing", {false, false, false, false, false}, false, false, SHIM_RULEIMG_NO_SOURCE,
 	 "warning: SRC: no such file (this program stays on TCP)\n"},
-	{"orphan", false, true, false, false, false, false, SHIM_RULEIMG_ORPHAN,
+	{"orphan", {false, true, false, false, false}, false, false, SHIM_RULEIMG_ORPHAN,
 	 "warning: SRC: no such file (this program stays on TCP)\n"},
-	{"broken image", true, true, false, true, false, false, SHIM_RULEIMG_BAD,
+	{"broken image", {true, true, false, true, false}, false, false, SHIM_RULEIMG_BAD,
 	 "warning: SRC.img: truncated or too large (24 bytes): ignored, this program stays on TCP (fix: `mptcpize check "
 	 "--compile SRC`)\n"},
-	{"image named", true, true, false, false, true, true, SHIM_RULEIMG_CURRENT, NULL},
-	{"image named, missing", false, false, false, false, true, false, SHIM_RULEIMG_BAD,
+	{"image named", {true, true, false, false, false}, true, true, SHIM_RULEIMG_CURRENT, NULL},
+	{"image named, missing", {false, false, false, false, false}, true, false, SHIM_RULEIMG_BAD,
 	 "warning: SRC.img: no such file: ignored (this program stays on TCP)\n"},
-	{"image named, broken", true, true, false, true, true, false, SHIM_RULEIMG_BAD,
+	{"image named, broken", {true, true, false, true, false}, true, false, SHIM_RULEIMG_BAD,
 	 "warning: SRC.img: truncated or too large (24 bytes): ignored (this program stays on TCP)\n"},
 };
 
@@ -81,15 +100,7 @@ Test(verdict_config, mptcpize_config_every_state)
 		char src[128], img[140], env_path[180];
 		snprintf(src, sizeof(src), "%s/etc/a.conf", r.dir);
 		snprintf(img, sizeof(img), "%s.img", src);
-		write_text(src, mptcp_default);
-		if (fc->image)
-			compile(src);
-		if (fc->stale)
-			touch_source(src);
-		if (fc->broken)
-			corrupt(img);
-		if (!fc->source)
-			cr_assert_eq(unlink(src), 0);
+		make_files(src, fc->files);
 		snprintf(env_path, sizeof(env_path), "MPTCPIZE_CONFIG=%s", fc->image_path ? img : src);
 		const char *env[] = {env_path, NULL};
 		struct scenario s = {.env = env};
@@ -111,29 +122,35 @@ Test(verdict_config, mptcpize_config_every_state)
 
 struct system_case {
 	const char *name;
-	bool source, image, stale, untrusted, debugging, secure;
+	struct files files;
+	bool debugging, secure;
 	bool wants;
 	int state;
 	const char *line; /* the syslog datagram's text, or the stderr line when debugging */
 };
 
 static const struct system_case system_cases[] = {
-	{"no config", false, false, false, false, false, false, false, SHIM_RULEIMG_NO_SOURCE, NULL},
-	{"current", true, true, false, false, false, false, true, SHIM_RULEIMG_CURRENT, NULL},
-	{"stale", true, true, true, false, false, false, false, SHIM_RULEIMG_STALE,
+	{"no config", {false, false, false, false, false}, false, false, false,
+	 SHIM_RULEIMG_NO_SOURCE, NULL},
+	{"current", {true, true, false, false, false}, false, false, true, SHIM_RULEIMG_CURRENT,
+	 NULL},
+	{"stale", {true, true, true, false, false}, false, false, false, SHIM_RULEIMG_STALE,
 	 "/etc/mptcpize.conf.img is stale (the source changed after it was compiled): programs "
 	 "stay on TCP until `mptcpize check --compile`"},
-	{"stale, debugging", true, true, true, false, true, false, false, SHIM_RULEIMG_STALE,
+	{"stale, debugging", {true, true, true, false, false}, true, false, false,
+	 SHIM_RULEIMG_STALE,
 	 "warning: /etc/mptcpize.conf.img is stale (the source changed after it was compiled): "
 	 "programs stay on TCP until `mptcpize check --compile`\n"},
-	{"writable by others", true, true, false, true, false, false, false, SHIM_RULEIMG_BAD,
+	{"writable by others", {true, true, false, false, true}, false, false, false,
+	 SHIM_RULEIMG_BAD,
 	 "/etc/mptcpize.conf.img: writable by group or others (mode 666): ignored, programs stay on TCP (fix: "
 	 "`mptcpize check --compile`)"},
-	{"orphan", false, true, false, false, false, false, false, SHIM_RULEIMG_ORPHAN,
+	{"orphan", {false, true, false, false, false}, false, false, false, SHIM_RULEIMG_ORPHAN,
 	 "/etc/mptcpize.conf.img: its source is gone: ignored, programs stay on TCP (remove it, or "
 	 "restore the source and run `mptcpize check --compile`)"},
 	/* setuid: MPTCPIZE=1 and MPTCPIZE_CONFIG ignored, the (absent) system file decides */
-	{"secure-exec", false, false, false, false, false, true, false, SHIM_RULEIMG_NO_SOURCE, NULL},
+	{"secure-exec", {false, false, false, false, false}, false, true, false,
+	 SHIM_RULEIMG_NO_SOURCE, NULL},
 };
 
 Test(verdict_config, system_file_every_state)
@@ -142,18 +159,9 @@ Test(verdict_config, system_file_every_state)
 		const struct system_case *sc = &system_cases[i];
 		struct fakeroot r;
 		fakeroot_make(&r);
-		char src[128], img[140];
+		char src[128];
 		snprintf(src, sizeof(src), "%s/etc/mptcpize.conf", r.dir);
-		snprintf(img, sizeof(img), "%s.img", src);
-		write_text(src, mptcp_default);
-		if (sc->image)
-			compile(src);
-		if (sc->stale)
-			touch_source(src);
-		if (sc->untrusted)
-			cr_assert_eq(chmod(img, 0666), 0);
-		if (!sc->source)
-			cr_assert_eq(unlink(src), 0);
+		make_files(src, sc->files);
 		char other[160];
 		snprintf(other, sizeof(other), "MPTCPIZE_CONFIG=%s/etc/elsewhere.conf", r.dir);
 		const char *env[] = {"MPTCPIZE=1", other, NULL};
