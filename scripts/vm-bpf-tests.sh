@@ -189,18 +189,11 @@ fi
 	--copy "$BUILDDIR/tests/bpf-probe" --copy "$BUILDDIR/tests/gopair" --copy "$bpftool" \
 	"${extra[@]}" --env B="$BUILDDIR" -- "$guest" >"$out" 2>"$out.2"
 rc=$?
-n=0 failed=0
-emit() { n=$((n + 1)); [ "$1" = ok ] || failed=$((failed + 1)); echo "$1 $n - [$KERNEL] $2"; }
-while IFS= read -r line; do
-	case "$line" in
-	"ok - "*) emit ok "${line#ok - }" ;;
-	"not ok - "*) emit "not ok" "${line#not ok - }" ;;
-	*) echo "$line" ;;
-	esac
-done <"$out"
-if [ "$rc" != 0 ] || [ "$n" = 0 ]; then
-	emit "not ok" "VM run exited $rc"
+. "$here/vm/tap-relay.sh" "$KERNEL"
+vm_tap_relay --pass <"$out"
+if [ "$rc" != 0 ] || [ "$vm_tap_n" = 0 ]; then
+	vm_tap_emit "not ok" "VM run exited $rc"
 	sed 's/^/# /' "$out.2" | tail -20
 fi
-echo "1..$n"
-[ "$failed" = 0 ]
+echo "1..$vm_tap_n"
+[ "$vm_tap_failed" = 0 ]
