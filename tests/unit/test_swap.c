@@ -228,7 +228,11 @@ Test(swap, address_bound_without_a_port_survives)
 		int fd = upgraded(family, 0);
 		int ref = socket(family, SOCK_STREAM, IPPROTO_TCP);
 		int one = 1;
-		set_logged(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		/* Older MPTCP (6.1) refuses it: the shim then swaps at once (fallback-or-emulate),
+		 * before the bind, so the swap below meets a bound address only where MPTCP took it. */
+		bool refused = set_logged(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (refused)
+			cr_assert_eq(swap(fd), SHIM_SWAP_DONE);
 		cr_assert_eq(setsockopt(ref, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)), 0);
 		struct sockaddr_storage src;
 		socklen_t len = loopback(family, 0, &src);
@@ -238,7 +242,10 @@ Test(swap, address_bound_without_a_port_survives)
 		cr_assert_eq(bind(ref, (struct sockaddr *)&src, len), 0);
 		cr_assert(same_sockname(fd, ref), "before the swap");
 		cr_assert_eq(port_of(ref), 0, "IP_BIND_ADDRESS_NO_PORT took a port");
-		cr_assert_eq(swap(fd), SHIM_SWAP_DONE);
+		if (!refused)
+			cr_assert_eq(swap(fd), SHIM_SWAP_DONE);
+		else
+			cr_log_warn("MPTCP refuses IP_BIND_ADDRESS_NO_PORT: swapped before bind()");
 		expect_tcp_now(fd, "address without port");
 		cr_expect(same_sockname(fd, ref), "family %d: the bound address was lost", family);
 		/* ...and connections leave from it, as TCP's do */
