@@ -215,15 +215,18 @@ static bool bind_address_only(int newfd, const struct rebind *rb)
 	return ok;
 }
 
-/* Makes newfd what fd is: flags, owner, address, listening. On failure errno says why. */
+/* Makes newfd what fd is: flags, owner and the signal O_ASYNC sends (F_SETSIG), address,
+ * listening. On failure errno says why. */
 static bool prepare(int fd, int newfd, const struct shim_fd *rec, bool listening,
 		    struct rebind *rb)
 {
 	int status_flags = real_fcntl(fd, F_GETFL);
 	struct f_owner_ex owner = {0};
 	bool has_owner = real_fcntl(fd, F_GETOWN_EX, &owner) == 0 && owner.pid != 0;
+	int sig = real_fcntl(fd, F_GETSIG);
 	if (status_flags < 0 || real_fcntl(newfd, F_SETFL, status_flags) != 0 ||
-	    (has_owner && real_fcntl(newfd, F_SETOWN_EX, &owner) != 0))
+	    (has_owner && real_fcntl(newfd, F_SETOWN_EX, &owner) != 0) ||
+	    (sig > 0 && real_fcntl(newfd, F_SETSIG, sig) != 0))
 		return false;
 	rb->len = sizeof(rb->addr);
 	memset(&rb->addr, 0, sizeof(rb->addr));

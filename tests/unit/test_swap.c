@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <poll.h>
+#include <signal.h>
 
 #include "capture.h"
 #include "log.h"
@@ -24,6 +25,7 @@ Test(swap, in_place_same_fd_flags_owner_and_errno)
 			struct f_owner_ex own = {.type = F_OWNER_PID, .pid = getpid()};
 			cr_assert_eq(fcntl(fd, F_SETOWN_EX, &own), 0);
 			cr_assert_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC), 0);
+			cr_assert_eq(fcntl(fd, F_SETSIG, SIGRTMIN + 1), 0); /* the signal O_ASYNC sends */
 		}
 		unsigned long blocks = shim_optlog_blocks_in_use();
 		int one = 1;
@@ -50,6 +52,7 @@ Test(swap, in_place_same_fd_flags_owner_and_errno)
 			struct f_owner_ex own = {0};
 			cr_assert_eq(fcntl(fd, F_GETOWN_EX, &own), 0);
 			cr_expect(own.type == F_OWNER_PID && own.pid == getpid(), "owner lost");
+			cr_expect_eq(fcntl(fd, F_GETSIG), SIGRTMIN + 1, "F_SETSIG signal lost");
 		}
 		cr_expect_eq(count_fds(), fds, "fd leak");
 		uint64_t ino = shim_fdstate_inode(fd);
