@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Preload tests for the in-place MPTCP -> TCP swap (shim/swap.c): what the program had set up
- * on its socket survives the swap (fd number, O_NONBLOCK, FD_CLOEXEC, bound port or address, every
- * option replayed), a listener is swapped only while nothing waits in its accept queue, a full option
- * log leads to a swap rather than a lost option, and running out of fds is a clean error.
+ * on its socket survives the swap (fd number, O_NONBLOCK, FD_CLOEXEC, bound port or address,
+ * every option replayed), a listener is swapped only while nothing waits in its accept queue, a
+ * full option log leads to a swap rather than a lost option, and running out of fds is a clean
+ * error.
  * Each test runs in its own network namespace (tests/common/testnet.h).
  */
 #include <criterion/criterion.h>
