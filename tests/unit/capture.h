@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -73,6 +74,35 @@ static inline unsigned int count_fds(void)
 	for (int fd = 0; fd < 4096; fd++)
 		n += fcntl(fd, F_GETFD) >= 0;
 	return n;
+}
+
+/* Starts n threads (at most 16) running fn at the same instant (a barrier); returns how many
+ * returned non-NULL. */
+static pthread_barrier_t race_barrier;
+static void *(*race_fn)(void);
+static inline void *race_start(void *unused)
+{
+	(void)unused;
+	pthread_barrier_wait(&race_barrier);
+	return race_fn();
+}
+
+static inline int race(void *(*fn)(void), int n)
+{
+	pthread_t t[16];
+	cr_assert(n > 0 && n <= 16);
+	race_fn = fn;
+	pthread_barrier_init(&race_barrier, NULL, (unsigned)n);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, race_start, NULL), 0);
+	int yes = 0;
+	for (int i = 0; i < n; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		yes += r != NULL;
+	}
+	pthread_barrier_destroy(&race_barrier);
+	return yes;
 }
 
 /* A private root: DIR with DIR/dev/log, a datagram socket the caller reads (non-blocking). */

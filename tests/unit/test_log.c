@@ -8,7 +8,6 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -183,7 +182,7 @@ static void expect_clean(const char *buf, const char *what)
 	cr_expect(f->errno_kept, "%s: errno changed", what);
 	cr_expect(f->same_next_fd, "%s: the syslog socket changed the next fd number", what);
 	cr_expect_eq(f->fds_after, f->fds_before, "%s: fd leak", what);
-	cr_expect_lt(f->elapsed_ms, 1000, "%s: took %ld ms (blocked?)", what, f->elapsed_ms);
+	cr_expect_lt(f->elapsed_ms, 5000, "%s: took %ld ms (blocked?)", what, f->elapsed_ms);
 }
 
 Test(log, system_warning_goes_to_syslog_once_and_not_to_stderr)
@@ -258,10 +257,8 @@ Test(log, silenced_means_nothing_anywhere)
 	fakeroot_remove(&r);
 }
 
-static void *warn_thread(void *arg)
+static void *warn_thread(void)
 {
-	pthread_barrier_t *b = arg;
-	pthread_barrier_wait(b);
 	shim_log_system("from a thread");
 	return NULL;
 }
@@ -269,18 +266,10 @@ static void *warn_thread(void *arg)
 Test(log, system_warning_from_many_threads_is_one_line)
 {
 	shim_log_debugging = true;
-	enum { N = 8 };
-	pthread_t t[N];
-	pthread_barrier_t b;
-	pthread_barrier_init(&b, NULL, N);
 	struct capture c;
 	capture_start(&c);
-	for (int i = 0; i < N; i++)
-		cr_assert_eq(pthread_create(&t[i], NULL, warn_thread, &b), 0);
-	for (int i = 0; i < N; i++)
-		pthread_join(t[i], NULL);
+	race(warn_thread, 8);
 	char got[4096];
 	capture_stop(&c, got, sizeof(got));
-	pthread_barrier_destroy(&b);
 	cr_expect_eq(count_lines(got), 1u, "%s", got);
 }
