@@ -22,25 +22,18 @@
 struct shim_fd **shim_fdstate_chunks[NCHUNKS];
 #define chunks shim_fdstate_chunks
 
-/* Walkable: the fork handlers visit every record, free or not. */
+/* Walkable: the fork handlers visit every record, free or not. The first page is static: the
+ * first socket costs no mmap. */
+static unsigned char first_records[SHIM_SLAB_PAGE_BYTES] __attribute__((aligned(64)));
 static struct shim_slab records = {.block = sizeof(struct shim_fd),
 				   .link_off = offsetof(struct shim_fd, slab_link),
 				   .mine_bit = 1u << 1,
-				   .walkable = 1};
+				   .walkable = 1,
+				   .first_page = first_records};
+/* The chunk for fds 0-1023, where nearly every process's sockets are: static too. */
+static struct shim_fd *first_chunk[CHUNK_LEN];
 
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static int owner_pid; /* the process whose table this is; 0 until the first record */
-
-static int kernel_pid(void)
-{
-	return (int)syscall(SYS_getpid);
-}
-
-bool shim_fdstate_owner(void)
-{
-	int owner = __atomic_load_n(&owner_pid, __ATOMIC_ACQUIRE);
-	return owner == 0 || owner == kernel_pid();
-}
+__thread int shim_fdstate_vfork_child __attribute__((tls_model("initial-exec")));
 
 static uint64_t boottime_ns(void)
 {
@@ -80,30 +73,47 @@ static void unlock_orphan(void *block)
 	mark_forked(rec);
 }
 
+#if !defined(__x86_64__)
+static int owner_pid;
+
+bool shim_fdstate_owner(void)
+{
+	return __atomic_load_n(&owner_pid, __ATOMIC_ACQUIRE) == (int)syscall(SYS_getpid);
+}
+#endif
+
 static void atfork_child(void)
 {
-	__atomic_store_n(&owner_pid, kernel_pid(), __ATOMIC_RELEASE);
+#if !defined(__x86_64__)
+	__atomic_store_n(&owner_pid, (int)syscall(SYS_getpid), __ATOMIC_RELEASE);
+#endif
 	fork_time = boottime_ns();
 	shim_slab_atfork_child(&records);
 	shim_slab_walk(&records, unlock_orphan);
 	shim_optlog_atfork_child();
 }
 
-static void first_use(void)
+/* Registered with the first record: before it there is nothing to mark. Not pthread_once,
+ * whose completion always costs a futex wake; a second thread that loses the exchange proceeds
+ * at once (a fork in that instant would miss the marks, which only a fork racing the process's
+ * very first socket could see). */
+static int atfork_registered;
+static void register_atfork(void)
 {
-	int none = 0;
-	__atomic_compare_exchange_n(&owner_pid, &none, kernel_pid(), false, __ATOMIC_ACQ_REL,
-				    __ATOMIC_ACQUIRE);
-	pthread_atfork(NULL, atfork_parent, atfork_child);
+	if (!__atomic_load_n(&atfork_registered, __ATOMIC_ACQUIRE) &&
+	    !__atomic_exchange_n(&atfork_registered, 1, __ATOMIC_ACQ_REL))
+		pthread_atfork(NULL, atfork_parent, atfork_child);
 }
 
-/* The owner is the process that loaded us, and a fork child must learn that it owns its copy
- * even if it forked before the first record: one getpid and one pthread_atfork at start. The
- * first record does the same in case another library's constructor got there first. */
+#if !defined(__x86_64__)
+/* Without the vfork hook the owner is the pid that loaded us, and a fork child must learn that
+ * it owns its copy even if it forked before the first record. */
 __attribute__((constructor)) static void take_owner(void)
 {
-	pthread_once(&atfork_once, first_use);
+	__atomic_store_n(&owner_pid, (int)syscall(SYS_getpid), __ATOMIC_RELEASE);
+	register_atfork();
 }
+#endif
 
 bool shim_fdstate_lock(struct shim_fd *rec)
 {
@@ -143,7 +153,12 @@ static struct shim_fd **slot_of(int fd, bool alloc)
 		return NULL;
 	struct shim_fd ***top = &chunks[fd >> CHUNK_SHIFT];
 	struct shim_fd **chunk = __atomic_load_n(top, __ATOMIC_ACQUIRE);
-	if (!chunk && alloc) {
+	if (!chunk && alloc && top == &chunks[0]) {
+		struct shim_fd **expected = NULL;
+		__atomic_compare_exchange_n(top, &expected, first_chunk, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
+		chunk = __atomic_load_n(top, __ATOMIC_ACQUIRE);
+	} else if (!chunk && alloc) {
 		void *mem = mmap(NULL, CHUNK_LEN * sizeof(*chunk), PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (mem == MAP_FAILED)
@@ -187,7 +202,7 @@ struct shim_fd *shim_fdstate_create(int fd)
 {
 	if (!shim_fdstate_owner())
 		return NULL;
-	pthread_once(&atfork_once, first_use);
+	register_atfork();
 	struct shim_fd **slot = slot_of(fd, true);
 	if (!slot)
 		return NULL;

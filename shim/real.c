@@ -14,7 +14,6 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
@@ -127,11 +126,17 @@ static ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags,
 	return syscall(SYS_sendto, fd, buf, len, flags, addr, addrlen);
 }
 
+/* Never a raw vfork from C: the child would return through, and then reuse, the frame its
+ * parent still needs. Before binding (or without a libc vfork) it is a fork, which POSIX
+ * allows vfork to be. */
+static pid_t sys_vfork(void)
+{
+	return fork();
+}
+
 #define SHIM_DEFINE_REAL(ret, name, params, args) ret(*real_##name) params = sys_##name;
 SHIM_REAL_SYMBOLS(SHIM_DEFINE_REAL)
 #undef SHIM_DEFINE_REAL
-
-static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
 
 static void *lookup_next(const char *name, void *ours)
 {
@@ -156,7 +161,9 @@ static void bind_all(void)
 #undef SHIM_BIND
 }
 
+/* Idempotent (every thread finds the same next definitions), so no once: settings.c calls it
+ * from its own initialisation. */
 void shim_real_bind(void)
 {
-	pthread_once(&bind_once, bind_all);
+	bind_all();
 }

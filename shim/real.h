@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 /* X(return type, name, parameter list, argument list) */
 #define SHIM_REAL_SYMBOLS(X)                                                                       \
@@ -40,7 +41,8 @@
 	X(ssize_t, sendto,                                                                         \
 	  (int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr,            \
 	   socklen_t addrlen),                                                                     \
-	  (fd, buf, len, flags, addr, addrlen))
+	  (fd, buf, len, flags, addr, addrlen))                                                    \
+	X(pid_t, vfork, (void), ())
 
 /* fcntl is variadic: its third argument is read as the command defines it (none, an int,
  * or a pointer) and passed on as read. glibc exports fcntl64 too (what fcntl is under
@@ -52,7 +54,7 @@ enum shim_real_fcntl_arg shim_real_fcntl_arg_kind(int cmd);
 SHIM_REAL_SYMBOLS(SHIM_DECLARE_REAL)
 #undef SHIM_DECLARE_REAL
 
-/* Binds every real_* pointer exactly once (thread- and fork-safe); cheap after the first call. */
+/* Binds every real_* pointer (idempotent, thread- and fork-safe); settings.c calls it once. */
 void shim_real_bind(void);
 
 #endif

@@ -80,14 +80,18 @@ static bool grow(struct shim_slab *s)
 {
 	if (s->walkable && s->npages >= SHIM_SLAB_PAGES)
 		return false;
-	unsigned char *page = mmap(NULL, SHIM_SLAB_PAGE_BYTES, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (page == MAP_FAILED)
-		return false;
-	size_t n = SHIM_SLAB_PAGE_BYTES / s->block;
-	for (size_t i = 0; i < n; i++)
-		*link_of(s, page + i * s->block) = i + 1 < n ? page + (i + 1) * s->block : NULL;
-	s->free_list = page;
+	unsigned char *page = NULL;
+	if (s->first_page && s->npages == 0) {
+		page = s->first_page;
+	} else {
+		page = mmap(NULL, SHIM_SLAB_PAGE_BYTES, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (page == MAP_FAILED)
+			return false;
+	}
+	/* A walker reads fresh only for the last recorded page: publish fresh before the page. */
+	__atomic_store_n(&s->fresh, page, __ATOMIC_RELEASE);
+	s->fresh_end = page + (SHIM_SLAB_PAGE_BYTES / s->block) * s->block;
 	if (s->npages < SHIM_SLAB_PAGES)
 		__atomic_store_n(&s->pages[s->npages], page, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->npages, s->npages + 1, __ATOMIC_RELEASE);
@@ -98,12 +102,17 @@ void *shim_slab_alloc(struct shim_slab *s)
 {
 	if (!lock_slab(s))
 		return NULL;
-	if (!s->free_list && !grow(s)) {
-		unlock_slab(s);
-		return NULL;
-	}
 	void *b = s->free_list;
-	s->free_list = *link_of(s, b);
+	if (b) {
+		s->free_list = *link_of(s, b);
+	} else {
+		if ((!s->fresh || s->fresh + s->block > s->fresh_end) && !grow(s)) {
+			unlock_slab(s);
+			return NULL;
+		}
+		b = s->fresh;
+		__atomic_store_n(&s->fresh, s->fresh + s->block, __ATOMIC_RELEASE);
+	}
 	s->in_use++;
 	unlock_slab(s);
 	return b;
@@ -129,9 +138,16 @@ void shim_slab_walk(struct shim_slab *s, void (*fn)(void *block))
 	unsigned int n = __atomic_load_n(&s->npages, __ATOMIC_ACQUIRE);
 	if (n > SHIM_SLAB_PAGES)
 		n = SHIM_SLAB_PAGES;
+	unsigned char *fresh = __atomic_load_n(&s->fresh, __ATOMIC_ACQUIRE);
 	for (unsigned int p = 0; p < n; p++) {
 		unsigned char *page = __atomic_load_n(&s->pages[p], __ATOMIC_ACQUIRE);
-		for (size_t off = 0; page && off + s->block <= SHIM_SLAB_PAGE_BYTES; off += s->block)
+		if (!page)
+			continue;
+		/* The last page only up to the blocks handed out: the rest was never touched. */
+		size_t end = SHIM_SLAB_PAGE_BYTES;
+		if (p == n - 1 && fresh >= page && fresh <= page + SHIM_SLAB_PAGE_BYTES)
+			end = (size_t)(fresh - page);
+		for (size_t off = 0; off + s->block <= end; off += s->block)
 			fn(page + off);
 	}
 }

@@ -4,7 +4,11 @@
  * signal handlers, between fork and exec, or inside an allocator).
  *
  * A slab hands out blocks of one size from 64 KiB anonymous pages that are never unmapped, so
- * a stale pointer to a freed block still points at mapped memory. The free list is threaded
+ * a stale pointer to a freed block still points at mapped memory. The first page can be static
+ * (`first_page`, in .bss), so a process's first block costs no mmap. A page is handed out from
+ * its start, block by block, as needed: only the 4 KiB pages that hold blocks ever handed out
+ * are touched (a short-lived process with one socket faults one page, not sixteen). Freed
+ * blocks go on a free list, which is threaded
  * through a link word at `link_off` inside each free block: a user can keep a lock word
  * elsewhere in the block that stays valid while the block is free (fdstate.c does). The
  * allocator's lock is a try-lock: a signal handler that interrupted the holder on the same
@@ -29,7 +33,9 @@ struct shim_slab {
 	int walkable;       /* every page is recorded (and growth stops at SHIM_SLAB_PAGES) */
 	int lock;
 	int stuck;          /* a wait for the lock timed out: later callers fail at once */
+	void *first_page;   /* optional static SHIM_SLAB_PAGE_BYTES used before any mmap */
 	void *free_list;
+	unsigned char *fresh, *fresh_end; /* the newest page's blocks never handed out yet */
 	unsigned long in_use;
 	unsigned int npages;
 	void *pages[SHIM_SLAB_PAGES];
@@ -39,7 +45,8 @@ struct shim_slab {
 void *shim_slab_alloc(struct shim_slab *s);
 void shim_slab_free(struct shim_slab *s, void *block);
 unsigned long shim_slab_in_use(const struct shim_slab *s);
-/* Calls fn on every block of a walkable slab, free or not. Fork handlers only: no lock. */
+/* Calls fn on every block of a walkable slab ever handed out, free or not. Fork handlers only:
+ * no lock. */
 void shim_slab_walk(struct shim_slab *s, void (*fn)(void *block));
 /* In a fork child: release the allocator's lock (the thread that held it is gone). */
 void shim_slab_atfork_child(struct shim_slab *s);
