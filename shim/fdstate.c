@@ -4,6 +4,7 @@
  */
 #include "fdstate.h"
 
+#include "layout.h"
 #include "slab.h"
 
 #include <pthread.h>
@@ -19,19 +20,22 @@
 #define CHUNK_LEN (1u << CHUNK_SHIFT)
 #define NCHUNKS (SHIM_FDSTATE_MAX >> CHUNK_SHIFT)
 
-struct shim_fd **shim_fdstate_chunks[NCHUNKS];
+struct shim_fd **shim_fdstate_chunks[NCHUNKS] SHIM_BIG_BSS;
+bool shim_fdstate_used;
 #define chunks shim_fdstate_chunks
 
 /* Walkable: the fork handlers visit every record, free or not. The first page is static: the
  * first socket costs no mmap. */
-static unsigned char first_records[SHIM_SLAB_PAGE_BYTES] __attribute__((aligned(64)));
+static unsigned char first_records[SHIM_SLAB_PAGE_BYTES] SHIM_BIG_BSS __attribute__((aligned(64)));
+static void *record_pages[SHIM_SLAB_PAGES] SHIM_BIG_BSS;
 static struct shim_slab records = {.block = sizeof(struct shim_fd),
 				   .link_off = offsetof(struct shim_fd, slab_link),
 				   .mine_bit = 1u << 1,
 				   .walkable = 1,
-				   .first_page = first_records};
+				   .first_page = first_records,
+				   .pages = record_pages};
 /* The chunk for fds 0-1023, where nearly every process's sockets are: static too. */
-static struct shim_fd *first_chunk[CHUNK_LEN];
+struct shim_fd *shim_fdstate_first_chunk[CHUNK_LEN] SHIM_BIG_BSS;
 
 __thread int shim_fdstate_vfork_child __attribute__((tls_model("initial-exec")));
 
@@ -151,14 +155,13 @@ static struct shim_fd **slot_of(int fd, bool alloc)
 {
 	if ((unsigned int)fd >= SHIM_FDSTATE_MAX)
 		return NULL;
+	if (alloc && !__atomic_load_n(&shim_fdstate_used, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&shim_fdstate_used, true, __ATOMIC_RELEASE);
+	if (fd < (int)CHUNK_LEN)
+		return &shim_fdstate_first_chunk[fd];
 	struct shim_fd ***top = &chunks[fd >> CHUNK_SHIFT];
 	struct shim_fd **chunk = __atomic_load_n(top, __ATOMIC_ACQUIRE);
-	if (!chunk && alloc && top == &chunks[0]) {
-		struct shim_fd **expected = NULL;
-		__atomic_compare_exchange_n(top, &expected, first_chunk, false, __ATOMIC_ACQ_REL,
-					    __ATOMIC_ACQUIRE);
-		chunk = __atomic_load_n(top, __ATOMIC_ACQUIRE);
-	} else if (!chunk && alloc) {
+	if (!chunk && alloc) {
 		void *mem = mmap(NULL, CHUNK_LEN * sizeof(*chunk), PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (mem == MAP_FAILED)
@@ -258,6 +261,8 @@ void shim_fdstate_share(int oldfd, int newfd)
 
 void shim_fdstate_forget(int fd)
 {
+	if (!__atomic_load_n(&shim_fdstate_used, __ATOMIC_ACQUIRE))
+		return;
 	struct shim_fd **slot = slot_of(fd, false);
 	if (!slot || !__atomic_load_n(slot, __ATOMIC_ACQUIRE) || !shim_fdstate_owner())
 		return;
@@ -266,12 +271,15 @@ void shim_fdstate_forget(int fd)
 
 void shim_fdstate_forget_range(unsigned int first, unsigned int last)
 {
+	if (!__atomic_load_n(&shim_fdstate_used, __ATOMIC_ACQUIRE))
+		return;
 	if (last >= SHIM_FDSTATE_MAX)
 		last = SHIM_FDSTATE_MAX - 1;
 	bool checked = false;
 	for (unsigned int fd = first; fd <= last; fd++) {
-		struct shim_fd **chunk = __atomic_load_n(&chunks[fd >> CHUNK_SHIFT],
-							 __ATOMIC_ACQUIRE);
+		struct shim_fd **chunk = fd < CHUNK_LEN ? shim_fdstate_first_chunk
+							: __atomic_load_n(&chunks[fd >> CHUNK_SHIFT],
+									  __ATOMIC_ACQUIRE);
 		if (!chunk) {
 			fd |= CHUNK_LEN - 1; /* skip the whole absent chunk */
 			continue;

@@ -68,16 +68,24 @@ struct shim_fd {
 };
 
 #define SHIM_FDSTATE_CHUNK_SHIFT 10
-/* The table's top level (fdstate.c); inline below because every hook asks it. */
+/* The table's top level (fdstate.c); inline below because every hook asks it. Chunk 0 (fds
+ * 0-1023) is static and never looked up there. */
 extern struct shim_fd **shim_fdstate_chunks[SHIM_FDSTATE_MAX >> SHIM_FDSTATE_CHUNK_SHIFT];
+extern struct shim_fd *shim_fdstate_first_chunk[1 << SHIM_FDSTATE_CHUNK_SHIFT];
+
+/* Set with the first record: until then a lookup reads no page of the table at all. */
+extern bool shim_fdstate_used;
 
 /* The record fd names, or NULL. Never allocates, never locks. */
 static inline struct shim_fd *shim_fdstate_peek(int fd)
 {
-	if ((unsigned int)fd >= SHIM_FDSTATE_MAX)
+	if ((unsigned int)fd >= SHIM_FDSTATE_MAX || !__atomic_load_n(&shim_fdstate_used, __ATOMIC_ACQUIRE))
 		return NULL;
 	struct shim_fd **chunk =
-		__atomic_load_n(&shim_fdstate_chunks[fd >> SHIM_FDSTATE_CHUNK_SHIFT], __ATOMIC_ACQUIRE);
+		fd < (1 << SHIM_FDSTATE_CHUNK_SHIFT)
+			? shim_fdstate_first_chunk
+			: __atomic_load_n(&shim_fdstate_chunks[fd >> SHIM_FDSTATE_CHUNK_SHIFT],
+					  __ATOMIC_ACQUIRE);
 	return chunk ? __atomic_load_n(&chunk[fd & ((1u << SHIM_FDSTATE_CHUNK_SHIFT) - 1)],
 				       __ATOMIC_ACQUIRE)
 		     : NULL;

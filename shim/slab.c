@@ -92,7 +92,7 @@ static bool grow(struct shim_slab *s)
 	/* A walker reads fresh only for the last recorded page: publish fresh before the page. */
 	__atomic_store_n(&s->fresh, page, __ATOMIC_RELEASE);
 	s->fresh_end = page + (SHIM_SLAB_PAGE_BYTES / s->block) * s->block;
-	if (s->npages < SHIM_SLAB_PAGES)
+	if (s->pages && s->npages < SHIM_SLAB_PAGES)
 		__atomic_store_n(&s->pages[s->npages], page, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->npages, s->npages + 1, __ATOMIC_RELEASE);
 	return true;
@@ -135,7 +135,7 @@ unsigned long shim_slab_in_use(const struct shim_slab *s)
 
 void shim_slab_walk(struct shim_slab *s, void (*fn)(void *block))
 {
-	unsigned int n = __atomic_load_n(&s->npages, __ATOMIC_ACQUIRE);
+	unsigned int n = s->pages ? __atomic_load_n(&s->npages, __ATOMIC_ACQUIRE) : 0;
 	if (n > SHIM_SLAB_PAGES)
 		n = SHIM_SLAB_PAGES;
 	unsigned char *fresh = __atomic_load_n(&s->fresh, __ATOMIC_ACQUIRE);

@@ -38,7 +38,7 @@ struct shim_slab {
 	unsigned char *fresh, *fresh_end; /* the newest page's blocks never handed out yet */
 	unsigned long in_use;
 	unsigned int npages;
-	void *pages[SHIM_SLAB_PAGES];
+	void **pages;       /* SHIM_SLAB_PAGES entries (SHIM_BIG_BSS), NULL if not walkable */
 };
 
 /* A block, not zeroed; NULL if no memory or the allocator is busy. */
