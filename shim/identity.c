@@ -130,11 +130,18 @@ bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf,
 	char dir[32];
 	proc_dir(dir, pid);
 	memset(id, 0, sizeof(*id));
-	id->exe = buf->exe;
-	id->comm = buf->comm;
-	id->argv0 = buf->argv0;
-	id->cgroups = buf->cgroups;
-	buf->exe[0] = buf->comm[0] = buf->argv0[0] = buf->cgroups[0] = '\0';
+	/* A fact not needed points at "" and its buffer is never touched: each buffer is a page of
+	 * its own, and each first write to a page is a fault. */
+	static const char none[1] = "";
+	id->exe = id->comm = id->argv0 = id->cgroups = none;
+	if (needs & ((1u << SHIM_MATCH_EXE) | (1u << SHIM_MATCH_NAME)))
+		id->exe = buf->exe, buf->exe[0] = '\0';
+	if (needs & (1u << SHIM_MATCH_NAME))
+		id->comm = buf->comm, buf->comm[0] = '\0';
+	if (needs & (1u << SHIM_MATCH_ARGV0))
+		id->argv0 = buf->argv0, buf->argv0[0] = '\0';
+	if (needs & (1u << SHIM_MATCH_CGROUP))
+		id->cgroups = buf->cgroups, buf->cgroups[0] = '\0';
 
 	char path[64];
 	if (needs & ((1u << SHIM_MATCH_EXE) | (1u << SHIM_MATCH_NAME))) {

@@ -89,10 +89,11 @@ static bool grow(struct shim_slab *s)
 		if (page == MAP_FAILED)
 			return false;
 	}
-	/* A walker reads fresh only for the last recorded page: publish fresh before the page. */
+	/* A walker reads fresh only for the last recorded page: publish fresh before the page.
+	 * The static first page is not written into pages[] (that would be a page fault more). */
 	__atomic_store_n(&s->fresh, page, __ATOMIC_RELEASE);
 	s->fresh_end = page + (SHIM_SLAB_PAGE_BYTES / s->block) * s->block;
-	if (s->pages && s->npages < SHIM_SLAB_PAGES)
+	if (s->pages && s->npages < SHIM_SLAB_PAGES && page != s->first_page)
 		__atomic_store_n(&s->pages[s->npages], page, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->npages, s->npages + 1, __ATOMIC_RELEASE);
 	return true;
@@ -111,6 +112,9 @@ void *shim_slab_alloc(struct shim_slab *s)
 			return NULL;
 		}
 		b = s->fresh;
+		/* Never handed out, so zero already; written here so that the user's first access
+		 * (a lock word's read-modify-write) costs one write fault, not a read then a write. */
+		memset(b, 0, s->block);
 		__atomic_store_n(&s->fresh, s->fresh + s->block, __ATOMIC_RELEASE);
 	}
 	s->in_use++;
@@ -140,7 +144,9 @@ void shim_slab_walk(struct shim_slab *s, void (*fn)(void *block))
 		n = SHIM_SLAB_PAGES;
 	unsigned char *fresh = __atomic_load_n(&s->fresh, __ATOMIC_ACQUIRE);
 	for (unsigned int p = 0; p < n; p++) {
-		unsigned char *page = __atomic_load_n(&s->pages[p], __ATOMIC_ACQUIRE);
+		unsigned char *page = p == 0 && s->first_page
+					      ? s->first_page
+					      : __atomic_load_n(&s->pages[p], __ATOMIC_ACQUIRE);
 		if (!page)
 			continue;
 		/* The last page only up to the blocks handed out: the rest was never touched. */
