@@ -138,27 +138,36 @@ static pid_t sys_vfork(void)
 SHIM_REAL_SYMBOLS(SHIM_DEFINE_REAL)
 #undef SHIM_DEFINE_REAL
 
-static void *lookup_next(const char *name, void *ours)
-{
-	void *next = dlsym(RTLD_NEXT, name);
-	return next == ours ? NULL : next;
-}
+/* This object's code, from the linker: the start of its ELF header to the end of its text.
+ * A lookup that lands there is our own export (a second copy of the library chained behind
+ * us is another object). Not weak references to our own exports: each of those was a symbol
+ * lookup the dynamic linker made in every process at start. */
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char __etext[] __attribute__((visibility("hidden")));
 
-/* Our own exports, declared weak so the static core (linked by unit tests) binds without them. */
-#define SHIM_DECLARE_OURS(ret, name, params, args) extern ret name params __attribute__((weak));
-SHIM_REAL_SYMBOLS(SHIM_DECLARE_OURS)
-#undef SHIM_DECLARE_OURS
+static void *lookup_next(const char *name)
+{
+	const char *next = dlsym(RTLD_NEXT, name);
+	return next >= __ehdr_start && next < __etext ? NULL : (void *)next;
+}
 
 static void bind_all(void)
 {
 #define SHIM_BIND(ret, name, params, args)                                                         \
 	{                                                                                          \
-		void *next = lookup_next(#name, (void *)name);                                     \
+		void *next = lookup_next(#name);                                                   \
 		if (next)                                                                          \
 			__atomic_store_n(&real_##name, (ret(*) params)next, __ATOMIC_RELEASE);     \
 	}
 	SHIM_REAL_SYMBOLS(SHIM_BIND)
 #undef SHIM_BIND
+}
+
+void shim_real_use_fallbacks(void)
+{
+#define SHIM_FALLBACK(ret, name, params, args) __atomic_store_n(&real_##name, sys_##name, __ATOMIC_RELEASE);
+	SHIM_REAL_SYMBOLS(SHIM_FALLBACK)
+#undef SHIM_FALLBACK
 }
 
 /* Idempotent (every thread finds the same next definitions), so no once: settings.c calls it

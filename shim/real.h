@@ -56,5 +56,7 @@ SHIM_REAL_SYMBOLS(SHIM_DECLARE_REAL)
 
 /* Binds every real_* pointer (idempotent, thread- and fork-safe); settings.c calls it once. */
 void shim_real_bind(void);
+/* Points every real_* back at its raw-syscall fallback (unit tests compare those with libc). */
+void shim_real_use_fallbacks(void);
 
 #endif
