@@ -6,6 +6,8 @@
  */
 #include "identity.h"
 
+#include "sys.h"
+
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -32,14 +34,14 @@ static ssize_t slurp(const char *dir, const char *name, char *buf, size_t size, 
 {
 	char path[64];
 	join(path, dir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = shim_sys_open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		buf[0] = '\0';
 		return -1;
 	}
 	size_t got = 0;
 	while (got < size - 1) {
-		ssize_t n = read(fd, buf + got, size - 1 - got);
+		ssize_t n = shim_sys_read(fd, buf + got, size - 1 - got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -47,7 +49,7 @@ static ssize_t slurp(const char *dir, const char *name, char *buf, size_t size, 
 		if (one_line && buf[got - 1] == '\n')
 			break;
 	}
-	close(fd);
+	shim_sys_close(fd);
 	buf[got] = '\0';
 	return (ssize_t)got;
 }
@@ -160,15 +162,15 @@ static bool name_from_execfn(char *out, size_t size)
 	struct stat st;
 	size_t n = fn ? strnlen(fn, size) : size;
 	if (!mem || n == 0 || n >= size || strncmp(fn, "/proc/", 6) == 0 ||
-	    strncmp(fn, "/dev/fd/", 8) == 0 || lstat(fn, &st) != 0 || !S_ISREG(st.st_mode))
+	    strncmp(fn, "/dev/fd/", 8) == 0 || shim_sys_lstat(fn, &st) != 0 || !S_ISREG(st.st_mode))
 		return false;
-	int fd = open(fn, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	int fd = shim_sys_open(fn, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return false;
 	ElfW(Ehdr) file;
-	bool same = pread(fd, &file, sizeof(file), 0) == (ssize_t)sizeof(file) &&
+	bool same = shim_sys_pread(fd, &file, sizeof(file), 0) == (ssize_t)sizeof(file) &&
 		    memcmp(&file, mem, sizeof(file)) == 0;
-	close(fd);
+	shim_sys_close(fd);
 	if (same)
 		memcpy(out, fn, n + 1);
 	return same;
@@ -199,7 +201,7 @@ bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf,
 		/* buf->exe holds the exec'd path, whose last component is the executable's */
 	} else if (needs & ((1u << SHIM_MATCH_EXE) | (1u << SHIM_MATCH_NAME))) {
 		join(path, dir, "exe");
-		ssize_t n = readlink(path, buf->exe, sizeof(buf->exe) - 1);
+		ssize_t n = shim_sys_readlink(path, buf->exe, sizeof(buf->exe) - 1);
 		buf->exe[n > 0 ? n : 0] = '\0';
 	}
 	/* The main thread's own name is the process's comm: PR_GET_NAME costs a tenth of opening

@@ -7,6 +7,8 @@
  */
 #include "ruleimg.h"
 
+#include "sys.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -206,7 +208,7 @@ enum shim_ruleimg_status shim_ruleimg_map(struct shim_ruleimg *img, const char *
 					  bool trusted_only, char *why, size_t whylen)
 {
 	memset(img, 0, sizeof(*img));
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	int fd = shim_sys_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return SHIM_RULEIMG_MISSING;
@@ -216,7 +218,7 @@ enum shim_ruleimg_status shim_ruleimg_map(struct shim_ruleimg *img, const char *
 	struct stat st;
 	enum shim_ruleimg_status status = SHIM_RULEIMG_INVALID;
 	void *base = MAP_FAILED;
-	if (fstat(fd, &st) != 0) {
+	if (shim_sys_fstat(fd, &st) != 0) {
 		snprintf(why, whylen, "cannot stat: %s", err_name(errno));
 	} else if (!S_ISREG(st.st_mode)) {
 		snprintf(why, whylen, "not a regular file");
@@ -225,23 +227,23 @@ enum shim_ruleimg_status shim_ruleimg_map(struct shim_ruleimg *img, const char *
 	} else if (st.st_size < (off_t)sizeof(struct shim_ruleimg_header) ||
 		   st.st_size > (off_t)SHIM_RULEIMG_MAX_BYTES) {
 		snprintf(why, whylen, "truncated or too large (%lld bytes)", (long long)st.st_size);
-	} else if ((base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
+	} else if ((base = shim_sys_mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
 		   MAP_FAILED) {
 		snprintf(why, whylen, "cannot map: %s", err_name(errno));
 	} else if (shim_ruleimg_view(img, base, (size_t)st.st_size, why, whylen)) {
 		img->map_len = (size_t)st.st_size;
 		status = SHIM_RULEIMG_OK;
 	} else {
-		munmap(base, (size_t)st.st_size);
+		shim_sys_munmap(base, (size_t)st.st_size);
 	}
-	close(fd);
+	shim_sys_close(fd);
 	return status;
 }
 
 void shim_ruleimg_unmap(struct shim_ruleimg *img)
 {
 	if (img->map_len)
-		munmap((void *)img->header, img->map_len);
+		shim_sys_munmap((void *)img->header, img->map_len);
 	memset(img, 0, sizeof(*img));
 }
 
@@ -274,7 +276,7 @@ enum shim_ruleimg_state shim_ruleimg_load(struct shim_ruleimg *img, const char *
 		snprintf(why, whylen, "path too long");
 		return SHIM_RULEIMG_BAD;
 	}
-	bool have_source = stat(source, &st) == 0;
+	bool have_source = shim_sys_stat(source, &st) == 0;
 	switch (shim_ruleimg_map(img, path, trusted_only, why, whylen)) {
 	case SHIM_RULEIMG_OK:
 		break;
