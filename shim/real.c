@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * real.c - binds real_<name> for every entry of SHIM_REAL_SYMBOLS.
+ * real.c - binds real_<name> for every entry of SHIM_REAL_SYMBOLS, each on its first use.
  *
  * dlsym(RTLD_NEXT) rather than syscall(): the shim then chains with other preloads (sanitizers,
  * socket_wrapper, a test interposer). Until binding has finished, and whenever a lookup fails or
@@ -134,10 +134,6 @@ static pid_t sys_vfork(void)
 	return fork();
 }
 
-#define SHIM_DEFINE_REAL(ret, name, params, args) ret(*real_##name) params = sys_##name;
-SHIM_REAL_SYMBOLS(SHIM_DEFINE_REAL)
-#undef SHIM_DEFINE_REAL
-
 /* This object's code, from the linker: the start of its ELF header to the end of its text.
  * A lookup that lands there is our own export (a second copy of the library chained behind
  * us is another object). Not weak references to our own exports: each of those was a symbol
@@ -151,14 +147,62 @@ static void *lookup_next(const char *name)
 	return next >= __ehdr_start && next < __etext ? NULL : (void *)next;
 }
 
-static void bind_all(void)
-{
-#define SHIM_BIND(ret, name, params, args)                                                         \
-	{                                                                                          \
+/* While a lookup runs, its pointer is the fallback: dlsym may allocate, an allocator may open
+ * a socket, and that re-entrant call must not bind again. Two threads binding at once store
+ * the same answer. */
+#define SHIM_BIND_ONE(name)                                                                        \
+	do {                                                                                       \
+		__atomic_store_n(&real_##name, sys_##name, __ATOMIC_RELEASE);                      \
 		void *next = lookup_next(#name);                                                   \
-		if (next)                                                                          \
-			__atomic_store_n(&real_##name, (ret(*) params)next, __ATOMIC_RELEASE);     \
+		__typeof__(real_##name) f = next ? (__typeof__(real_##name))next : sys_##name;     \
+		__atomic_store_n(&real_##name, f, __ATOMIC_RELEASE);                               \
+	} while (0)
+
+#define SHIM_LAZY(ret, name, params, args)                                                         \
+	static ret lazy_##name params;                                                             \
+	ret(*real_##name) params = lazy_##name;                                                    \
+	static ret lazy_##name params                                                              \
+	{                                                                                          \
+		SHIM_BIND_ONE(name);                                                          \
+		return __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE) args;                       \
 	}
+SHIM_REAL_SYMBOLS_FIXED(SHIM_LAZY)
+#undef SHIM_LAZY
+
+/* fcntl's third argument, read as its command defines it, then passed on. */
+#define SHIM_LAZY_FCNTL(name)                                                                      \
+	static int lazy_##name(int fd, int cmd, ...);                                              \
+	int (*real_##name)(int fd, int cmd, ...) = lazy_##name;                                    \
+	static int lazy_##name(int fd, int cmd, ...)                                               \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, cmd);                                                                 \
+		long arg = 0;                                                                      \
+		enum shim_real_fcntl_arg kind = shim_real_fcntl_arg_kind(cmd);                     \
+		if (kind == SHIM_FCNTL_INT)                                                        \
+			arg = va_arg(ap, int);                                                     \
+		else if (kind == SHIM_FCNTL_PTR)                                                   \
+			arg = (long)va_arg(ap, void *);                                            \
+		va_end(ap);                                                                        \
+		SHIM_BIND_ONE(name);                                                          \
+		return __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE)(fd, cmd, arg);              \
+	}
+SHIM_LAZY_FCNTL(fcntl)
+SHIM_LAZY_FCNTL(fcntl64)
+#undef SHIM_LAZY_FCNTL
+
+pid_t (*real_vfork)(void) = sys_vfork;
+
+void *shim_real_vfork(void)
+{
+	if (__atomic_load_n(&real_vfork, __ATOMIC_ACQUIRE) == sys_vfork)
+		SHIM_BIND_ONE(vfork);
+	return (void *)__atomic_load_n(&real_vfork, __ATOMIC_ACQUIRE);
+}
+
+void shim_real_bind(void)
+{
+#define SHIM_BIND(ret, name, params, args) SHIM_BIND_ONE(name);
 	SHIM_REAL_SYMBOLS(SHIM_BIND)
 #undef SHIM_BIND
 }
@@ -168,11 +212,4 @@ void shim_real_use_fallbacks(void)
 #define SHIM_FALLBACK(ret, name, params, args) __atomic_store_n(&real_##name, sys_##name, __ATOMIC_RELEASE);
 	SHIM_REAL_SYMBOLS(SHIM_FALLBACK)
 #undef SHIM_FALLBACK
-}
-
-/* Idempotent (every thread finds the same next definitions), so no once: settings.c calls it
- * from its own initialisation. */
-void shim_real_bind(void)
-{
-	bind_all();
 }

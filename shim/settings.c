@@ -55,7 +55,6 @@ static __thread bool initializing __attribute__((tls_model("initial-exec")));
 static void init_process(void)
 {
 	initializing = true;
-	shim_real_bind();
 	bool secure = getauxval(AT_SECURE) != 0;
 	shim_settings_parse(&shim_settings, secure, process_getenv);
 	const char *debug = secure ? NULL : getenv("MPTCPIZE_DEBUG");

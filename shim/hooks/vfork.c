@@ -34,7 +34,7 @@ void *shim_vfork_next(void);
 __attribute__((visibility("hidden"), used)) void *shim_vfork_next(void)
 {
 	shim_settings_init();
-	return (void *)real_vfork;
+	return shim_real_vfork();
 }
 
 SHIM_EXPORT __attribute__((naked)) pid_t vfork(void)
