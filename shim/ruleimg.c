@@ -133,6 +133,22 @@ static bool records_ok(const struct shim_ruleset *rs, char *why, size_t whylen)
 	return true;
 }
 
+/* Every index entry names a rule, in (hash, rule) order (a binary search relies on it), and
+ * the scan list is strictly ascending. */
+static bool index_ok(const struct shim_ruleset *rs, char *why, size_t whylen)
+{
+	for (uint32_t i = 0; i < rs->nnames; i++) {
+		const struct shim_rules_name *e = &rs->names[i];
+		if (e->rule >= rs->nrules ||
+		    (i && (e->hash < e[-1].hash || (e->hash == e[-1].hash && e->rule < e[-1].rule))))
+			FAIL("name index entry %u: out of order or out of bounds", i);
+	}
+	for (uint32_t i = 0; i < rs->nscan; i++)
+		if (rs->scan[i] >= rs->nrules || (i && rs->scan[i] <= rs->scan[i - 1]))
+			FAIL("scan list entry %u: out of order or out of bounds", i);
+	return true;
+}
+
 bool shim_ruleimg_view(struct shim_ruleimg *img, const void *base, size_t len, char *why,
 		       size_t whylen)
 {
@@ -140,6 +156,7 @@ bool shim_ruleimg_view(struct shim_ruleimg *img, const void *base, size_t len, c
 		sizeof(struct shim_rule),       sizeof(struct shim_pattern),
 		sizeof(struct shim_net),        sizeof(struct shim_port_range),
 		sizeof(struct shim_sockopt_rule), 1,
+		sizeof(struct shim_rules_name),  sizeof(uint32_t),
 	};
 	const struct shim_ruleimg_header *h = base;
 	memset(img, 0, sizeof(*img));
@@ -183,11 +200,15 @@ bool shim_ruleimg_view(struct shim_ruleimg *img, const void *base, size_t len, c
 		FAIL("bad header field");
 	rs->file = h->file;
 	rs->default_mode = (uint8_t)h->default_mode;
-	if (!records_ok(rs, why, whylen)) {
+	rs->names = at[SHIM_RULEIMG_NAMES];
+	rs->nnames = h->section[SHIM_RULEIMG_NAMES].count;
+	rs->scan = at[SHIM_RULEIMG_SCAN];
+	rs->nscan = h->section[SHIM_RULEIMG_SCAN].count;
+	if (!records_ok(rs, why, whylen) || !index_ok(rs, why, whylen)) {
 		memset(img, 0, sizeof(*img));
 		return false;
 	}
-	rs->needs = shim_rules_needs(rs);
+	rs->needs = (uint16_t)h->needs;
 	rs->origin = SHIM_RULES_IMAGE;
 	img->header = h;
 	return true;
