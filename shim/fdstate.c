@@ -24,15 +24,17 @@ struct shim_fd **shim_fdstate_chunks[NCHUNKS] SHIM_BIG_BSS;
 bool shim_fdstate_used;
 #define chunks shim_fdstate_chunks
 
-/* Walkable: the fork handlers visit every record, free or not. The first page is static: the
- * first socket costs no mmap. */
-static unsigned char first_records[SHIM_SLAB_PAGE_BYTES] SHIM_BIG_BSS __attribute__((aligned(64)));
+/* Walkable: the fork handlers visit every record, free or not. The first sixteen are static,
+ * beside the other small variables (layout.h): the first socket costs no mmap and no page of
+ * its own. */
+static struct shim_fd first_records[16];
 static void *record_pages[SHIM_SLAB_PAGES] SHIM_BIG_BSS;
 static struct shim_slab records = {.block = sizeof(struct shim_fd),
 				   .link_off = offsetof(struct shim_fd, slab_link),
 				   .mine_bit = 1u << 1,
 				   .walkable = 1,
 				   .first_page = first_records,
+				   .first_bytes = sizeof(first_records),
 				   .pages = record_pages};
 /* The chunk for fds 0-1023, where nearly every process's sockets are: static too. */
 struct shim_fd *shim_fdstate_first_chunk[CHUNK_LEN] SHIM_BIG_BSS;

@@ -91,8 +91,9 @@ static bool grow(struct shim_slab *s)
 	}
 	/* A walker reads fresh only for the last recorded page: publish fresh before the page.
 	 * The static first page is not written into pages[] (that would be a page fault more). */
+	size_t bytes = page == s->first_page ? s->first_bytes : SHIM_SLAB_PAGE_BYTES;
 	__atomic_store_n(&s->fresh, page, __ATOMIC_RELEASE);
-	s->fresh_end = page + (SHIM_SLAB_PAGE_BYTES / s->block) * s->block;
+	s->fresh_end = page + (bytes / s->block) * s->block;
 	if (s->pages && s->npages < SHIM_SLAB_PAGES && page != s->first_page)
 		__atomic_store_n(&s->pages[s->npages], page, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->npages, s->npages + 1, __ATOMIC_RELEASE);
@@ -150,8 +151,8 @@ void shim_slab_walk(struct shim_slab *s, void (*fn)(void *block))
 		if (!page)
 			continue;
 		/* The last page only up to the blocks handed out: the rest was never touched. */
-		size_t end = SHIM_SLAB_PAGE_BYTES;
-		if (p == n - 1 && fresh >= page && fresh <= page + SHIM_SLAB_PAGE_BYTES)
+		size_t end = page == s->first_page ? s->first_bytes : SHIM_SLAB_PAGE_BYTES;
+		if (p == n - 1 && fresh >= page && fresh <= page + end)
 			end = (size_t)(fresh - page);
 		for (size_t off = 0; off + s->block <= end; off += s->block)
 			fn(page + off);

@@ -5,7 +5,7 @@
  *
  * A slab hands out blocks of one size from 64 KiB anonymous pages that are never unmapped, so
  * a stale pointer to a freed block still points at mapped memory. The first page can be static
- * (`first_page`, in .bss), so a process's first block costs no mmap. A page is handed out from
+ * (`first_page`, `first_bytes` long, in .bss), so a process's first blocks cost no mmap. A page is handed out from
  * its start, block by block, as needed: only the 4 KiB pages that hold blocks ever handed out
  * are touched (a short-lived process with one socket faults one page, not sixteen). Freed
  * blocks go on a free list, which is threaded
@@ -33,7 +33,8 @@ struct shim_slab {
 	int walkable;       /* every page is recorded (and growth stops at SHIM_SLAB_PAGES) */
 	int lock;
 	int stuck;          /* a wait for the lock timed out: later callers fail at once */
-	void *first_page;   /* optional static SHIM_SLAB_PAGE_BYTES used before any mmap */
+	void *first_page;   /* optional static memory used before any mmap, first_bytes long */
+	uint32_t first_bytes;
 	void *free_list;
 	unsigned char *fresh, *fresh_end; /* the newest page's blocks never handed out yet */
 	unsigned long in_use;
