@@ -10,8 +10,9 @@
 #       the cgroup while a launcher is attached stays TCP; static busybox httpd + wget, MPTCP by
 #       the kernel's MPTcpExt counters; Debian's caddy (Go 1.19) reverse-proxying to that httpd,
 #       both hops MPTCP; TCP_USER_TIMEOUT set after connect really bounds the subflow (sockops)
-#       when the peer vanishes; net.mptcp.enabled=0 gives plain TCP; nothing of ours
-#       attached after exit and after kill -9 of the launcher; its cgroup gone after the next run.
+#       when the peer vanishes; net.mptcp.enabled=0 gives plain TCP; the launcher sleeps (no CPU)
+#       while its command runs; nothing of ours attached after exit and after kill -9 of the
+#       launcher; its cgroup gone after the next run.
 # 6.1:  --bpf: exit 2, one line, CMD not run, nothing attached; --bpf-options answers as TCP.
 # Usage: scripts/vm-bpf-tests.sh BUILDDIR 6.12|6.1   (TAP output)
 set -uo pipefail
@@ -140,6 +141,9 @@ L=$!
 i=0; while ! ours && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 cg=/sys/fs/cgroup/mptcpize-bpf.$L
 i=0; while ! grep -qs . $cg/cgroup.procs && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+ticks() { awk "{ print \$14 + \$15 }" /proc/$1/stat; }
+t0=$(ticks $L); sleep 2; used=$(($(ticks $L) - t0))
+t "the launcher sleeps while its command runs: $used CPU ticks in 2 s (an unread cgroup.events made poll() spin)" "[ $used -le 5 ]"
 kill -9 $L; wait $L 2>/dev/null
 t "kill -9 of the launcher: nothing of ours attached (bpftool prog list, link list)" "gone && ! bpftool link list | grep -q mz_"
 kill $(cat $cg/cgroup.procs) 2>/dev/null; sleep 0.5
@@ -185,18 +189,11 @@ fi
 	--copy "$BUILDDIR/tests/bpf-probe" --copy "$BUILDDIR/tests/gopair" --copy "$bpftool" \
 	"${extra[@]}" --env B="$BUILDDIR" -- "$guest" >"$out" 2>"$out.2"
 rc=$?
-n=0 failed=0
-emit() { n=$((n + 1)); [ "$1" = ok ] || failed=$((failed + 1)); echo "$1 $n - [$KERNEL] $2"; }
-while IFS= read -r line; do
-	case "$line" in
-	"ok - "*) emit ok "${line#ok - }" ;;
-	"not ok - "*) emit "not ok" "${line#not ok - }" ;;
-	*) echo "$line" ;;
-	esac
-done <"$out"
-if [ "$rc" != 0 ] || [ "$n" = 0 ]; then
-	emit "not ok" "VM run exited $rc"
+. "$here/vm/tap-relay.sh" "$KERNEL"
+vm_tap_relay --pass <"$out"
+if [ "$rc" != 0 ] || [ "$vm_tap_n" = 0 ]; then
+	vm_tap_emit "not ok" "VM run exited $rc"
 	sed 's/^/# /' "$out.2" | tail -20
 fi
-echo "1..$n"
-[ "$failed" = 0 ]
+echo "1..$vm_tap_n"
+[ "$vm_tap_failed" = 0 ]

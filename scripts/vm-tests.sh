@@ -47,33 +47,22 @@ ktls=$("$runner" --quiet --kernel "$KERNEL" --timeout 300 --copy "$BUILDDIR" --m
 	2>>"$out.2")
 krc=$?
 
-n=0
-emit() { n=$((n + 1)); echo "$1 $n - [$KERNEL] $2"; }
-while IFS= read -r line; do
-	case "$line" in
-	"ok "*) emit ok "${line#ok - }" ;;
-	"not ok "*) emit "not ok" "${line#not ok - }" ;;
-	esac
-done <"$out"
+. "$here/vm/tap-relay.sh" "$KERNEL"
+vm_tap_relay <"$out"
 if [ "$rc" != 0 ]; then
-	emit "not ok" "VM run exited $rc"
+	vm_tap_emit "not ok" "VM run exited $rc"
 	sed 's/^/# /' "$out.2" | tail -20
 	grep -v '^\(ok\|not ok\)' "$out" | sed 's/^/# /' | tail -20
 fi
-while IFS= read -r line; do
-	case "$line" in
-	"ok "*) emit ok "tls module: ${line#ok - }" ;;
-	"not ok "*) emit "not ok" "tls module: ${line#not ok - }" ;;
-	esac
-done <<<"$ktls"
+vm_tap_relay "tls module: " <<<"$ktls"
 if [ "$krc" = 0 ] && [ "$(tail -n1 <<<"$ktls")" = 1 ]; then
-	emit ok "tls module loaded (tcp_available_ulp lists tls)"
+	vm_tap_emit ok "tls module loaded (tcp_available_ulp lists tls)"
 else
-	emit "not ok" "tls module run: exit $krc, last line '$(tail -n1 <<<"$ktls")'"
+	vm_tap_emit "not ok" "tls module run: exit $krc, last line '$(tail -n1 <<<"$ktls")'"
 fi
 if [ "$drc" = 0 ] && [ "$disabled" = tcp ]; then
-	emit ok "net.mptcp.enabled=0: socket() under the shim gives plain TCP"
+	vm_tap_emit ok "net.mptcp.enabled=0: socket() under the shim gives plain TCP"
 else
-	emit "not ok" "net.mptcp.enabled=0: got '$disabled' (exit $drc)"
+	vm_tap_emit "not ok" "net.mptcp.enabled=0: got '$disabled' (exit $drc)"
 fi
-echo "1..$n"
+echo "1..$vm_tap_n"

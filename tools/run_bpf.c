@@ -219,7 +219,11 @@ static int wait_tree(const struct bpf_cgroup *cg, struct ring_buffer *rb, pid_t 
 			else if (r < 0 && errno == ECHILD)
 				status = 127;
 		}
-		if (status >= 0 && bpf_cgroup_populated(cg) != 1)
+		/* Read cgroup.events on every turn, not only after the child is gone: the read is
+		 * what acknowledges its event, and poll() reports an unread one at once, forever
+		 * (the launcher spun on a CPU for as long as its command ran). */
+		int populated = bpf_cgroup_populated(cg);
+		if (status >= 0 && populated != 1)
 			break;
 	}
 	ring_buffer__consume(rb);
