@@ -11,7 +11,8 @@
 #  4. a fallback option (TCP_MD5SIG) fails as on MPTCP, with one log line at -d;
 #  5-6. CMD's exit status (7) and 127 for a missing command;
 #  7. nothing of ours is attached, and no cgroup is left, after exit;
-#  8. kill -9 of the launcher: its programs are gone, and the next run removes its cgroup;
+#  8. the launcher sleeps (no CPU) while CMD runs; kill -9 of the launcher: its programs are
+#     gone, and the next run removes its cgroup;
 #  9. --bpf: either MPTCP for a static binary's socket(), or (a kernel that refuses the hook)
 #     exit 2 with one line before CMD runs, nothing attached;
 # 10. net.mptcp.enabled=0 in the launcher's netns: CMD runs on plain TCP, with a note;
@@ -48,7 +49,7 @@ leftover_cgroups() {
 eventually() { for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
 not() { ! "$@"; }
 
-plan 14
+plan 15
 "$PROBE" options >"$TMP/ref.log" 2>&1
 rc=$?
 DIAG="ref.log"
@@ -109,6 +110,12 @@ cg_of_launcher() { find /sys/fs/cgroup -maxdepth 6 -type d -name "mptcpize-bpf.$
 eventually eval '[ -n "$(cg_of_launcher)" ] && grep -qs . "$(cg_of_launcher)/cgroup.procs"'
 left=$(cg_of_launcher)
 ids=$(prog_ids "$launcher")
+# While CMD runs the launcher waits in poll(); it spun there when cgroup.events went unread.
+ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
+t0=$(ticks "$launcher")
+sleep 2
+used=$(($(ticks "$launcher") - t0))
+bpf_check "the launcher sleeps while its command runs: $used CPU ticks in 2 s (at most 5)" test "$used" -le 5
 kill -9 "$launcher"
 wait "$launcher" 2>/dev/null
 gone=no

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Preload tests for the in-place MPTCP -> TCP swap (shim/swap.c): what the program had set up
- * on its socket survives the swap (fd number, O_NONBLOCK, FD_CLOEXEC, bound port, every option
- * replayed), a listener is swapped only while nothing waits in its accept queue, a full option
- * log leads to a swap rather than a lost option, and running out of fds is a clean error.
+ * on its socket survives the swap (fd number, O_NONBLOCK, FD_CLOEXEC, bound port or address,
+ * every option replayed), a listener is swapped only while nothing waits in its accept queue, a
+ * full option log leads to a swap rather than a lost option, and running out of fds is a clean
+ * error.
  * Each test runs in its own network namespace (tests/common/testnet.h).
  */
 #include <criterion/criterion.h>
@@ -380,4 +381,35 @@ Test(swap, duplicated_socket_is_never_swapped)
 		close(other);
 		close(fd);
 	}
+}
+
+/* IP_BIND_ADDRESS_NO_PORT: bind() takes the source address only. A connect to loopback (swapped
+ * to TCP by the loopback rule) must leave from that address, as TCP's does. */
+Test(swap, source_address_bound_without_port_is_kept)
+{
+	int l = raw_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(l, 4), 0);
+	unsigned short port = testnet_port(l);
+	for (int k = 0; k < 2; k++) {
+		int fd = k ? raw_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) : socket(AF_INET, SOCK_STREAM, 0);
+		int one = 1;
+		cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)), 0);
+		struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002)};
+		cr_assert_eq(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+		a.sin_port = htons(port);
+		cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
+		expect_tcp(fd, "loopback connect");
+		struct sockaddr_in me;
+		socklen_t len = sizeof(me);
+		cr_assert_eq(getsockname(fd, (struct sockaddr *)&me, &len), 0);
+		cr_expect_eq(me.sin_addr.s_addr, htonl(0x7f000002), "%s left from %s",
+			     k ? "TCP" : "the shim's socket", inet_ntoa(me.sin_addr));
+		int acc = accept(l, NULL, NULL);
+		cr_expect_geq(acc, 0);
+		close(acc);
+		close(fd);
+	}
+	close(l);
 }

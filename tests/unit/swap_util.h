@@ -48,8 +48,8 @@ static inline void add_flags(int fd, uint32_t flags)
 }
 
 /* The program's setsockopt: applied to the MPTCP socket (a refusal is what the shim emulates)
- * and recorded for replay. */
-static inline void set_logged(int fd, int level, int name, const void *val, socklen_t len)
+ * and recorded for replay. True if MPTCP refused it. */
+static inline bool set_logged(int fd, int level, int name, const void *val, socklen_t len)
 {
 	bool refused = setsockopt(fd, level, name, val, len) != 0;
 	struct shim_fd *rec = shim_fdstate_acquire(fd);
@@ -57,6 +57,7 @@ static inline void set_logged(int fd, int level, int name, const void *val, sock
 	cr_assert(shim_optlog_put(&rec->log, SHIM_OPTLOG_REPLAY | (refused ? SHIM_OPTLOG_EMULATED : 0),
 				  level, name, val, len));
 	shim_fdstate_unlock(rec);
+	return refused;
 }
 
 /* As the hooks call it: record locked and validated. */

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <poll.h>
+#include <signal.h>
 
 #include "capture.h"
 #include "log.h"
@@ -24,6 +25,7 @@ Test(swap, in_place_same_fd_flags_owner_and_errno)
 			struct f_owner_ex own = {.type = F_OWNER_PID, .pid = getpid()};
 			cr_assert_eq(fcntl(fd, F_SETOWN_EX, &own), 0);
 			cr_assert_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC), 0);
+			cr_assert_eq(fcntl(fd, F_SETSIG, SIGRTMIN + 1), 0); /* the signal O_ASYNC sends */
 		}
 		unsigned long blocks = shim_optlog_blocks_in_use();
 		int one = 1;
@@ -50,6 +52,7 @@ Test(swap, in_place_same_fd_flags_owner_and_errno)
 			struct f_owner_ex own = {0};
 			cr_assert_eq(fcntl(fd, F_GETOWN_EX, &own), 0);
 			cr_expect(own.type == F_OWNER_PID && own.pid == getpid(), "owner lost");
+			cr_expect_eq(fcntl(fd, F_GETSIG), SIGRTMIN + 1, "F_SETSIG signal lost");
 		}
 		cr_expect_eq(count_fds(), fds, "fd leak");
 		uint64_t ino = shim_fdstate_inode(fd);
@@ -201,6 +204,73 @@ Test(swap, bound_address_survives_and_is_held_by_the_new_socket_alone)
 		cr_expect_eq(bind_loopback(other, family, port), 0, "case %d: port still held: %s",
 			     i, strerror(errno));
 		close(other);
+	}
+}
+
+/* The address part of the sockname: family, address and port as getsockname reads them. */
+static bool same_sockname(int a, int b)
+{
+	struct sockaddr_storage sa, sb;
+	socklen_t la = sizeof(sa), lb = sizeof(sb);
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	cr_assert_eq(getsockname(a, (struct sockaddr *)&sa, &la), 0);
+	cr_assert_eq(getsockname(b, (struct sockaddr *)&sb, &lb), 0);
+	return la == lb && memcmp(&sa, &sb, la) == 0;
+}
+
+/* IP_BIND_ADDRESS_NO_PORT: bind() takes the source address only, the port comes at connect().
+ * The swapped socket must keep that address (a proxy's chosen source IP). */
+Test(swap, address_bound_without_a_port_survives)
+{
+	for (int i = 0; i < 2; i++) {
+		int family = i ? AF_INET6 : AF_INET;
+		int l = socket(family, SOCK_STREAM, IPPROTO_TCP);
+		cr_assert_eq(bind_loopback(l, family, 0), 0);
+		cr_assert_eq(listen(l, 4), 0);
+		int fd = upgraded(family, 0);
+		int ref = socket(family, SOCK_STREAM, IPPROTO_TCP);
+		int one = 1;
+		/* Older MPTCP (6.1) refuses it: the shim then swaps at once (fallback-or-emulate),
+		 * before the bind, so the swap below meets a bound address only where MPTCP took it. */
+		bool refused = set_logged(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (refused)
+			cr_assert_eq(swap(fd), SHIM_SWAP_DONE);
+		cr_assert_eq(setsockopt(ref, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)), 0);
+		struct sockaddr_storage src;
+		socklen_t len = loopback(family, 0, &src);
+		if (family == AF_INET) /* another loopback address than the listener's */
+			((struct sockaddr_in *)&src)->sin_addr.s_addr = htonl(0x7f000002);
+		cr_assert_eq(bind(fd, (struct sockaddr *)&src, len), 0);
+		cr_assert_eq(bind(ref, (struct sockaddr *)&src, len), 0);
+		cr_assert(same_sockname(fd, ref), "before the swap");
+		cr_assert_eq(port_of(ref), 0, "IP_BIND_ADDRESS_NO_PORT took a port");
+		if (!refused)
+			cr_assert_eq(swap(fd), SHIM_SWAP_DONE);
+		else
+			cr_log_warn("MPTCP refuses IP_BIND_ADDRESS_NO_PORT: swapped before bind()");
+		expect_tcp_now(fd, "address without port");
+		cr_expect(same_sockname(fd, ref), "family %d: the bound address was lost", family);
+		/* ...and connections leave from it, as TCP's do */
+		for (int k = 0; k < 2; k++) {
+			int s = k ? ref : fd;
+			cr_assert_eq(connect_loopback(s, family, port_of(l)), 0, "%s", strerror(errno));
+			struct sockaddr_storage peer;
+			socklen_t plen = sizeof(peer);
+			int a = accept(l, (struct sockaddr *)&peer, &plen);
+			cr_assert_geq(a, 0);
+			struct sockaddr_storage me;
+			socklen_t mlen = sizeof(me);
+			cr_assert_eq(getsockname(s, (struct sockaddr *)&me, &mlen), 0);
+			if (family == AF_INET)
+				cr_expect_eq(((struct sockaddr_in *)&me)->sin_addr.s_addr, htonl(0x7f000002),
+					     "%s left from another address", k ? "TCP" : "the swapped socket");
+			close(a);
+		}
+		close(ref);
+		close(l);
+		shim_fdstate_forget(fd);
+		close(fd);
 	}
 }
 
