@@ -30,11 +30,14 @@ bool shim_ruleimg_path(const char *source, char *out, size_t size)
 	return true;
 }
 
-/* xxHash64-style: four independent lanes of 64-bit words (about one cycle per word), so a
- * 500-rule image costs microseconds. Not cryptographic: it finds corruption, not forgery (the
- * structural checks below keep a forged image from being read out of bounds). */
+/* xxHash64-style rounds in eight independent lanes of 64-bit words: a round's multiplies are
+ * a chain of about eight cycles, so eight lanes (64 bytes a round) checksum a 500-rule image in
+ * about 3 us. Not cryptographic: it finds corruption, not forgery (the structural checks below
+ * keep a forged image from being read out of bounds). */
 #define P1 UINT64_C(0x9e3779b185ebca87)
 #define P2 UINT64_C(0xc2b2ae3d27d4eb4f)
+#define LANES 8
+#define BLOCK (LANES * 8)
 
 static inline uint64_t lane(uint64_t h, const unsigned char *p)
 {
@@ -44,16 +47,24 @@ static inline uint64_t lane(uint64_t h, const unsigned char *p)
 	return ((h << 31) | (h >> 33)) * P1;
 }
 
-/* Full 32-byte blocks of p[0, n); returns how many bytes that was. */
-static size_t blocks(uint64_t v[4], const unsigned char *p, size_t n)
+/* Full BLOCK-byte blocks of p[0, n); returns how many bytes that was. The lanes are spelled
+ * out: as an array indexed in a loop they stayed in memory, one store per word. */
+static size_t blocks(uint64_t v[LANES], const unsigned char *p, size_t n)
 {
-	for (size_t i = 0; i + 32 <= n; i += 32) {
-		v[0] = lane(v[0], p + i);
-		v[1] = lane(v[1], p + i + 8);
-		v[2] = lane(v[2], p + i + 16);
-		v[3] = lane(v[3], p + i + 24);
+	uint64_t a0 = v[0], a1 = v[1], a2 = v[2], a3 = v[3], a4 = v[4], a5 = v[5], a6 = v[6],
+		 a7 = v[7];
+	for (size_t i = 0; i + BLOCK <= n; i += BLOCK) {
+		a0 = lane(a0, p + i);
+		a1 = lane(a1, p + i + 8);
+		a2 = lane(a2, p + i + 16);
+		a3 = lane(a3, p + i + 24);
+		a4 = lane(a4, p + i + 32);
+		a5 = lane(a5, p + i + 40);
+		a6 = lane(a6, p + i + 48);
+		a7 = lane(a7, p + i + 56);
 	}
-	return n - n % 32;
+	v[0] = a0, v[1] = a1, v[2] = a2, v[3] = a3, v[4] = a4, v[5] = a5, v[6] = a6, v[7] = a7;
+	return n - n % BLOCK;
 }
 
 uint64_t shim_ruleimg_checksum(const void *data, size_t len)
@@ -62,8 +73,10 @@ uint64_t shim_ruleimg_checksum(const void *data, size_t len)
 	 * and the last partial block are hashed from zero-padded copies (len is mixed in last). */
 	const unsigned char *p = data;
 	const size_t at = offsetof(struct shim_ruleimg_header, checksum);
-	uint64_t v[4] = {P1 + P2, P2, 0, (uint64_t)0 - P1};
-	unsigned char head[64] = {0}, tail[32] = {0};
+	uint64_t v[LANES];
+	for (int l = 0; l < LANES; l++)
+		v[l] = P1 * (uint64_t)(l + 1) + P2;
+	unsigned char head[BLOCK] = {0}, tail[BLOCK] = {0};
 	size_t first = len < sizeof(head) ? len : sizeof(head);
 	memcpy(head, p, first);
 	if (first > at)
@@ -74,9 +87,9 @@ uint64_t shim_ruleimg_checksum(const void *data, size_t len)
 		memcpy(tail, p + done, len - done);
 		blocks(v, tail, sizeof(tail));
 	}
-	uint64_t h = ((v[0] << 1) | (v[0] >> 63)) + ((v[1] << 7) | (v[1] >> 57)) +
-		     ((v[2] << 12) | (v[2] >> 52)) + ((v[3] << 18) | (v[3] >> 46));
-	h ^= (uint64_t)len * P1;
+	uint64_t h = (uint64_t)len * P1;
+	for (int l = 0; l < LANES; l++)
+		h += (v[l] << (l * 7 + 1)) | (v[l] >> (63 - l * 7));
 	h ^= h >> 33;
 	h *= P2;
 	h ^= h >> 29;

@@ -119,7 +119,7 @@ const char *shim_ruleimg_state_name(enum shim_ruleimg_state s);
  * not writable by group or others. False with the reason in why. */
 bool shim_ruleimg_trusted(const struct stat *st, char *why, size_t whylen);
 
-/* 64-bit checksum of len bytes (word-wise: a 500-rule image costs a few microseconds). */
+/* 64-bit checksum of len bytes (eight lanes of words: a 500-rule image costs about 3 us). */
 uint64_t shim_ruleimg_checksum(const void *data, size_t len);
 
 #endif
