@@ -286,8 +286,9 @@ Test(swap_refused, socket_open_in_another_process)
 	}
 }
 
-/* A vfork child (posix_spawn, CPython's subprocess) runs in the parent's memory: it must never
- * swap the parent's socket. clone(CLONE_VM | CLONE_VFORK) is exactly that child. */
+/* A vfork child (CPython's subprocess, Java's) runs in the parent's memory: it must never swap
+ * the parent's socket. clone(CLONE_VM | CLONE_VFORK) is exactly that child, and the thread is
+ * marked as the vfork hook marks it (hooks/vfork.c; the preload tier runs the real vfork). */
 struct in_child {
 	int fd;
 	struct shim_fd *rec;
@@ -313,7 +314,9 @@ Test(swap_refused, vfork_child_never_swaps)
 	size_t size = 256 * 1024;
 	char *stack = malloc(size);
 	cr_assert_not_null(stack);
+	shim_fdstate_vfork_child = 1;
 	pid_t pid = clone(vfork_child, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	shim_fdstate_vfork_child = 0;
 	cr_assert_geq(pid, 0, "clone: %s", strerror(errno));
 	cr_assert_eq(waitpid(pid, NULL, 0), pid);
 	shim_fdstate_unlock(c.rec);
