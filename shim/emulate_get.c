@@ -183,9 +183,7 @@ static int after_success(int fd, int level, int optname, void *optval, socklen_t
 			proto == IPPROTO_MPTCP;
 	bool ulp = level == IPPROTO_TCP && optname == TCP_ULP && is_mptcp_ulp(optval, optlen);
 	struct shim_fd *rec = shim_fdstate_peek(fd);
-	const struct shim_optlog *log = rec ? __atomic_load_n(&rec->log, __ATOMIC_RELAXED) : NULL;
-	if (!rec || (!protocol && !ulp &&
-		     (!log || !__atomic_load_n(&log->any_emulated, __ATOMIC_ACQUIRE))))
+	if (!rec || (!protocol && !ulp && !__atomic_load_n(&rec->log, __ATOMIC_RELAXED)))
 		return 0;
 	if (!protocol && !ulp && !may_answer_from_log(rec, level, optname))
 		return 0;

@@ -100,8 +100,6 @@ bool shim_optlog_put(struct shim_optlog **logp, unsigned int flags, int level, i
 		__atomic_store_n(logp, fresh, __ATOMIC_RELAXED); /* some hooks peek at it unlocked */
 	}
 	struct shim_optlog *log = *logp;
-	if (flags & SHIM_OPTLOG_EMULATED)
-		__atomic_store_n(&log->any_emulated, 1, __ATOMIC_RELEASE);
 	struct shim_optlog_entry *old = (struct shim_optlog_entry *)shim_optlog_find(log, level, optname);
 	if (old && entry_size(old->len) == entry_size(len)) {
 		/* Same size: overwrite in place, keeping its position in the replay order. */

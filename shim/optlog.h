@@ -34,10 +34,7 @@ struct shim_optlog_entry {
 
 struct shim_optlog {
 	uint32_t used;
-	/* Set once an entry with SHIM_OPTLOG_EMULATED was put (never cleared): a read of an
-	 * option MPTCP keeps need not look the log up under the lock while this is 0. */
-	uint32_t any_emulated;
-	unsigned char bytes[SHIM_OPTLOG_BYTES - 2 * sizeof(uint32_t)];
+	unsigned char bytes[SHIM_OPTLOG_BYTES - sizeof(uint32_t)];
 };
 
 /* Adds or replaces the entry for (level, optname), allocating the log on first use; a NULL

@@ -152,19 +152,19 @@ static void *lookup_next(const char *name)
  * the same answer. */
 #define SHIM_BIND_ONE(name)                                                                        \
 	do {                                                                                       \
-		__atomic_store_n(&real_##name, sys_##name, __ATOMIC_RELEASE);                      \
+		__atomic_store_n(&shim_real_ptr_##name, sys_##name, __ATOMIC_RELEASE);                      \
 		void *next = lookup_next(#name);                                                   \
-		__typeof__(real_##name) f = next ? (__typeof__(real_##name))next : sys_##name;     \
-		__atomic_store_n(&real_##name, f, __ATOMIC_RELEASE);                               \
+		__typeof__(sys_##name) *f = next ? (__typeof__(sys_##name) *)next : sys_##name;   \
+		__atomic_store_n(&shim_real_ptr_##name, f, __ATOMIC_RELEASE);                               \
 	} while (0)
 
 #define SHIM_LAZY(ret, name, params, args)                                                         \
 	static ret lazy_##name params;                                                             \
-	ret(*real_##name) params = lazy_##name;                                                    \
+	ret(*shim_real_ptr_##name) params = lazy_##name;                                           \
 	static ret lazy_##name params                                                              \
 	{                                                                                          \
 		SHIM_BIND_ONE(name);                                                          \
-		return __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE) args;                       \
+		return __atomic_load_n(&shim_real_ptr_##name, __ATOMIC_ACQUIRE) args;                       \
 	}
 SHIM_REAL_SYMBOLS_FIXED(SHIM_LAZY)
 #undef SHIM_LAZY
@@ -172,7 +172,7 @@ SHIM_REAL_SYMBOLS_FIXED(SHIM_LAZY)
 /* fcntl's third argument, read as its command defines it, then passed on. */
 #define SHIM_LAZY_FCNTL(name)                                                                      \
 	static int lazy_##name(int fd, int cmd, ...);                                              \
-	int (*real_##name)(int fd, int cmd, ...) = lazy_##name;                                    \
+	int (*shim_real_ptr_##name)(int fd, int cmd, ...) = lazy_##name;                           \
 	static int lazy_##name(int fd, int cmd, ...)                                               \
 	{                                                                                          \
 		va_list ap;                                                                        \
@@ -185,19 +185,19 @@ SHIM_REAL_SYMBOLS_FIXED(SHIM_LAZY)
 			arg = (long)va_arg(ap, void *);                                            \
 		va_end(ap);                                                                        \
 		SHIM_BIND_ONE(name);                                                          \
-		return __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE)(fd, cmd, arg);              \
+		return __atomic_load_n(&shim_real_ptr_##name, __ATOMIC_ACQUIRE)(fd, cmd, arg);              \
 	}
 SHIM_LAZY_FCNTL(fcntl)
 SHIM_LAZY_FCNTL(fcntl64)
 #undef SHIM_LAZY_FCNTL
 
-pid_t (*real_vfork)(void) = sys_vfork;
+pid_t (*shim_real_ptr_vfork)(void) = sys_vfork;
 
 void *shim_real_vfork(void)
 {
-	if (__atomic_load_n(&real_vfork, __ATOMIC_ACQUIRE) == sys_vfork)
+	if (__atomic_load_n(&shim_real_ptr_vfork, __ATOMIC_ACQUIRE) == sys_vfork)
 		SHIM_BIND_ONE(vfork);
-	return (void *)__atomic_load_n(&real_vfork, __ATOMIC_ACQUIRE);
+	return (void *)__atomic_load_n(&shim_real_ptr_vfork, __ATOMIC_ACQUIRE);
 }
 
 void shim_real_bind(void)
@@ -209,7 +209,7 @@ void shim_real_bind(void)
 
 void shim_real_use_fallbacks(void)
 {
-#define SHIM_FALLBACK(ret, name, params, args) __atomic_store_n(&real_##name, sys_##name, __ATOMIC_RELEASE);
+#define SHIM_FALLBACK(ret, name, params, args) __atomic_store_n(&shim_real_ptr_##name, sys_##name, __ATOMIC_RELEASE);
 	SHIM_REAL_SYMBOLS(SHIM_FALLBACK)
 #undef SHIM_FALLBACK
 }

@@ -54,9 +54,21 @@
 enum shim_real_fcntl_arg { SHIM_FCNTL_NONE, SHIM_FCNTL_INT, SHIM_FCNTL_PTR };
 enum shim_real_fcntl_arg shim_real_fcntl_arg_kind(int cmd);
 
-#define SHIM_DECLARE_REAL(ret, name, params, args) extern ret(*real_##name) params;
+#define SHIM_DECLARE_REAL(ret, name, params, args) extern ret(*shim_real_ptr_##name) params;
 SHIM_REAL_SYMBOLS(SHIM_DECLARE_REAL)
 #undef SHIM_DECLARE_REAL
+
+/* real_<name>(...): calls through the pointer, read atomically (a binder in another thread may
+ * be storing it). vfork has none: no C function may call it for its caller (hooks/vfork.c). */
+#define SHIM_DEFINE_CALL(ret, name, params, args)                                                  \
+	static inline ret real_##name params                                                       \
+	{                                                                                          \
+		return __atomic_load_n(&shim_real_ptr_##name, __ATOMIC_ACQUIRE) args;              \
+	}
+SHIM_REAL_SYMBOLS_FIXED(SHIM_DEFINE_CALL)
+#undef SHIM_DEFINE_CALL
+#define real_fcntl(...) (__atomic_load_n(&shim_real_ptr_fcntl, __ATOMIC_ACQUIRE)(__VA_ARGS__))
+#define real_fcntl64(...) (__atomic_load_n(&shim_real_ptr_fcntl64, __ATOMIC_ACQUIRE)(__VA_ARGS__))
 
 /* Each real_* starts at a binder that looks its call up (dlsym RTLD_NEXT) on first use and
  * then forwards: a process pays only for the calls it makes (17 lookups at the first hook cost

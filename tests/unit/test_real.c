@@ -29,11 +29,11 @@ Test(real, bound_pointers_answer_as_the_c_library)
 {
 	shim_real_bind();
 	shim_real_bind(); /* idempotent */
-#define BOUND(ret, name, params, args) cr_expect_eq((void *)real_##name, (void *)name, #name);
+#define BOUND(ret, name, params, args) cr_expect_eq((void *)shim_real_ptr_##name, (void *)name, #name);
 	SHIM_REAL_SYMBOLS(BOUND)
 #undef BOUND
 	shim_real_use_fallbacks();
-#define FALLBACK(ret, name, params, args) cr_expect_neq((void *)real_##name, (void *)name, #name);
+#define FALLBACK(ret, name, params, args) cr_expect_neq((void *)shim_real_ptr_##name, (void *)name, #name);
 	SHIM_REAL_SYMBOLS(FALLBACK)
 #undef FALLBACK
 	SAME(socket(AF_INET, 12345, 0), real_socket(AF_INET, 12345, 0));
