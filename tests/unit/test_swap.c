@@ -328,26 +328,6 @@ Test(swap, kernel_chosen_port_behaves_as_on_tcp)
 	}
 }
 
-/* Max backlog of a listener, as TCP_INFO reports it (tcpi_sacked on a listener). */
-static unsigned int listen_backlog(int fd)
-{
-	struct tcp_info info;
-	socklen_t len = sizeof(info);
-	memset(&info, 0, sizeof(info));
-	cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
-	return info.tcpi_sacked;
-}
-
-static void listen_as_the_hook_does(int fd, int backlog, bool autoport)
-{
-	struct shim_fd *rec = shim_fdstate_acquire(fd);
-	cr_assert_not_null(rec);
-	rec->backlog = backlog;
-	shim_fdstate_unlock(rec);
-	cr_assert_eq(listen(fd, backlog), 0);
-	add_flags(fd, SHIM_FDSTATE_LISTENED | (autoport ? SHIM_FDSTATE_AUTOPORT : 0));
-}
-
 Test(swap, idle_listener_keeps_port_backlog_and_accepts)
 {
 	for (int i = 0; i < 4; i++) {
@@ -362,7 +342,7 @@ Test(swap, idle_listener_keeps_port_backlog_and_accepts)
 		expect_tcp_now(l, "listener");
 		cr_expect_eq(tcp_state(l), TCP_LISTEN, "case %d: not listening", i);
 		cr_expect_eq(port_of(l), port, "case %d: port", i);
-		cr_expect_eq(listen_backlog(l), 7u, "case %d: backlog", i);
+		cr_expect_eq(kernel_listen_backlog(l), 7u, "case %d: backlog", i);
 		int c = socket(family, SOCK_STREAM, IPPROTO_TCP);
 		cr_assert_eq(connect_loopback(c, family, port), 0, "connect: %s", strerror(errno));
 		struct pollfd pfd = {.fd = l, .events = POLLIN};
