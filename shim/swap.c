@@ -267,6 +267,28 @@ static bool prepare(int fd, int newfd, const struct shim_fd *rec, bool listening
 	return !borrowed || set_int(newfd, SOL_SOCKET, SO_REUSEPORT, 0);
 }
 
+/* After dup3(): the kernel's port again (bind_kernel_port). The MPTCP socket can outlive its
+ * fd: another thread blocked in accept() or poll() on it holds the file, and the socket stays
+ * (listening, on the port) until that call returns. Then the port is bound explicitly, shared
+ * with SO_REUSEPORT for that time as prepare() does (the MPTCP socket has it set), and the
+ * option cleared again. False (errno says why) if the port could not be had. */
+static bool rebind_after_dup3(int fd, const struct shim_fd *rec, const struct rebind *rb,
+			      bool listening)
+{
+	bool ok = bind_kernel_port(fd, &rb->addr, rb->len), borrowed = false;
+	if (!ok) {
+		borrowed = !get_int(fd, SOL_SOCKET, SO_REUSEPORT) &&
+			   set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+		ok = real_bind(fd, (const struct sockaddr *)&rb->addr, rb->len) == 0;
+	}
+	ok = ok && (!listening || real_listen(fd, rec->backlog) == 0);
+	int err = errno;
+	if (borrowed)
+		(void)set_int(fd, SOL_SOCKET, SO_REUSEPORT, 0);
+	errno = err;
+	return ok;
+}
+
 enum shim_swap_result shim_swap_to_tcp(int fd, struct shim_fd *rec, const char *why)
 {
 	int saved_errno = errno;
@@ -292,9 +314,7 @@ enum shim_swap_result shim_swap_to_tcp(int fd, struct shim_fd *rec, const char *
 		goto failed;
 	}
 	real_close(newfd);
-	if (rb.after_dup3 && ((!bind_kernel_port(fd, &rb.addr, rb.len) &&
-				real_bind(fd, (struct sockaddr *)&rb.addr, rb.len) != 0) ||
-			       (listening && real_listen(fd, rec->backlog) != 0)))
+	if (rb.after_dup3 && !rebind_after_dup3(fd, rec, &rb, listening))
 		shim_log(SHIM_LOG_WARN, "fd %d: swapped to TCP but lost port %u in a race: %s", fd,
 			 (unsigned)port_of(&rb.addr), strerror(errno));
 	rec->ino = shim_fdstate_inode(fd);

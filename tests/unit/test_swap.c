@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 
 #include "capture.h"
@@ -360,4 +361,46 @@ Test(swap, idle_listener_keeps_port_backlog_and_accepts)
 		shim_fdstate_forget(l);
 		close(l);
 	}
+}
+
+/* Another thread blocked in accept() holds the listener's file: after dup3() the MPTCP socket
+ * lives on (listening, holding the port) until that accept() returns. A listener on a port the
+ * kernel chose must still get its port back. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void *blocked_accept(void *arg)
+{
+	int fd = *(int *)arg;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	return (void *)(long)poll(&pfd, 1, 20000); /* woken by SIGUSR1: EINTR */
+}
+
+Test(swap, listener_whose_file_another_thread_holds_keeps_its_port)
+{
+	struct sigaction sa = {.sa_handler = on_usr1}; /* no SA_RESTART */
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	int l = upgraded(AF_INET, 0);
+	listen_as_the_hook_does(l, 8, true); /* listen() without bind: the kernel's port */
+	uint16_t port = port_of(l);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, blocked_accept, &l), 0);
+	struct timespec pause = {0, 50 * 1000 * 1000};
+	nanosleep(&pause, NULL); /* the thread is in poll() on the MPTCP socket now */
+	cr_expect_eq(swap(l), SHIM_SWAP_DONE);
+	expect_tcp_now(l, "listener held by another thread");
+	cr_expect_eq(port_of(l), port, "the kernel's port was lost");
+	cr_expect_eq(tcp_state(l), TCP_LISTEN, "not listening after the swap");
+	pthread_kill(t, SIGUSR1);
+	pthread_join(t, NULL);
+	cr_expect_eq(get_int(l, SOL_SOCKET, SO_REUSEPORT), 0);
+	int c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	cr_expect_eq(connect_loopback(c, AF_INET, port), 0, "%s", strerror(errno));
+	struct pollfd pfd = {.fd = l, .events = POLLIN};
+	cr_expect_eq(poll(&pfd, 1, 5000), 1, "the new listener gets no connection");
+	close(c);
+	shim_fdstate_forget(l);
+	close(l);
 }
