@@ -150,6 +150,76 @@ micro() {
 	done
 }
 
+# mix NAME N CMD... : process-start rows whose variants differ only by environment. Each round
+# is one bench-sockets spawn-mix: the three variants alternate spawn by spawn (none, ours, wrap,
+# then the order rotates), so that a host that slows down or speeds up within a round weighs on
+# all three alike; rounds far apart still differ, and the median over rounds is reported.
+mix() {
+	local name=$1 n=$2 r line v
+	shift 2
+	only "$name" || return 0
+	say "$name (interleaved spawn by spawn)"
+	local ours="LD_PRELOAD=$OURS,MPTCPIZE=1"
+	[[ $OURS_MODE == config ]] && ours="LD_PRELOAD=$OURS,MPTCPIZE_CONFIG=$CONF"
+	for ((r = 0; r < ROUNDS; r++)); do
+		local -a got=()
+		mapfile -t got < <(env -u LD_PRELOAD -u MPTCPIZE ip netns exec "$P1-cli" \
+			taskset -c "$BENCH_CPU" "$BENCH" spawn-mix "$n" - "$ours" "LD_PRELOAD=$WRAP" -- "$@") ||
+			{ echo "bench.sh: $name failed" >&2; exit 1; }
+		[[ ${#got[@]} == 3 ]] || { echo "bench.sh: $name: ${got[*]}" >&2; exit 1; }
+		for v in 0 1 2; do
+			read -r _ line _ <<<"${got[v]}"
+			printf '%s\t%s\t%s\t-\n' "$name" "$(echo none ours wrap | cut -d' ' -f$((v + 1)))" \
+				"$line" >>"$RAW"
+		done
+	done
+}
+
+# mix_syswide NAME N CMD... : the same for the system-wide rows. Each variant's /etc lives in a
+# mount namespace held by a sleeping process; bench-sockets joins the variant's namespace for
+# each spawn (fork, setns, exec: all three variants pay that alike).
+mix_syswide() {
+	local name=$1 n=$2 r v i line
+	shift 2
+	only "$name" || return 0
+	say "$name (interleaved spawn by spawn)"
+	local -a holders=() specs=()
+	for v in none ours wrap; do
+		local lib="" dir=$TMP/hold-$v
+		[[ $v == ours ]] && lib=$OURS
+		[[ $v == wrap ]] && lib=$WRAP
+		rm -rf "$dir" && mkdir -p "$dir/ov/up" "$dir/ov/work"
+		env -u LD_PRELOAD -u MPTCPIZE MPTCPIZE_TOOL="$MPTCPIZE_TOOL" unshare -m --propagation private \
+			sh -c "$SYSWIDE_SH" "$dir" "$CONF" "$lib" -- sleep 3600 &
+		holders+=($!)
+		PIDS+=($!)
+	done
+	for i in 0 1 2; do # ready: exec'd into sleep, its /etc mounted and compiled
+		for _ in $(seq 100); do
+			[[ $(cat "/proc/${holders[i]}/comm" 2>/dev/null) == sleep ]] && break
+			sleep 0.05
+		done
+		specs+=("NS=/proc/${holders[i]}/ns/mnt")
+	done
+	for ((r = 0; r < ROUNDS; r++)); do
+		local -a got=()
+		mapfile -t got < <(env -u LD_PRELOAD -u MPTCPIZE ip netns exec "$P1-cli" \
+			taskset -c "$BENCH_CPU" "$BENCH" spawn-mix "$n" "${specs[@]}" -- "$@") ||
+			{ echo "bench.sh: $name failed" >&2; exit 1; }
+		[[ ${#got[@]} == 3 ]] || { echo "bench.sh: $name: ${got[*]}" >&2; exit 1; }
+		for v in 0 1 2; do
+			read -r _ line _ <<<"${got[v]}"
+			printf '%s\t%s\t%s\t-\n' "$name" "$(echo none ours wrap | cut -d' ' -f$((v + 1)))" \
+				"$line" >>"$RAW"
+		done
+	done
+	for i in 0 1 2; do
+		kill "${holders[i]}" 2>/dev/null || true
+		wait "${holders[i]}" 2>/dev/null || true
+	done
+	PIDS=("${PIDS[@]:0:${#PIDS[@]}-3}")
+}
+
 # iperf NAME PREFIX SECS: TP_ROUNDS rounds of iperf3 (both ends under the variant)
 iperf() {
 	local name=$1 p=$2 secs=$3 r v srv bps
@@ -194,14 +264,14 @@ micro sockopt-udp sockopt-udp 300000
 micro sockopt-tcp sockopt-tcp 300000
 micro connect-loopback connect 1000 127.0.0.1 @PORT@
 micro connect-netns connect 1000 "$("$TESTBED" addr "$P1" srv a 4)" @PORT@ "$P1-srv"
-micro spawn-true spawn 300 /bin/true
-OURS_MODE=config micro spawn-socket-config spawn 300 "$TESTER" kind inet
-OURS_MODE=syswide micro spawn-true-syswide spawn 300 /bin/true
-OURS_MODE=syswide micro spawn-socket-syswide spawn 300 "$TESTER" kind inet
+mix spawn-true 300 /bin/true
+OURS_MODE=config mix spawn-socket-config 300 "$TESTER" kind inet
+mix_syswide spawn-true-syswide 300 /bin/true
+mix_syswide spawn-socket-syswide 300 "$TESTER" kind inet
 for n in 5 500; do
 	c=CONF$n
-	CONF=${!c} OURS_MODE=config micro "spawn-socket-config-$n" spawn 300 "$TESTER" kind inet
-	CONF=${!c} OURS_MODE=syswide micro "spawn-socket-syswide-$n" spawn 300 "$TESTER" kind inet
+	CONF=${!c} OURS_MODE=config mix "spawn-socket-config-$n" 300 "$TESTER" kind inet
+	CONF=${!c} mix_syswide "spawn-socket-syswide-$n" 300 "$TESTER" kind inet
 done
 iperf throughput-1path "$P1" "$TP_SECS"
 iperf throughput-1path-1g "$P3" "$TP_SECS"
@@ -268,7 +338,7 @@ w("")
 w(f"- machine: {nproc} CPUs, {cpu}; micro-benchmarks pinned to CPU {pin} with `taskset`")
 w(f"- kernel: {kernel}; OS: {os_}")
 w(f"- compared with: Debian's libmptcpwrap {wrapver} (`{wrap}`)")
-w(f"- rounds: {rounds} per micro-benchmark, {tp_rounds} per throughput row, the three variants interleaved in rotating order")
+w(f"- rounds: {rounds} per micro-benchmark, {tp_rounds} per throughput row, the three variants interleaved in rotating order; the process-start rows alternate the variants spawn by spawn within each round (`bench-sockets spawn-mix`; the system-wide ones join each variant's mount namespace for each spawn)")
 w("")
 w("Variants: **none** = no preload; **ours** = `LD_PRELOAD=libmptcpize.so MPTCPIZE=1` (what `mptcpize run` sets);")
 w("**wrap** = `LD_PRELOAD=libmptcpwrap.so` (what Debian's `mptcpize run` sets). Each cell: median")
