@@ -2,28 +2,16 @@
 /*
  * counters.h - per-process event counters that `mptcpize status` reads while the program runs.
  *
- * Owns the counters file /dev/shm/mptcpize-<pidns>-<pid> (<pid> as the process sees itself, i.e.
- * in its own pid namespace, <pidns> the inode of that namespace, read from /proc/self/ns/pid when
- * the file is made: /dev/shm is often shared across pid namespaces) and its layout, which tools/cmd_status.c reads. The file is created on the
- * first socket the shim upgrades, never at process start, so a system-wide install does not make
- * a file per process; events before that (e.g. "MPTCP unavailable" fallbacks) are kept in memory
- * and published when the file appears. The file is mmap'd MAP_SHARED; a count is one relaxed
- * atomic add, made on slow paths only (an upgrade, a swap, an emulation), never a syscall.
- *
- * Lifetime: unlinked by a destructor at normal exit; after a kill or _exit it stays, and status
- * ignores and removes files of its own pid namespace whose pid is dead or younger than the
- * file's creation (files left by killed processes of another pid namespace stay: status cannot
- * tell whether that namespace still exists outside its view). A fork child
- * starts from zero and makes its own file on its own first upgrade. Secure-exec processes and
- * any failure (no /dev/shm, a file we do not own, a full /dev/shm) leave counting in memory
- * only, with one debug line. While the real, effective and saved ids differ (a root daemon that
- * lowered its euid) no file is made, so it never belongs to the lowered user; the next upgrade
- * under equal ids makes it.
- *
- * Never a SIGBUS: the file's pages are allocated (fallocate, or a pwrite of the whole size)
- * before it is mapped, and its size is checked with fstat. Only a process that can already
- * ptrace this one (same uid) or root can shrink it afterwards: it is ours, mode 0600, in sticky
- * /dev/shm, and status opens it read-only.
+ * Owns one block in the library's own writable data (struct shim_counters_block, below): no
+ * file, no syscall, no page of its own. A count is one relaxed atomic add, made on slow paths
+ * only (an upgrade, a swap, an emulation). `mptcpize status` finds the block in the process's
+ * memory (tools/status_counters.c): the library's writable mappings from /proc/PID/maps, read
+ * with process_vm_readv, the block recognised by its magic and by `self`, its own address.
+ * Reading another process's memory needs the right to ptrace it (root, or its owner where
+ * Yama's ptrace_scope allows), which is also what it takes to write there: nobody can forge a
+ * process's counters without already controlling the process. A fork child starts from zero
+ * (fork handler); a vfork child's events go to the parent it borrows memory from. Counters live
+ * and die with the process: nothing is left behind by a kill or an _exit.
  */
 #ifndef SHIM_COUNTERS_H
 #define SHIM_COUNTERS_H
@@ -48,26 +36,22 @@ enum shim_counter {
 		    "emulated_options", "loopback_skipped", "rules_from_current_image"             \
 	}
 
-#define SHIM_COUNTERS_MAGIC UINT64_C(0x31524e54435a504d) /* "MPZCTNR1" little-endian */
-#define SHIM_COUNTERS_VERSION 1
+#define SHIM_COUNTERS_MAGIC UINT64_C(0x32524e54435a504d) /* "MPZCTNR2" little-endian */
+#define SHIM_COUNTERS_VERSION 2
 #define SHIM_COUNTERS_SLOTS 16
-/* Arguments: (unsigned long long) pid namespace inode, (long) pid in that namespace. */
-#define SHIM_COUNTERS_DIR "/dev/shm"
-#define SHIM_COUNTERS_NAME_FMT "mptcpize-%llu-%ld"
-#define SHIM_COUNTERS_PATH_FMT SHIM_COUNTERS_DIR "/" SHIM_COUNTERS_NAME_FMT
 
-/* The file's layout (fixed size, native endianness: read on the same host). */
-struct shim_counters_file {
+/* The block's layout (native: read on the same host, by a reader of the same word size). */
+struct shim_counters_block {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t ncounters;  /* SHIM_COUNTER_COUNT of the writer */
-	int64_t pid;         /* the writer's pid in its own namespace */
-	uint64_t created_ns; /* CLOCK_BOOTTIME at creation: a pid reused later is older */
-	uint64_t pidns;      /* inode of the writer's pid namespace (0: unknown), as in the name */
+	uint32_t ncounters; /* SHIM_COUNTER_COUNT of the writer */
+	const void *self;   /* the block's own address in the process */
 	uint64_t value[SHIM_COUNTERS_SLOTS];
 };
 
-/* Counts one event. On the first SHIM_COUNTER_UPGRADED, creates and maps the file. */
+/* Counts one event. */
 void shim_counters_add(enum shim_counter c);
+/* The counts so far (for tests linking the core). */
+uint64_t shim_counters_get(enum shim_counter c);
 
 #endif

@@ -71,10 +71,9 @@ static bool all_zero(const void *optval, socklen_t optlen)
 /* A successful set on a managed socket: log it for replay (before connect) or because MPTCP
  * forgets it; swap to TCP before connect where MPTCP would not apply it to every subflow
  * (WHOLE_CONNECTION). Returns 0. */
-static void after_success(int fd, uint32_t flags, int level, int optname, const void *optval,
-			 socklen_t optlen)
+static void after_success(int fd, uint32_t flags, const struct shim_sockopt_info *info, int level,
+			  int optname, const void *optval, socklen_t optlen)
 {
-	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, optname);
 	unsigned int oflags_info = info ? info->flags : 0;
 	bool forgets = oflags_info & SHIM_SOCKOPT_F_FORGETS;
 	bool replay = (flags & SHIM_FDSTATE_UPGRADED) && !(flags & SHIM_FDSTATE_CONNECTED);
@@ -331,15 +330,16 @@ out:
 }
 
 /* The managed path, after the real call returned rc with errno err. */
-int shim_emulate_set_result(int fd, uint32_t flags, int level, int optname, const void *optval,
-		      socklen_t optlen, int rc, int err, int saved_errno)
+/* shim_emulate_set_result() with the table entry already looked up (one lookup per call). */
+static int set_result(int fd, uint32_t flags, const struct shim_sockopt_info *info, int level,
+		      int optname, const void *optval, socklen_t optlen, int rc, int err,
+		      int saved_errno)
 {
 	if (rc == 0) {
-		after_success(fd, flags, level, optname, optval, optlen);
+		after_success(fd, flags, info, level, optname, optval, optlen);
 		errno = saved_errno;
 		return 0;
 	}
-	const struct shim_sockopt_info *info = shim_sockopt_lookup(level, optname);
 	/* An IPv6-level call on an AF_INET socket: TCP says ENOPROTOOPT in every state, MPTCP says
 	 * EINVAL once connected (IPV6_V6ONLY). Going through the refusal path asks the oracle,
 	 * which answers TCP's errno. */
@@ -364,6 +364,13 @@ int shim_emulate_set_result(int fd, uint32_t flags, int level, int optname, cons
 	return handle_refusal(fd, level, optname, optval, optlen, err, saved_errno);
 }
 
+int shim_emulate_set_result(int fd, uint32_t flags, int level, int optname, const void *optval,
+			    socklen_t optlen, int rc, int err, int saved_errno)
+{
+	return set_result(fd, flags, shim_sockopt_lookup(level, optname), level, optname, optval,
+			  optlen, rc, err, saved_errno);
+}
+
 int shim_emulate_set(int fd, uint32_t flags, int level, int optname, const void *optval,
 		     socklen_t optlen)
 {
@@ -381,6 +388,5 @@ int shim_emulate_set(int fd, uint32_t flags, int level, int optname, const void 
 		}
 	}
 	int rc = real_setsockopt(fd, level, optname, optval, optlen);
-	return shim_emulate_set_result(fd, flags, level, optname, optval, optlen, rc, errno,
-				       saved_errno);
+	return set_result(fd, flags, info, level, optname, optval, optlen, rc, errno, saved_errno);
 }

@@ -4,6 +4,7 @@
  */
 #include "fdstate.h"
 
+#include "layout.h"
 #include "slab.h"
 
 #include <pthread.h>
@@ -19,28 +20,26 @@
 #define CHUNK_LEN (1u << CHUNK_SHIFT)
 #define NCHUNKS (SHIM_FDSTATE_MAX >> CHUNK_SHIFT)
 
-struct shim_fd **shim_fdstate_chunks[NCHUNKS];
+struct shim_fd **shim_fdstate_chunks[NCHUNKS] SHIM_BIG_BSS;
+bool shim_fdstate_used;
 #define chunks shim_fdstate_chunks
 
-/* Walkable: the fork handlers visit every record, free or not. */
+/* Walkable: the fork handlers visit every record, free or not. The first sixteen are static,
+ * beside the other small variables (layout.h): the first socket costs no mmap and no page of
+ * its own. */
+static struct shim_fd first_records[16];
+static void *record_pages[SHIM_SLAB_PAGES] SHIM_BIG_BSS;
 static struct shim_slab records = {.block = sizeof(struct shim_fd),
 				   .link_off = offsetof(struct shim_fd, slab_link),
 				   .mine_bit = 1u << 1,
-				   .walkable = 1};
+				   .walkable = 1,
+				   .first_page = first_records,
+				   .first_bytes = sizeof(first_records),
+				   .pages = record_pages};
+/* The chunk for fds 0-1023, where nearly every process's sockets are: static too. */
+struct shim_fd *shim_fdstate_first_chunk[CHUNK_LEN] SHIM_BIG_BSS;
 
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static int owner_pid; /* the process whose table this is; 0 until the first record */
-
-static int kernel_pid(void)
-{
-	return (int)syscall(SYS_getpid);
-}
-
-bool shim_fdstate_owner(void)
-{
-	int owner = __atomic_load_n(&owner_pid, __ATOMIC_ACQUIRE);
-	return owner == 0 || owner == kernel_pid();
-}
+__thread int shim_fdstate_vfork_child __attribute__((tls_model("initial-exec")));
 
 static uint64_t boottime_ns(void)
 {
@@ -80,30 +79,47 @@ static void unlock_orphan(void *block)
 	mark_forked(rec);
 }
 
+#if !defined(__x86_64__)
+static int owner_pid;
+
+bool shim_fdstate_owner(void)
+{
+	return __atomic_load_n(&owner_pid, __ATOMIC_ACQUIRE) == (int)syscall(SYS_getpid);
+}
+#endif
+
 static void atfork_child(void)
 {
-	__atomic_store_n(&owner_pid, kernel_pid(), __ATOMIC_RELEASE);
+#if !defined(__x86_64__)
+	__atomic_store_n(&owner_pid, (int)syscall(SYS_getpid), __ATOMIC_RELEASE);
+#endif
 	fork_time = boottime_ns();
 	shim_slab_atfork_child(&records);
 	shim_slab_walk(&records, unlock_orphan);
 	shim_optlog_atfork_child();
 }
 
-static void first_use(void)
+/* Registered with the first record: before it there is nothing to mark. Not pthread_once,
+ * whose completion always costs a futex wake; a second thread that loses the exchange proceeds
+ * at once (a fork in that instant would miss the marks, which only a fork racing the process's
+ * very first socket could see). */
+static int atfork_registered;
+static void register_atfork(void)
 {
-	int none = 0;
-	__atomic_compare_exchange_n(&owner_pid, &none, kernel_pid(), false, __ATOMIC_ACQ_REL,
-				    __ATOMIC_ACQUIRE);
-	pthread_atfork(NULL, atfork_parent, atfork_child);
+	if (!__atomic_load_n(&atfork_registered, __ATOMIC_ACQUIRE) &&
+	    !__atomic_exchange_n(&atfork_registered, 1, __ATOMIC_ACQ_REL))
+		pthread_atfork(NULL, atfork_parent, atfork_child);
 }
 
-/* The owner is the process that loaded us, and a fork child must learn that it owns its copy
- * even if it forked before the first record: one getpid and one pthread_atfork at start. The
- * first record does the same in case another library's constructor got there first. */
+#if !defined(__x86_64__)
+/* Without the vfork hook the owner is the pid that loaded us, and a fork child must learn that
+ * it owns its copy even if it forked before the first record. */
 __attribute__((constructor)) static void take_owner(void)
 {
-	pthread_once(&atfork_once, first_use);
+	__atomic_store_n(&owner_pid, (int)syscall(SYS_getpid), __ATOMIC_RELEASE);
+	register_atfork();
 }
+#endif
 
 bool shim_fdstate_lock(struct shim_fd *rec)
 {
@@ -141,6 +157,10 @@ static struct shim_fd **slot_of(int fd, bool alloc)
 {
 	if ((unsigned int)fd >= SHIM_FDSTATE_MAX)
 		return NULL;
+	if (alloc && !__atomic_load_n(&shim_fdstate_used, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&shim_fdstate_used, true, __ATOMIC_RELEASE);
+	if (fd < (int)CHUNK_LEN)
+		return &shim_fdstate_first_chunk[fd];
 	struct shim_fd ***top = &chunks[fd >> CHUNK_SHIFT];
 	struct shim_fd **chunk = __atomic_load_n(top, __ATOMIC_ACQUIRE);
 	if (!chunk && alloc) {
@@ -187,7 +207,7 @@ struct shim_fd *shim_fdstate_create(int fd)
 {
 	if (!shim_fdstate_owner())
 		return NULL;
-	pthread_once(&atfork_once, first_use);
+	register_atfork();
 	struct shim_fd **slot = slot_of(fd, true);
 	if (!slot)
 		return NULL;
@@ -243,6 +263,8 @@ void shim_fdstate_share(int oldfd, int newfd)
 
 void shim_fdstate_forget(int fd)
 {
+	if (!__atomic_load_n(&shim_fdstate_used, __ATOMIC_ACQUIRE))
+		return;
 	struct shim_fd **slot = slot_of(fd, false);
 	if (!slot || !__atomic_load_n(slot, __ATOMIC_ACQUIRE) || !shim_fdstate_owner())
 		return;
@@ -251,12 +273,15 @@ void shim_fdstate_forget(int fd)
 
 void shim_fdstate_forget_range(unsigned int first, unsigned int last)
 {
+	if (!__atomic_load_n(&shim_fdstate_used, __ATOMIC_ACQUIRE))
+		return;
 	if (last >= SHIM_FDSTATE_MAX)
 		last = SHIM_FDSTATE_MAX - 1;
 	bool checked = false;
 	for (unsigned int fd = first; fd <= last; fd++) {
-		struct shim_fd **chunk = __atomic_load_n(&chunks[fd >> CHUNK_SHIFT],
-							 __ATOMIC_ACQUIRE);
+		struct shim_fd **chunk = fd < CHUNK_LEN ? shim_fdstate_first_chunk
+							: __atomic_load_n(&chunks[fd >> CHUNK_SHIFT],
+									  __ATOMIC_ACQUIRE);
 		if (!chunk) {
 			fd |= CHUNK_LEN - 1; /* skip the whole absent chunk */
 			continue;

@@ -20,10 +20,11 @@
  *
  * Processes: after fork() both processes hold every socket, so the fork handlers mark every
  * record SHIM_FDSTATE_FORKED in parent and child (swap.c must then prove that no other process
- * still holds it). A vfork() child (CPython's subprocess, posix_spawn) runs our hooks in the
- * parent's memory without any fork handler: the table belongs to the process that made it
- * (its pid, asked of the kernel: glibc may cache getpid), and a caller from another pid never
- * changes it; its hooks just make the real call.
+ * still holds it). A vfork() child (CPython's subprocess, Java's) runs our hooks in the parent's
+ * memory without any fork handler: it must never change the table. The vfork hook
+ * (hooks/vfork.c) marks the calling thread's TLS while the child borrows it, so the check is
+ * one TLS load, no getpid syscall; posix_spawn's child calls only libc-internal functions,
+ * never our hooks. A raw clone(CLONE_VM) child that is not a vfork is not recognised.
  */
 #ifndef SHIM_FDSTATE_H
 #define SHIM_FDSTATE_H
@@ -67,16 +68,24 @@ struct shim_fd {
 };
 
 #define SHIM_FDSTATE_CHUNK_SHIFT 10
-/* The table's top level (fdstate.c); inline below because every hook asks it. */
+/* The table's top level (fdstate.c); inline below because every hook asks it. Chunk 0 (fds
+ * 0-1023) is static and never looked up there. */
 extern struct shim_fd **shim_fdstate_chunks[SHIM_FDSTATE_MAX >> SHIM_FDSTATE_CHUNK_SHIFT];
+extern struct shim_fd *shim_fdstate_first_chunk[1 << SHIM_FDSTATE_CHUNK_SHIFT];
+
+/* Set with the first record: until then a lookup reads no page of the table at all. */
+extern bool shim_fdstate_used;
 
 /* The record fd names, or NULL. Never allocates, never locks. */
 static inline struct shim_fd *shim_fdstate_peek(int fd)
 {
-	if ((unsigned int)fd >= SHIM_FDSTATE_MAX)
+	if ((unsigned int)fd >= SHIM_FDSTATE_MAX || !__atomic_load_n(&shim_fdstate_used, __ATOMIC_ACQUIRE))
 		return NULL;
 	struct shim_fd **chunk =
-		__atomic_load_n(&shim_fdstate_chunks[fd >> SHIM_FDSTATE_CHUNK_SHIFT], __ATOMIC_ACQUIRE);
+		fd < (1 << SHIM_FDSTATE_CHUNK_SHIFT)
+			? shim_fdstate_first_chunk
+			: __atomic_load_n(&shim_fdstate_chunks[fd >> SHIM_FDSTATE_CHUNK_SHIFT],
+					  __ATOMIC_ACQUIRE);
 	return chunk ? __atomic_load_n(&chunk[fd & ((1u << SHIM_FDSTATE_CHUNK_SHIFT) - 1)],
 				       __ATOMIC_ACQUIRE)
 		     : NULL;
@@ -109,9 +118,19 @@ void shim_fdstate_forget(int fd);
 /* Forget every fd in [first, last]. */
 void shim_fdstate_forget_range(unsigned int first, unsigned int last);
 
-/* True if the calling process owns the table: false in a vfork child (see above). One getpid
- * syscall: called only where a record would change. */
+/* Set by the vfork hook in the calling thread's TLS while a vfork child runs on it. */
+extern __thread int shim_fdstate_vfork_child __attribute__((tls_model("initial-exec")));
+
+/* True if the calling process owns the table: false in a vfork child (see above). Where the
+ * vfork hook does not exist (not x86-64) it asks the kernel for the pid: one syscall. */
+#if defined(__x86_64__)
+static inline bool shim_fdstate_owner(void)
+{
+	return !__atomic_load_n(&shim_fdstate_vfork_child, __ATOMIC_RELAXED);
+}
+#else
 bool shim_fdstate_owner(void);
+#endif
 
 /* With the lock held: is the socket open under another fd of this process, or known to be
  * open in another process? (SHIM_FDSTATE_FORKED is for the caller to prove or disprove.) */

@@ -7,10 +7,10 @@ import re
 import sys
 
 src = open(sys.argv[1]).read()
-body = re.search(r"#define SHIM_REAL_SYMBOLS\(X\)(.*?)(?<!\\)\n", src, re.S)
-if not body:
-    sys.exit("gen_map.py: no SHIM_REAL_SYMBOLS(X) in " + sys.argv[1])
-names = re.findall(r"\bX\(\s*[^,()]+,\s*(\w+)\s*,", body.group(1))
+bodies = re.findall(r"#define SHIM_REAL_SYMBOLS_\w+\(X\)(.*?)(?<!\\)\n", src, re.S)
+if not bodies:
+    sys.exit("gen_map.py: no SHIM_REAL_SYMBOLS_*(X) in " + sys.argv[1])
+names = [n for b in bodies for n in re.findall(r"\bX\(\s*[^,()]+,\s*(\w+)\s*,", b)]
 if not names or len(set(names)) != len(names):
     sys.exit(f"gen_map.py: bad symbol list {names}")
 with open(sys.argv[2], "w") as out:

@@ -6,9 +6,16 @@
  */
 #include "identity.h"
 
+#include "sys.h"
+
+#include <elf.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,14 +34,14 @@ static ssize_t slurp(const char *dir, const char *name, char *buf, size_t size, 
 {
 	char path[64];
 	join(path, dir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = shim_sys_open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		buf[0] = '\0';
 		return -1;
 	}
 	size_t got = 0;
 	while (got < size - 1) {
-		ssize_t n = read(fd, buf + got, size - 1 - got);
+		ssize_t n = shim_sys_read(fd, buf + got, size - 1 - got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -42,7 +49,7 @@ static ssize_t slurp(const char *dir, const char *name, char *buf, size_t size, 
 		if (one_line && buf[got - 1] == '\n')
 			break;
 	}
-	close(fd);
+	shim_sys_close(fd);
 	buf[got] = '\0';
 	return (ssize_t)got;
 }
@@ -123,25 +130,89 @@ static void ids_of_self(struct shim_identity *id, unsigned int needs)
 		id->gids[id->ngids++] = (uint32_t)groups[i];
 }
 
+/* The in-memory ELF header of the main program: the PT_LOAD that maps file offset 0. */
+static const void *main_program_header(void)
+{
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)getauxval(AT_PHDR);
+	size_t n = getauxval(AT_PHNUM);
+	uintptr_t bias = 0;
+	bool have_bias = false;
+	for (size_t i = 0; ph && i < n; i++)
+		if (ph[i].p_type == PT_PHDR) {
+			bias = (uintptr_t)ph - ph[i].p_vaddr;
+			have_bias = true;
+		}
+	for (size_t i = 0; have_bias && i < n; i++)
+		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0 && ph[i].p_filesz >= sizeof(ElfW(Ehdr)))
+			return (const void *)(bias + ph[i].p_vaddr);
+	return NULL;
+}
+
+/* The basename rules match on, without /proc: the first look at /proc/self in a process costs
+ * 15-25 us (its /proc dentries are made then), more than the rest of the first socket(). The
+ * kernel's AT_EXECFN is the path execve() was given. Its last component is the executable's
+ * own name if it is not a symlink and the file there is the running program: an ELF file whose
+ * header is the one mapped in memory (a script, or a binfmt_misc program, runs an interpreter
+ * whose header differs). Otherwise false, and /proc/self/exe decides. A binary replaced after
+ * exec is matched by its name here, where /proc would add " (deleted)". */
+static bool name_from_execfn(char *out, size_t size)
+{
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	const void *mem = main_program_header();
+	struct stat st;
+	size_t n = fn ? strnlen(fn, size) : size;
+	if (!mem || n == 0 || n >= size || strncmp(fn, "/proc/", 6) == 0 ||
+	    strncmp(fn, "/dev/fd/", 8) == 0 || shim_sys_lstat(fn, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	int fd = shim_sys_open(fn, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	ElfW(Ehdr) file;
+	bool same = shim_sys_pread(fd, &file, sizeof(file), 0) == (ssize_t)sizeof(file) &&
+		    memcmp(&file, mem, sizeof(file)) == 0;
+	shim_sys_close(fd);
+	if (same)
+		memcpy(out, fn, n + 1);
+	return same;
+}
+
 bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf, pid_t pid,
 			unsigned int needs)
 {
 	char dir[32];
 	proc_dir(dir, pid);
 	memset(id, 0, sizeof(*id));
-	id->exe = buf->exe;
-	id->comm = buf->comm;
-	id->argv0 = buf->argv0;
-	id->cgroups = buf->cgroups;
-	buf->exe[0] = buf->comm[0] = buf->argv0[0] = buf->cgroups[0] = '\0';
+	/* A fact not needed points at "" and its buffer is never touched: each buffer is a page of
+	 * its own, and each first write to a page is a fault. */
+	static const char none[1] = "";
+	id->exe = id->comm = id->argv0 = id->cgroups = none;
+	if (needs & ((1u << SHIM_MATCH_EXE) | (1u << SHIM_MATCH_NAME)))
+		id->exe = buf->exe, buf->exe[0] = '\0';
+	if (needs & (1u << SHIM_MATCH_NAME))
+		id->comm = buf->comm, buf->comm[0] = '\0';
+	if (needs & (1u << SHIM_MATCH_ARGV0))
+		id->argv0 = buf->argv0, buf->argv0[0] = '\0';
+	if (needs & (1u << SHIM_MATCH_CGROUP))
+		id->cgroups = buf->cgroups, buf->cgroups[0] = '\0';
 
 	char path[64];
-	if (needs & ((1u << SHIM_MATCH_EXE) | (1u << SHIM_MATCH_NAME))) {
+	bool name_only = (needs & (1u << SHIM_MATCH_NAME)) && !(needs & (1u << SHIM_MATCH_EXE));
+	if (name_only && pid <= 0 && name_from_execfn(buf->exe, sizeof(buf->exe))) {
+		/* buf->exe holds the exec'd path, whose last component is the executable's */
+	} else if (needs & ((1u << SHIM_MATCH_EXE) | (1u << SHIM_MATCH_NAME))) {
 		join(path, dir, "exe");
-		ssize_t n = readlink(path, buf->exe, sizeof(buf->exe) - 1);
+		ssize_t n = shim_sys_readlink(path, buf->exe, sizeof(buf->exe) - 1);
 		buf->exe[n > 0 ? n : 0] = '\0';
 	}
-	if (needs & (1u << SHIM_MATCH_NAME)) {
+	/* The main thread's own name is the process's comm: PR_GET_NAME costs a tenth of opening
+	 * /proc/self/comm. Another thread's name may be its own (a renamed worker): /proc then. */
+	char name[16] = "";
+	if ((needs & (1u << SHIM_MATCH_NAME)) && pid <= 0 &&
+	    syscall(SYS_gettid) == syscall(SYS_getpid) &&
+	    syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0) == 0) {
+		name[sizeof(name) - 1] = '\0';
+		memcpy(buf->comm, name, sizeof(name));
+	} else if (needs & (1u << SHIM_MATCH_NAME)) {
 		ssize_t n = slurp(dir, "comm", buf->comm, sizeof(buf->comm), true);
 		if (n > 0 && buf->comm[n - 1] == '\n')
 			buf->comm[n - 1] = '\0';

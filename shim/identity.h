@@ -15,9 +15,9 @@
 
 #include <sys/types.h>
 
-struct shim_identity_buf {
-	char exe[4096];
+struct shim_identity_buf { /* comm first: it and the start of exe share one page */
 	char comm[32];
+	char exe[4096];
 	char argv0[4096];
 	char cgroups[4096];
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * real.c - binds real_<name> for every entry of SHIM_REAL_SYMBOLS.
+ * real.c - binds real_<name> for every entry of SHIM_REAL_SYMBOLS, each on its first use.
  *
  * dlsym(RTLD_NEXT) rather than syscall(): the shim then chains with other preloads (sanitizers,
  * socket_wrapper, a test interposer). Until binding has finished, and whenever a lookup fails or
@@ -14,7 +14,6 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
@@ -127,36 +126,90 @@ static ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags,
 	return syscall(SYS_sendto, fd, buf, len, flags, addr, addrlen);
 }
 
-#define SHIM_DEFINE_REAL(ret, name, params, args) ret(*real_##name) params = sys_##name;
-SHIM_REAL_SYMBOLS(SHIM_DEFINE_REAL)
-#undef SHIM_DEFINE_REAL
-
-static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
-
-static void *lookup_next(const char *name, void *ours)
+/* Never a raw vfork from C: the child would return through, and then reuse, the frame its
+ * parent still needs. Before binding (or without a libc vfork) it is a fork, which POSIX
+ * allows vfork to be. */
+static pid_t sys_vfork(void)
 {
-	void *next = dlsym(RTLD_NEXT, name);
-	return next == ours ? NULL : next;
+	return fork();
 }
 
-/* Our own exports, declared weak so the static core (linked by unit tests) binds without them. */
-#define SHIM_DECLARE_OURS(ret, name, params, args) extern ret name params __attribute__((weak));
-SHIM_REAL_SYMBOLS(SHIM_DECLARE_OURS)
-#undef SHIM_DECLARE_OURS
+/* This object's code, from the linker: the start of its ELF header to the end of its text.
+ * A lookup that lands there is our own export (a second copy of the library chained behind
+ * us is another object). Not weak references to our own exports: each of those was a symbol
+ * lookup the dynamic linker made in every process at start. */
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char __etext[] __attribute__((visibility("hidden")));
 
-static void bind_all(void)
+static void *lookup_next(const char *name)
 {
-#define SHIM_BIND(ret, name, params, args)                                                         \
+	const char *next = dlsym(RTLD_NEXT, name);
+	return next >= __ehdr_start && next < __etext ? NULL : (void *)next;
+}
+
+/* While a lookup runs, its pointer is the fallback: dlsym may allocate, an allocator may open
+ * a socket, and that re-entrant call must not bind again. Two threads binding at once store
+ * the same answer. */
+#define SHIM_BIND_ONE(name)                                                                        \
+	do {                                                                                       \
+		__atomic_store_n(&shim_real_ptr_##name, sys_##name, __ATOMIC_RELEASE);                      \
+		void *next = lookup_next(#name);                                                   \
+		__typeof__(sys_##name) *f = next ? (__typeof__(sys_##name) *)next : sys_##name;   \
+		__atomic_store_n(&shim_real_ptr_##name, f, __ATOMIC_RELEASE);                               \
+	} while (0)
+
+#define SHIM_LAZY(ret, name, params, args)                                                         \
+	static ret lazy_##name params;                                                             \
+	ret(*shim_real_ptr_##name) params = lazy_##name;                                           \
+	static ret lazy_##name params                                                              \
 	{                                                                                          \
-		void *next = lookup_next(#name, (void *)name);                                     \
-		if (next)                                                                          \
-			__atomic_store_n(&real_##name, (ret(*) params)next, __ATOMIC_RELEASE);     \
+		SHIM_BIND_ONE(name);                                                          \
+		return __atomic_load_n(&shim_real_ptr_##name, __ATOMIC_ACQUIRE) args;                       \
 	}
-	SHIM_REAL_SYMBOLS(SHIM_BIND)
-#undef SHIM_BIND
+SHIM_REAL_SYMBOLS_FIXED(SHIM_LAZY)
+#undef SHIM_LAZY
+
+/* fcntl's third argument, read as its command defines it, then passed on. */
+#define SHIM_LAZY_FCNTL(name)                                                                      \
+	static int lazy_##name(int fd, int cmd, ...);                                              \
+	int (*shim_real_ptr_##name)(int fd, int cmd, ...) = lazy_##name;                           \
+	static int lazy_##name(int fd, int cmd, ...)                                               \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, cmd);                                                                 \
+		long arg = 0;                                                                      \
+		enum shim_real_fcntl_arg kind = shim_real_fcntl_arg_kind(cmd);                     \
+		if (kind == SHIM_FCNTL_INT)                                                        \
+			arg = va_arg(ap, int);                                                     \
+		else if (kind == SHIM_FCNTL_PTR)                                                   \
+			arg = (long)va_arg(ap, void *);                                            \
+		va_end(ap);                                                                        \
+		SHIM_BIND_ONE(name);                                                          \
+		return __atomic_load_n(&shim_real_ptr_##name, __ATOMIC_ACQUIRE)(fd, cmd, arg);              \
+	}
+SHIM_LAZY_FCNTL(fcntl)
+SHIM_LAZY_FCNTL(fcntl64)
+#undef SHIM_LAZY_FCNTL
+
+pid_t (*shim_real_ptr_vfork)(void) = sys_vfork;
+
+void *shim_real_vfork(void)
+{
+	if (__atomic_load_n(&shim_real_ptr_vfork, __ATOMIC_ACQUIRE) == sys_vfork)
+		SHIM_BIND_ONE(vfork);
+	return (void *)__atomic_load_n(&shim_real_ptr_vfork, __ATOMIC_ACQUIRE);
 }
 
 void shim_real_bind(void)
 {
-	pthread_once(&bind_once, bind_all);
+#define SHIM_BIND(ret, name, params, args) SHIM_BIND_ONE(name);
+	SHIM_REAL_SYMBOLS(SHIM_BIND)
+#undef SHIM_BIND
+}
+
+void shim_real_use_fallbacks(void)
+{
+#define SHIM_FALLBACK(ret, name, params, args) __atomic_store_n(&shim_real_ptr_##name, sys_##name, __ATOMIC_RELEASE);
+	SHIM_REAL_SYMBOLS(SHIM_FALLBACK)
+#undef SHIM_FALLBACK
 }

@@ -13,6 +13,7 @@
  * Layout (native byte order and record sizes: an image is built on and for its host; a
  * foreign one is rejected by the byte-order mark and the record sizes in the header):
  *   header | rules[] | patterns[] | nets[] | ports[] | sockopts[] | strings (NUL-terminated)
+ *          | names[] | scan[]
  * each section 8-byte aligned and located by (offset, count, record size) in the header. The
  * header records the identity of the source file (dev, ino, size, mtime, ctime) when it was
  * compiled: an image whose source has changed since is stale (shim_ruleimg_current).
@@ -28,7 +29,7 @@
 #include <sys/stat.h>
 
 #define SHIM_RULEIMG_MAGIC "MPTCPRI\n"
-#define SHIM_RULEIMG_VERSION 1
+#define SHIM_RULEIMG_VERSION 2
 #define SHIM_RULEIMG_BOM 0x01020304u
 #define SHIM_RULEIMG_SUFFIX ".img"
 #define SHIM_RULEIMG_MAX_BYTES (16u << 20)
@@ -40,6 +41,8 @@ enum shim_ruleimg_section {
 	SHIM_RULEIMG_PORTS,
 	SHIM_RULEIMG_SOCKOPTS,
 	SHIM_RULEIMG_STRINGS, /* record size 1: count is the table's length in bytes */
+	SHIM_RULEIMG_NAMES,   /* the name index (rules.h), sorted by (hash, rule) */
+	SHIM_RULEIMG_SCAN,    /* uint32_t rule indices outside the index, ascending */
 	SHIM_RULEIMG_SECTIONS
 };
 
@@ -54,7 +57,7 @@ struct shim_ruleimg_header {
 	uint32_t version;
 	uint32_t header_size;
 	uint32_t bom;
-	uint32_t reserved;
+	uint32_t needs; /* the match keys the rules use (rules.h shim_rules_needs) */
 	uint64_t total_size;
 	uint64_t checksum; /* shim_ruleimg_checksum() of the whole file with this field 0 */
 	struct shim_ruleimg_source source;
@@ -116,7 +119,7 @@ const char *shim_ruleimg_state_name(enum shim_ruleimg_state s);
  * not writable by group or others. False with the reason in why. */
 bool shim_ruleimg_trusted(const struct stat *st, char *why, size_t whylen);
 
-/* 64-bit checksum of len bytes (word-wise: a 500-rule image costs a few microseconds). */
+/* 64-bit checksum of len bytes (eight lanes of words: a 500-rule image costs about 3 us). */
 uint64_t shim_ruleimg_checksum(const void *data, size_t len);
 
 #endif

@@ -157,17 +157,87 @@ bool shim_rules_key_matches(const struct shim_ruleset *rs, const struct shim_rul
 	return false;
 }
 
+static bool rule_matches(const struct shim_ruleset *rs, const struct shim_rule *rule,
+			 const struct shim_identity *id)
+{
+	for (int k = 0; k < SHIM_MATCH_KEYS; k++)
+		if (rule->match[k].count && !shim_rules_key_matches(rs, rule, (enum shim_match_key)k, id))
+			return false;
+	return true;
+}
+
+uint32_t shim_rules_name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+bool shim_rules_name_indexable(const struct shim_ruleset *rs, const struct shim_rule *rule)
+{
+	const struct shim_slice names = rule->match[SHIM_MATCH_NAME];
+	if (!names.count)
+		return false;
+	for (unsigned int i = 0; i < names.count; i++)
+		if (names.first + i >= rs->npatterns ||
+		    strpbrk(shim_rules_str(rs, rs->patterns[names.first + i].text), "*?[\\"))
+			return false;
+	return true;
+}
+
+#define MAX_CANDIDATES 64
+
+/* Appends the rules the index lists under name; false if there are more than fit. */
+static bool candidates_of(const struct shim_ruleset *rs, const char *name, uint32_t *out,
+			  unsigned int *n)
+{
+	if (!name || !*name)
+		return true;
+	uint32_t h = shim_rules_name_hash(name);
+	uint32_t lo = 0, hi = rs->nnames;
+	while (lo < hi) { /* the first entry whose hash is >= h */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (rs->names[mid].hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < rs->nnames && rs->names[lo].hash == h; lo++) {
+		if (*n == MAX_CANDIDATES)
+			return false;
+		out[(*n)++] = rs->names[lo].rule;
+	}
+	return true;
+}
+
 const struct shim_rule *shim_rules_match(const struct shim_ruleset *rs,
 					 const struct shim_identity *id)
 {
-	for (unsigned int r = 0; r < rs->nrules; r++) {
-		const struct shim_rule *rule = &rs->rules[r];
-		bool all = true;
-		for (int k = 0; k < SHIM_MATCH_KEYS && all; k++)
-			if (rule->match[k].count)
-				all = shim_rules_key_matches(rs, rule, (enum shim_match_key)k, id);
-		if (all)
-			return rule;
+	uint32_t cand[MAX_CANDIDATES];
+	unsigned int nc = 0;
+	const char *exe_name = id->exe && *id->exe ? basename_of(id->exe) : NULL;
+	if (!rs->names || !candidates_of(rs, exe_name, cand, &nc) ||
+	    !candidates_of(rs, id->comm, cand, &nc)) {
+		for (unsigned int r = 0; r < rs->nrules; r++)
+			if (rule_matches(rs, &rs->rules[r], id))
+				return &rs->rules[r];
+		return NULL;
+	}
+	for (unsigned int i = 1; i < nc; i++) /* a handful: insertion sort */
+		for (unsigned int j = i; j > 0 && cand[j - 1] > cand[j]; j--) {
+			uint32_t t = cand[j];
+			cand[j] = cand[j - 1];
+			cand[j - 1] = t;
+		}
+	/* The two ascending lists merged, in rule order: the first rule that matches decides. */
+	unsigned int i = 0, j = 0;
+	while (i < rs->nscan || j < nc) {
+		uint32_t r = j >= nc || (i < rs->nscan && rs->scan[i] < cand[j]) ? rs->scan[i++] : cand[j++];
+		while (j < nc && cand[j] == r)
+			j++;
+		if (r < rs->nrules && rule_matches(rs, &rs->rules[r], id))
+			return &rs->rules[r];
 	}
 	return NULL;
 }

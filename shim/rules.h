@@ -83,6 +83,17 @@ enum shim_rules_origin {
 	SHIM_RULES_UNUSABLE,    /* stale, missing, untrusted or invalid image: programs stay TCP */
 };
 
+/* The name index of a compiled image: for every rule whose name patterns are all literal
+ * (no glob character), one entry per name, sorted by (hash, rule). Such a rule can only match a
+ * process whose executable's basename or comm is one of those names, so the matcher looks
+ * those two up and tries only the rules found there and the ones in `scan` (every other rule,
+ * in order): the first match is the same as trying every rule, at a cost that does not grow
+ * with the number of named rules. */
+struct shim_rules_name {
+	uint32_t hash; /* shim_rules_name_hash() of the literal name */
+	uint32_t rule;
+};
+
 /* A read-only view of a rule set: arrays (in an image mapping, or in a parser's buffers) and
  * their lengths. Every slice and string offset in it has been checked against these lengths. */
 struct shim_ruleset {
@@ -98,6 +109,10 @@ struct shim_ruleset {
 	const struct shim_net *nets;
 	const struct shim_port_range *ports;
 	const struct shim_sockopt_rule *sockopts;
+	/* The name index (NULL in a parsed source: the matcher then tries every rule). */
+	const struct shim_rules_name *names;
+	const uint32_t *scan; /* indices of the rules the index does not cover, ascending */
+	uint32_t nnames, nscan;
 };
 
 static inline const char *shim_rules_str(const struct shim_ruleset *rs, uint32_t off)
@@ -107,6 +122,11 @@ static inline const char *shim_rules_str(const struct shim_ruleset *rs, uint32_t
 
 /* The match keys the rules use (bit 1 << key), from the rules themselves. */
 uint16_t shim_rules_needs(const struct shim_ruleset *rs);
+
+/* FNV-1a of a name, as the name index stores it. */
+uint32_t shim_rules_name_hash(const char *s);
+/* True if the rule has name patterns and none of them is a glob: the index can hold it. */
+bool shim_rules_name_indexable(const struct shim_ruleset *rs, const struct shim_rule *rule);
 
 #define SHIM_IDENTITY_GIDS 66
 

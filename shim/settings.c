@@ -7,10 +7,11 @@
 #include "log.h"
 #include "real.h"
 
-#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <time.h>
 
 struct shim_settings shim_settings;
 
@@ -46,17 +47,14 @@ static const char *process_getenv(const char *name)
 	return getenv(name);
 }
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-
 /* Set while this thread runs init_process(): dlsym may allocate, and an allocator that opens a
- * socket would re-enter shim_settings_init() and wait on its own pthread_once forever. The re-entrant call
+ * socket would re-enter shim_settings_init() and wait for itself forever. The re-entrant call
  * proceeds with the raw-syscall fallbacks and default settings instead. */
 static __thread bool initializing __attribute__((tls_model("initial-exec")));
 
 static void init_process(void)
 {
 	initializing = true;
-	shim_real_bind();
 	bool secure = getauxval(AT_SECURE) != 0;
 	shim_settings_parse(&shim_settings, secure, process_getenv);
 	const char *debug = secure ? NULL : getenv("MPTCPIZE_DEBUG");
@@ -69,10 +67,40 @@ static void init_process(void)
 
 bool shim_settings_initialized;
 
+/* Not pthread_once: its completion always makes a futex wake syscall, in every process. One
+ * thread wins the exchange and initialises; another that arrives meanwhile waits for it (it
+ * reads the environment and binds symbols: microseconds). A winner that can never finish (this
+ * is a fork child of a process that forked while another thread was initialising) is waited for
+ * up to INIT_WAIT_NS, then the waiter initialises itself: the same values from the same
+ * environment. */
+#define INIT_WAIT_NS 1000000000LL
+static int init_state; /* 0 none, 1 running, 2 done */
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 void shim_settings_init_slow(void)
 {
 	if (initializing)
 		return;
-	pthread_once(&init_once, init_process);
+	int expected = 0;
+	if (__atomic_compare_exchange_n(&init_state, &expected, 1, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		init_process();
+	} else if (expected == 1) {
+		long long deadline = now_ns() + INIT_WAIT_NS;
+		while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == 1) {
+			if (now_ns() >= deadline) {
+				init_process();
+				break;
+			}
+			sched_yield();
+		}
+	}
+	__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
 	__atomic_store_n(&shim_settings_initialized, true, __ATOMIC_RELEASE);
 }

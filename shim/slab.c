@@ -80,15 +80,21 @@ static bool grow(struct shim_slab *s)
 {
 	if (s->walkable && s->npages >= SHIM_SLAB_PAGES)
 		return false;
-	unsigned char *page = mmap(NULL, SHIM_SLAB_PAGE_BYTES, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (page == MAP_FAILED)
-		return false;
-	size_t n = SHIM_SLAB_PAGE_BYTES / s->block;
-	for (size_t i = 0; i < n; i++)
-		*link_of(s, page + i * s->block) = i + 1 < n ? page + (i + 1) * s->block : NULL;
-	s->free_list = page;
-	if (s->npages < SHIM_SLAB_PAGES)
+	unsigned char *page = NULL;
+	if (s->first_page && s->npages == 0) {
+		page = s->first_page;
+	} else {
+		page = mmap(NULL, SHIM_SLAB_PAGE_BYTES, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (page == MAP_FAILED)
+			return false;
+	}
+	/* A walker reads fresh only for the last recorded page: publish fresh before the page.
+	 * The static first page is not written into pages[] (that would be a page fault more). */
+	size_t bytes = page == s->first_page ? s->first_bytes : SHIM_SLAB_PAGE_BYTES;
+	__atomic_store_n(&s->fresh, page, __ATOMIC_RELEASE);
+	s->fresh_end = page + (bytes / s->block) * s->block;
+	if (s->pages && s->npages < SHIM_SLAB_PAGES && page != s->first_page)
 		__atomic_store_n(&s->pages[s->npages], page, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->npages, s->npages + 1, __ATOMIC_RELEASE);
 	return true;
@@ -98,12 +104,20 @@ void *shim_slab_alloc(struct shim_slab *s)
 {
 	if (!lock_slab(s))
 		return NULL;
-	if (!s->free_list && !grow(s)) {
-		unlock_slab(s);
-		return NULL;
-	}
 	void *b = s->free_list;
-	s->free_list = *link_of(s, b);
+	if (b) {
+		s->free_list = *link_of(s, b);
+	} else {
+		if ((!s->fresh || s->fresh + s->block > s->fresh_end) && !grow(s)) {
+			unlock_slab(s);
+			return NULL;
+		}
+		b = s->fresh;
+		/* Never handed out, so zero already; written here so that the user's first access
+		 * (a lock word's read-modify-write) costs one write fault, not a read then a write. */
+		memset(b, 0, s->block);
+		__atomic_store_n(&s->fresh, s->fresh + s->block, __ATOMIC_RELEASE);
+	}
 	s->in_use++;
 	unlock_slab(s);
 	return b;
@@ -126,12 +140,21 @@ unsigned long shim_slab_in_use(const struct shim_slab *s)
 
 void shim_slab_walk(struct shim_slab *s, void (*fn)(void *block))
 {
-	unsigned int n = __atomic_load_n(&s->npages, __ATOMIC_ACQUIRE);
+	unsigned int n = s->pages ? __atomic_load_n(&s->npages, __ATOMIC_ACQUIRE) : 0;
 	if (n > SHIM_SLAB_PAGES)
 		n = SHIM_SLAB_PAGES;
+	unsigned char *fresh = __atomic_load_n(&s->fresh, __ATOMIC_ACQUIRE);
 	for (unsigned int p = 0; p < n; p++) {
-		unsigned char *page = __atomic_load_n(&s->pages[p], __ATOMIC_ACQUIRE);
-		for (size_t off = 0; page && off + s->block <= SHIM_SLAB_PAGE_BYTES; off += s->block)
+		unsigned char *page = p == 0 && s->first_page
+					      ? s->first_page
+					      : __atomic_load_n(&s->pages[p], __ATOMIC_ACQUIRE);
+		if (!page)
+			continue;
+		/* The last page only up to the blocks handed out: the rest was never touched. */
+		size_t end = page == s->first_page ? s->first_bytes : SHIM_SLAB_PAGE_BYTES;
+		if (p == n - 1 && fresh >= page && fresh <= page + end)
+			end = (size_t)(fresh - page);
+		for (size_t off = 0; off + s->block <= end; off += s->block)
 			fn(page + off);
 	}
 }

@@ -4,7 +4,11 @@
  * signal handlers, between fork and exec, or inside an allocator).
  *
  * A slab hands out blocks of one size from 64 KiB anonymous pages that are never unmapped, so
- * a stale pointer to a freed block still points at mapped memory. The free list is threaded
+ * a stale pointer to a freed block still points at mapped memory. The first page can be static
+ * (`first_page`, `first_bytes` long, in .bss), so a process's first blocks cost no mmap. A page is handed out from
+ * its start, block by block, as needed: only the 4 KiB pages that hold blocks ever handed out
+ * are touched (a short-lived process with one socket faults one page, not sixteen). Freed
+ * blocks go on a free list, which is threaded
  * through a link word at `link_off` inside each free block: a user can keep a lock word
  * elsewhere in the block that stays valid while the block is free (fdstate.c does). The
  * allocator's lock is a try-lock: a signal handler that interrupted the holder on the same
@@ -29,17 +33,21 @@ struct shim_slab {
 	int walkable;       /* every page is recorded (and growth stops at SHIM_SLAB_PAGES) */
 	int lock;
 	int stuck;          /* a wait for the lock timed out: later callers fail at once */
+	void *first_page;   /* optional static memory used before any mmap, first_bytes long */
+	uint32_t first_bytes;
 	void *free_list;
+	unsigned char *fresh, *fresh_end; /* the newest page's blocks never handed out yet */
 	unsigned long in_use;
 	unsigned int npages;
-	void *pages[SHIM_SLAB_PAGES];
+	void **pages;       /* SHIM_SLAB_PAGES entries (SHIM_BIG_BSS), NULL if not walkable */
 };
 
 /* A block, not zeroed; NULL if no memory or the allocator is busy. */
 void *shim_slab_alloc(struct shim_slab *s);
 void shim_slab_free(struct shim_slab *s, void *block);
 unsigned long shim_slab_in_use(const struct shim_slab *s);
-/* Calls fn on every block of a walkable slab, free or not. Fork handlers only: no lock. */
+/* Calls fn on every block of a walkable slab ever handed out, free or not. Fork handlers only:
+ * no lock. */
 void shim_slab_walk(struct shim_slab *s, void (*fn)(void *block));
 /* In a fork child: release the allocator's lock (the thread that held it is gone). */
 void shim_slab_atfork_child(struct shim_slab *s);

@@ -40,20 +40,56 @@ enum {
 		SHIM_SOCKOPTS_TCP(OPT_ID) NOPTS
 };
 
+/* The texts, laid out as one struct of char arrays so that each text's place is a constant
+ * (offsetof), not a pointer the dynamic linker would have to fix up. */
+#define OPT_TEXT_FIELDS(name, num, policy, flags, meaning, reason)                                 \
+	char meaning_##name[sizeof(meaning)];                                                      \
+	char reason_##name[sizeof(reason)];
+struct sockopt_texts {
+	SHIM_SOCKOPTS_SOCKET(OPT_TEXT_FIELDS) SHIM_SOCKOPTS_IP(OPT_TEXT_FIELDS)
+		SHIM_SOCKOPTS_IPV6(OPT_TEXT_FIELDS) SHIM_SOCKOPTS_TCP(OPT_TEXT_FIELDS)
+};
+/* Never instantiated: a name that does not fit, with its NUL, makes an array of negative size. */
+#define OPT_NAME_FITS(name, num, policy, flags, meaning, reason)                                   \
+	char fits_##name[SHIM_SOCKOPT_NAME_SIZE - sizeof(#name)];
+struct sockopt_names_fit {
+	SHIM_SOCKOPTS_SOCKET(OPT_NAME_FITS) SHIM_SOCKOPTS_IP(OPT_NAME_FITS)
+		SHIM_SOCKOPTS_IPV6(OPT_NAME_FITS) SHIM_SOCKOPTS_TCP(OPT_NAME_FITS)
+};
+#define OPT_TEXT_INIT(name, num, policy, flags, meaning, reason) meaning, reason,
+static const struct sockopt_texts texts = {
+	SHIM_SOCKOPTS_SOCKET(OPT_TEXT_INIT) SHIM_SOCKOPTS_IP(OPT_TEXT_INIT)
+		SHIM_SOCKOPTS_IPV6(OPT_TEXT_INIT) SHIM_SOCKOPTS_TCP(OPT_TEXT_INIT)};
+
+/* Stringised and pasted at the first expansion: SO_DEBUG & co. are macros too. */
+#define OPT_ENTRY(level, name_text, num, policy, flags, meaning_at, reason_at)                     \
+	{level, num, name_text, policy, flags, meaning_at, reason_at},
+#define OPT_AT(field) offsetof(struct sockopt_texts, field)
 #define OPT_SOCKET(name, num, policy, flags, meaning, reason)                                      \
-	{SOL_SOCKET, num, #name, policy, flags, meaning, reason},
+	OPT_ENTRY(SOL_SOCKET, #name, num, policy, flags, OPT_AT(meaning_##name), OPT_AT(reason_##name))
 #define OPT_IP(name, num, policy, flags, meaning, reason)                                          \
-	{IPPROTO_IP, num, #name, policy, flags, meaning, reason},
+	OPT_ENTRY(IPPROTO_IP, #name, num, policy, flags, OPT_AT(meaning_##name), OPT_AT(reason_##name))
 #define OPT_IPV6(name, num, policy, flags, meaning, reason)                                        \
-	{IPPROTO_IPV6, num, #name, policy, flags, meaning, reason},
+	OPT_ENTRY(IPPROTO_IPV6, #name, num, policy, flags, OPT_AT(meaning_##name),                 \
+		  OPT_AT(reason_##name))
 #define OPT_TCP(name, num, policy, flags, meaning, reason)                                         \
-	{IPPROTO_TCP, num, #name, policy, flags, meaning, reason},
+	OPT_ENTRY(IPPROTO_TCP, #name, num, policy, flags, OPT_AT(meaning_##name), OPT_AT(reason_##name))
 
 const struct shim_sockopt_info shim_sockopt_table[] = {
 	SHIM_SOCKOPTS_SOCKET(OPT_SOCKET) SHIM_SOCKOPTS_IP(OPT_IP) SHIM_SOCKOPTS_IPV6(OPT_IPV6)
-		SHIM_SOCKOPTS_TCP(OPT_TCP){0, 0, NULL, 0, 0, NULL, NULL},
+		SHIM_SOCKOPTS_TCP(OPT_TCP){0, 0, "", 0, 0, 0, 0},
 };
 const unsigned int shim_sockopt_count = NOPTS;
+
+const char *shim_sockopt_meaning(const struct shim_sockopt_info *info)
+{
+	return (const char *)&texts + info->meaning_at;
+}
+
+const char *shim_sockopt_reason(const struct shim_sockopt_info *info)
+{
+	return (const char *)&texts + info->reason_at;
+}
 
 /* Per level: number -> entry id + 1 (0: not in the table). A number defined twice at one level
  * is a compile error (-Woverride-init). */

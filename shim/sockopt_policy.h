@@ -83,17 +83,24 @@ enum shim_sockopt_info_flag {
 	SHIM_SOCKOPT_F_TCP_ZERO_CLOSED_ONLY = 1u << 13,
 };
 
+/* No pointer in an entry: the table is read-only data that the dynamic linker never touches
+ * (765 relocations, three copied pages in every process, before). The texts are offsets into
+ * one block, read through shim_sockopt_meaning() and shim_sockopt_reason(). */
+#define SHIM_SOCKOPT_NAME_SIZE 40
 struct shim_sockopt_info {
 	int level;
 	int optname;
-	const char *name;
+	char name[SHIM_SOCKOPT_NAME_SIZE];
 	enum shim_sockopt_policy policy; /* compiled default */
-	unsigned int flags;   /* enum shim_sockopt_info_flag */
-	const char *meaning;  /* what it does on a TCP socket */
-	const char *reason;   /* why this policy */
+	unsigned int flags;      /* enum shim_sockopt_info_flag */
+	unsigned int meaning_at; /* what it does on a TCP socket */
+	unsigned int reason_at;  /* why this policy */
 };
 
-/* The compiled table in (level, number) order, terminated by an entry with name == NULL;
+const char *shim_sockopt_meaning(const struct shim_sockopt_info *info);
+const char *shim_sockopt_reason(const struct shim_sockopt_info *info);
+
+/* The compiled table in (level, number) order, terminated by an entry with an empty name;
  * shim_sockopt_count entries before it. Walked by `mptcpize options` and the BPF policy generator. */
 extern const struct shim_sockopt_info shim_sockopt_table[];
 extern const unsigned int shim_sockopt_count;

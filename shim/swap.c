@@ -189,22 +189,54 @@ struct rebind {
 	bool orig_reuseport_set;
 };
 
-/* Makes newfd what fd is: flags, owner, address, listening. On failure errno says why. */
+static bool addr_is_set(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr != htonl(INADDR_ANY);
+	if (ss->ss_family == AF_INET6)
+		return !IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return false;
+}
+
+/* An address bound without a port (IP_BIND_ADDRESS_NO_PORT: a proxy's chosen source address,
+ * the port comes at connect()): bound again the same way. The option was replayed with the log;
+ * it is set for this bind if not (and cleared again), so that no port is taken where the
+ * program had none. No port is held, so nothing is shared with the MPTCP socket. */
+static bool bind_address_only(int newfd, const struct rebind *rb)
+{
+	bool had = get_int(newfd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT);
+	if (!had && !set_int(newfd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1))
+		return false;
+	bool ok = real_bind(newfd, (const struct sockaddr *)&rb->addr, rb->len) == 0;
+	int err = errno;
+	if (!had)
+		(void)set_int(newfd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 0);
+	errno = err;
+	return ok;
+}
+
+/* Makes newfd what fd is: flags, owner and the signal O_ASYNC sends (F_SETSIG), address,
+ * listening. On failure errno says why. */
 static bool prepare(int fd, int newfd, const struct shim_fd *rec, bool listening,
 		    struct rebind *rb)
 {
 	int status_flags = real_fcntl(fd, F_GETFL);
 	struct f_owner_ex owner = {0};
 	bool has_owner = real_fcntl(fd, F_GETOWN_EX, &owner) == 0 && owner.pid != 0;
+	int sig = real_fcntl(fd, F_GETSIG);
 	if (status_flags < 0 || real_fcntl(newfd, F_SETFL, status_flags) != 0 ||
-	    (has_owner && real_fcntl(newfd, F_SETOWN_EX, &owner) != 0))
+	    (has_owner && real_fcntl(newfd, F_SETOWN_EX, &owner) != 0) ||
+	    (sig > 0 && real_fcntl(newfd, F_SETSIG, sig) != 0))
 		return false;
 	rb->len = sizeof(rb->addr);
 	memset(&rb->addr, 0, sizeof(rb->addr));
 	if (getsockname(fd, (struct sockaddr *)&rb->addr, &rb->len) != 0)
 		return false;
-	if (!port_is_set(&rb->addr))
+	if (!port_is_set(&rb->addr)) {
+		if (addr_is_set(&rb->addr) && !bind_address_only(newfd, rb))
+			return false;
 		return !listening || real_listen(newfd, rec->backlog) == 0;
+	}
 	/* A port the kernel chose is bound again after dup3() (bind_kernel_port). A probe socket
 	 * with the same options first proves that the port can be bound at all (no connection
 	 * accepted earlier still holds it), so that only a race can fail after dup3(). */

@@ -3,8 +3,9 @@
  * swap.h - replaces an upgraded MPTCP socket by a plain TCP socket in place.
  *
  * The program keeps its fd number. The new socket gets the same file-status flags (O_NONBLOCK,
- * O_ASYNC...), FD_CLOEXEC and owner, every option recorded in the socket's log replayed in
- * order, the same bound address, and, for a listener, listen() with the same backlog. Possible
+ * O_ASYNC...), FD_CLOEXEC, owner and F_SETSIG signal, every option recorded in the socket's log
+ * replayed in order, the same bound address (with or without a port: IP_BIND_ADDRESS_NO_PORT),
+ * and, for a listener, listen() with the same backlog. Possible
  * only while the socket is unconnected, or listening with an empty accept queue, and open
  * under this one fd in this one process; otherwise nothing is changed and SHIM_SWAP_TOO_LATE
  * is returned. Every step that can fail happens on the new socket before it replaces the old

@@ -6,6 +6,7 @@
 
 #include "counters.h"
 #include "identity.h"
+#include "layout.h"
 #include "log.h"
 #include "mptcpize-config.h"
 #include "ruleimg.h"
@@ -34,7 +35,7 @@ static const struct shim_ruleset builtin = {
 static struct shim_ruleimg image;
 static const struct shim_ruleset *ruleset = &builtin;
 static const struct shim_rule *matched_rule;
-static struct shim_identity_buf identity_buf;
+static struct shim_identity_buf identity_buf SHIM_BIG_BSS;
 static enum shim_ruleimg_state rules_state = SHIM_RULEIMG_NO_SOURCE;
 
 static void apply_env_sockopts(void)

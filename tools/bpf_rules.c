@@ -96,7 +96,7 @@ int bpf_rules_derive(struct bpf_rule_entry *out, int max)
 	close(probe);
 
 	int n = 0;
-	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name && n < max; o++) {
+	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name[0] && n < max; o++) {
 		if (o->flags & SHIM_SOCKOPT_F_GET_ONLY)
 			continue;
 		enum shim_sockopt_policy pol = shim_sockopt_policy(o->level, o->optname);

@@ -75,14 +75,14 @@ int cmd_options(int argc, char **argv)
 	if (markdown)
 		printf("| option | level | number | policy | on a TCP socket | why |\n"
 		       "|---|---|---|---|---|---|\n");
-	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name; o++) {
+	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name[0]; o++) {
 		const char *policy = shim_sockopt_policy_name(shim_sockopt_policy(o->level, o->optname));
 		if (markdown)
 			printf("| `%s` | %s | %d | %s%s | %s | %s |\n", o->name, level_name(o->level),
-			       o->optname, policy, flag_note(o->flags), o->meaning, o->reason);
+			       o->optname, policy, flag_note(o->flags), shim_sockopt_meaning(o), shim_sockopt_reason(o));
 		else
 			printf("%-32s %-10s %3d %-20s %s%s; %s\n", o->name, level_name(o->level),
-			       o->optname, policy, o->meaning, flag_note(o->flags), o->reason);
+			       o->optname, policy, shim_sockopt_meaning(o), flag_note(o->flags), shim_sockopt_reason(o));
 	}
 	const char *other = shim_sockopt_policy_name(shim_sockopt_policy(SOL_SOCKET, 100000));
 	const char *why = "a newer kernel's option: swap to TCP while possible, else emulate "

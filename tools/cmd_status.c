@@ -98,16 +98,19 @@ static int show(long pid)
 	}
 	bool other_ns = *ns && strcmp(ns, myns) != 0;
 	struct status_counters_maps maps;
-	status_counters_scan_maps(pid, &maps);
+	bool maps_ok = status_counters_scan_maps(pid, &maps);
 	long launcher = bpf_cgroup_launcher_of(pid);
 	if (launcher)
 		printf("%ld %s  (BPF engine: mptcpize run --bpf, launcher %ld)%s%s\n", pid, comm,
 		       launcher, other_ns ? "  netns " : "", other_ns ? ns : "");
 	else
-		printf("%ld %s%s%s%s\n", pid, comm, maps.has_library ? "" : "  (library not loaded)",
+		printf("%ld %s%s%s%s\n", pid, comm,
+		       !maps_ok            ? "  (cannot read its maps: run as root)"
+		       : maps.has_library ? ""
+					  : "  (library not loaded)",
 		       other_ns ? "  netns " : "", other_ns ? ns : "");
 
-	struct shim_counters_file c;
+	struct shim_counters_block c;
 	char cwhy[256];
 	if (status_counters_read_counters(pid, &maps, &c, cwhy, sizeof(cwhy))) {
 		static const char *const names[] = SHIM_COUNTER_NAMES;
@@ -176,7 +179,6 @@ int cmd_status(int argc, char **argv)
 	int prc = cli_parse(&cli_cmd_status, argc, argv, NULL, NULL, &args);
 	if (prc >= 0)
 		return prc;
-	status_counters_clean_stale();
 	if (args.nops > 0) {
 		for (int i = 0; i < args.nops; i++) {
 			char *end;

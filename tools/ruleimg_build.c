@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ruleimg_build.c - rule set -> image bytes; see ruleimg_build.h. The records are copied as
- * they are (they are fixed-layout, offsets instead of pointers), each section 8-byte aligned,
- * then the checksum is computed over the whole with its own field zero.
+ * they are (they are fixed-layout, offsets instead of pointers), the name index is built from
+ * them, each section 8-byte aligned, then the checksum is computed over the whole with its own
+ * field zero.
  */
 #include "ruleimg_build.h"
 
@@ -16,8 +17,47 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
+static int by_hash_then_rule(const void *a, const void *b)
+{
+	const struct shim_rules_name *x = a, *y = b;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+/* The name index and the scan list (rules.h): every rule goes to exactly one of them. */
+static bool build_index(const struct shim_ruleset *rs, struct shim_rules_name **names,
+			uint32_t *nnames, uint32_t **scan, uint32_t *nscan)
+{
+	*names = calloc(rs->npatterns + 1, sizeof(**names));
+	*scan = calloc(rs->nrules + 1, sizeof(**scan));
+	if (!*names || !*scan)
+		return false;
+	*nnames = *nscan = 0;
+	for (uint32_t r = 0; r < rs->nrules; r++) {
+		const struct shim_rule *rule = &rs->rules[r];
+		if (!shim_rules_name_indexable(rs, rule)) {
+			(*scan)[(*nscan)++] = r;
+			continue;
+		}
+		const struct shim_slice n = rule->match[SHIM_MATCH_NAME];
+		for (unsigned int i = 0; i < n.count; i++)
+			(*names)[(*nnames)++] = (struct shim_rules_name){
+				shim_rules_name_hash(shim_rules_str(rs, rs->patterns[n.first + i].text)), r};
+	}
+	qsort(*names, *nnames, sizeof(**names), by_hash_then_rule);
+	return true;
+}
+
 void *ruleimg_build(const struct shim_ruleset *rs, const struct stat *src, size_t *len)
 {
+	struct shim_rules_name *names = NULL;
+	uint32_t *scan = NULL, nnames = 0, nscan = 0;
+	if (!build_index(rs, &names, &nnames, &scan, &nscan)) {
+		free(names);
+		free(scan);
+		return NULL;
+	}
 	const struct {
 		const void *data;
 		size_t count, size;
@@ -29,11 +69,14 @@ void *ruleimg_build(const struct shim_ruleset *rs, const struct stat *src, size_
 		[SHIM_RULEIMG_SOCKOPTS] = {rs->sockopts, rs->nsockopts,
 					   sizeof(struct shim_sockopt_rule)},
 		[SHIM_RULEIMG_STRINGS] = {rs->strings, rs->nstrings, 1},
+		[SHIM_RULEIMG_NAMES] = {names, nnames, sizeof(struct shim_rules_name)},
+		[SHIM_RULEIMG_SCAN] = {scan, nscan, sizeof(uint32_t)},
 	};
 	struct shim_ruleimg_header h = {
 		.version = SHIM_RULEIMG_VERSION,
 		.header_size = sizeof(h),
 		.bom = SHIM_RULEIMG_BOM,
+		.needs = shim_rules_needs(rs),
 		.file = rs->file,
 		.default_mode = rs->default_mode,
 	};
@@ -49,11 +92,13 @@ void *ruleimg_build(const struct shim_ruleset *rs, const struct stat *src, size_
 	}
 	h.total_size = total;
 	char *out = calloc(1, total);
-	if (!out)
-		return NULL;
-	for (int s = 0; s < SHIM_RULEIMG_SECTIONS; s++)
+	for (int s = 0; out && s < SHIM_RULEIMG_SECTIONS; s++)
 		if (sec[s].count)
 			memcpy(out + h.section[s].offset, sec[s].data, sec[s].count * sec[s].size);
+	free(names);
+	free(scan);
+	if (!out)
+		return NULL;
 	memcpy(out, &h, sizeof(h));
 	h.checksum = shim_ruleimg_checksum(out, total);
 	memcpy(out, &h, sizeof(h));

@@ -1,77 +1,80 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Preload tests of the shim's counters file (/dev/shm/mptcpize-<pidns>-<pid>, shim/counters.h): absent
- * until the first upgrade, then counting upgrades, option swaps, emulations and loopback skips;
- * a fork child counts in its own file; removed at normal exit. A full /dev/shm (a 64 KiB tmpfs in
- * a private mount namespace) leaves the program working without a file, never SIGBUS; a root
- * process whose first upgrade happens under a lowered euid makes no file its user could
- * truncate.
+ * Preload tests of the shim's counters (shim/counters.h), read the way `mptcpize status` reads
+ * them (tools/status_counters.c: the library's writable mappings, process_vm_readv): zero until
+ * the first upgrade, then counting upgrades, option swaps, emulations and loopback skips; a
+ * fork child starts from zero and its counts never reach the parent; no file is ever made, so
+ * a full /dev/shm changes nothing and a killed process leaves nothing behind; another user
+ * cannot read them.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <linux/filter.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <fcntl.h>
-#include <sched.h>
 
 #include "../common/kernel_truth.h"
-#include "../../shim/counters.h"
+#include "counters.h"
+#include "status_counters.h"
 
-static unsigned long long my_pidns(void)
+static bool read_block(long pid, struct shim_counters_block *out, char *why, size_t size)
 {
-	struct stat st;
-	return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long long)st.st_ino : 0;
-}
-
-static void path_of(long pid, char *path, size_t size)
-{
-	snprintf(path, size, SHIM_COUNTERS_PATH_FMT, my_pidns(), pid);
-}
-
-static bool read_file(long pid, struct shim_counters_file *out)
-{
-	char path[64];
-	path_of(pid, path, sizeof(path));
-	FILE *f = fopen(path, "re");
-	if (!f)
+	struct status_counters_maps maps;
+	if (!status_counters_scan_maps(pid, &maps)) {
+		snprintf(why, size, "cannot read /proc/%ld/maps: %s", pid, strerror(errno));
 		return false;
-	bool ok = fread(out, sizeof(*out), 1, f) == 1 && out->magic == SHIM_COUNTERS_MAGIC;
-	fclose(f);
-	return ok;
+	}
+	return maps.has_library && status_counters_read_counters(pid, &maps, out, why, size);
+}
+
+static uint64_t counter_of(long pid, enum shim_counter c)
+{
+	struct shim_counters_block b;
+	char why[256] = "";
+	bool ok = read_block(pid, &b, why, sizeof(why));
+	cr_assert(ok, "counters of %ld: %s", pid, why);
+	return b.value[c];
 }
 
 static uint64_t counter(enum shim_counter c)
 {
-	struct shim_counters_file f;
-	return read_file((long)getpid(), &f) ? f.value[c] : UINT64_MAX;
+	return counter_of((long)getpid(), c);
 }
 
-/* Each test runs in its own process (criterion forks it), so the file starts absent. */
-Test(counters, absent_until_first_upgrade_then_counts)
+/* Entries of /dev/shm named like the old counters files. */
+static int shm_counters_files(void)
 {
-	struct shim_counters_file f;
-	/* A process killed before its exit handler leaves its file, and ours may be one with our
-	 * pid number (status removes those of dead processes): we have upgraded nothing yet, so
-	 * whatever is there is not ours. */
-	char path[64];
-	path_of((long)getpid(), path, sizeof(path));
-	(void)unlink(path);
+	DIR *d = opendir("/dev/shm");
+	int n = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, "mptcpize-", 9) == 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Each test runs in its own process (criterion forks it from a runner that made no socket). */
+Test(counters, zero_until_first_upgrade_then_counts)
+{
 	int unix_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	cr_expect_not(read_file((long)getpid(), &f), "a file before any upgrade");
+	struct shim_counters_block b;
+	char why[256] = "";
+	cr_assert(read_block((long)getpid(), &b, why, sizeof(why)), "%s", why);
+	cr_expect_eq(b.ncounters, SHIM_COUNTER_COUNT);
+	cr_expect_eq(b.value[SHIM_COUNTER_UPGRADED], 0, "counted before any upgrade");
 	close(unix_fd);
-	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET6, SOCK_STREAM, 0);
-	cr_assert(kernel_says_mptcp(a) && kernel_says_mptcp(b));
-	cr_assert(read_file((long)getpid(), &f), "no counters file after an upgrade");
-	cr_expect_eq(f.pid, (int64_t)getpid());
-	cr_expect_eq(f.ncounters, SHIM_COUNTER_COUNT);
-	cr_expect_eq(f.value[SHIM_COUNTER_UPGRADED], 2);
-	cr_expect_eq(f.value[SHIM_COUNTER_SWAP_OPTION], 0);
+	int files = shm_counters_files();
+	int a = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET6, SOCK_STREAM, 0);
+	cr_assert(kernel_says_mptcp(a) && kernel_says_mptcp(c));
+	cr_expect_eq(counter(SHIM_COUNTER_UPGRADED), 2);
+	cr_expect_eq(counter(SHIM_COUNTER_SWAP_OPTION), 0);
+	cr_expect_eq(shm_counters_files(), files, "the upgrade made a file in /dev/shm");
 	close(a);
-	close(b);
+	close(c);
 }
 
 Test(counters, option_swap_emulation_and_loopback)
@@ -108,105 +111,71 @@ Test(counters, option_swap_emulation_and_loopback)
 	close(l);
 }
 
-Test(counters, fork_child_has_its_own_file_removed_at_exit)
+Test(counters, fork_child_starts_from_zero_and_stays_apart)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	cr_assert_eq(counter(SHIM_COUNTER_UPGRADED), 1);
-	int p[2];
-	cr_assert_eq(pipe(p), 0);
+	int to_parent[2], to_child[2];
+	cr_assert_eq(pipe(to_parent), 0);
+	cr_assert_eq(pipe(to_child), 0);
 	pid_t child = fork();
 	if (child == 0) {
-		/* Before its own upgrade the child has no file; after it, its own count only. */
-		struct shim_counters_file f;
-		int ok = !read_file((long)getpid(), &f);
-		int s = socket(AF_INET, SOCK_STREAM, 0);
-		ok = ok && read_file((long)getpid(), &f) && f.value[SHIM_COUNTER_UPGRADED] == 1;
-		close(s);
-		char c = ok ? 'y' : 'n';
-		(void)!write(p[1], &c, 1);
-		exit(0); /* normal exit: the destructor removes the child's file */
+		char c = 'n';
+		if (counter(SHIM_COUNTER_UPGRADED) == 0) {
+			int s = socket(AF_INET, SOCK_STREAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
+			c = counter(SHIM_COUNTER_UPGRADED) == 2 ? 'y' : 'n';
+			(void)s, (void)t;
+		}
+		(void)!write(to_parent[1], &c, 1);
+		(void)!read(to_child[0], &c, 1); /* stay alive while the parent reads us */
+		_exit(0);
 	}
 	char c = 0;
-	cr_assert_eq(read(p[0], &c, 1), 1);
-	cr_expect_eq(c, 'y', "child: no file before its upgrade, then its own count of 1");
+	cr_assert_eq(read(to_parent[0], &c, 1), 1);
+	cr_expect_eq(c, 'y', "child: not zero after fork, or not its own count of 2");
+	/* Read as status does, from another process: the child's memory. */
+	cr_expect_eq(counter_of((long)child, SHIM_COUNTER_UPGRADED), 2);
+	cr_expect_eq(counter(SHIM_COUNTER_UPGRADED), 1, "the child's upgrades reached the parent");
+	(void)!write(to_child[1], "x", 1);
 	int status;
 	waitpid(child, &status, 0);
-	struct shim_counters_file f;
-	cr_expect_not(read_file((long)child, &f), "child's file left after a normal exit");
-	cr_expect_eq(counter(SHIM_COUNTER_UPGRADED), 1, "the child's upgrade leaked into the parent");
 	close(fd);
 }
 
-/* A private mount namespace with a 64 KiB tmpfs over /dev/shm, filled to the last block. */
-static void fill_private_dev_shm(void)
+Test(counters, killed_process_leaves_nothing_behind)
 {
-	if (geteuid() != 0)
-		cr_skip_test("needs root (mount namespace)");
-	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
-	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-	cr_assert_eq(mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=64k,mode=1777"), 0, "%s",
-		     strerror(errno));
-	int fd = open("/dev/shm/filler", O_WRONLY | O_CREAT | O_EXCL, 0600);
-	cr_assert(fd >= 0);
-	static char block[4096];
-	while (write(fd, block, sizeof(block)) > 0)
-		;
-	cr_assert_eq(errno, ENOSPC, "filling /dev/shm: %s", strerror(errno));
-	close(fd);
-}
-
-Test(counters, full_dev_shm_no_sigbus_program_works)
-{
-	fill_private_dev_shm();
-	/* The first upgrade makes the file; before the fix its first store raised SIGBUS. */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(fd >= 0 && kernel_says_mptcp(fd), "the socket is still upgraded");
-	int one = 1; /* an emulated option: counted, and answered */
-	cr_expect_eq(setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one)), 0);
-	int v = 0;
-	socklen_t len = sizeof(v);
-	cr_expect_eq(getsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &v, &len), 0);
-	cr_expect_eq(v, 1);
-	struct shim_counters_file f;
-	cr_expect_not(read_file((long)getpid(), &f), "a counters file on a full /dev/shm");
-	char path[64];
-	path_of((long)getpid(), path, sizeof(path));
-	cr_expect(access(path, F_OK) != 0, "the half-made file was not removed");
-	close(fd);
-}
-
-Test(counters, lowered_euid_makes_no_file_the_user_could_truncate)
-{
-	if (geteuid() != 0)
-		cr_skip_test("needs root (seteuid)");
-	char path[64];
-	path_of((long)getpid(), path, sizeof(path));
-	cr_assert_eq(seteuid(65534), 0);
-	int a = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(kernel_says_mptcp(a));
-	struct stat st;
-	bool made = stat(path, &st) == 0;
-	cr_expect(!made || st.st_uid == 0, "counters file owned by uid %u", (unsigned)st.st_uid);
-	/* What that user would do: truncate it. */
+	int files = shm_counters_files();
 	pid_t child = fork();
 	if (child == 0) {
-		if (seteuid(0) != 0 || setuid(65534) != 0)
-			_exit(2);
-		_exit(truncate(path, 0) == 0 ? 1 : 0);
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		(void)s;
+		raise(SIGKILL);
+		_exit(1);
 	}
 	int status;
 	waitpid(child, &status, 0);
-	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the lowered user truncated it");
-	int one = 1; /* counted: a store into the mapping, SIGBUS if it was truncated */
-	cr_expect_eq(setsockopt(a, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one)), 0);
-	cr_assert_eq(seteuid(0), 0);
-	/* Back to equal ids: the next upgrade makes the file, as root, 0600. */
-	int b = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(kernel_says_mptcp(b));
-	cr_assert_eq(stat(path, &st), 0, "no counters file once the ids are equal again");
-	cr_expect_eq(st.st_uid, 0);
-	cr_expect_eq(st.st_mode & 077, 0);
-	cr_expect_eq(counter(SHIM_COUNTER_UPGRADED), 2);
-	close(a);
-	close(b);
+	cr_assert(WIFSIGNALED(status));
+	cr_expect_eq(shm_counters_files(), files, "a killed process left a file in /dev/shm");
+}
+
+Test(counters, another_user_cannot_read_them)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root (setuid)");
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(kernel_says_mptcp(s));
+	long me = (long)getpid();
+	pid_t child = fork();
+	if (child == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(2);
+		struct shim_counters_block b;
+		char why[256] = "";
+		_exit(read_block(me, &b, why, sizeof(why)) ? 1 : strstr(why, "cannot read") ? 0 : 3);
+	}
+	int status;
+	waitpid(child, &status, 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "nobody read root's counters, or got an unclear answer (status %d)", status);
+	close(s);
 }

@@ -208,7 +208,7 @@ static void compare(struct tally *t, int family, enum state st, int level, int o
 	if (!why && info && shim_sockopt_policy(level, opt) == SHIM_SOCKOPT_FALLBACK &&
 	    (st == ST_CONNECTED || st == ST_ACCEPTED) &&
 	    (((s == S_SET1 || s == S_SET0) && sh->rc && !tcp->rc) || s == S_REREAD))
-		why = info->reason;
+		why = shim_sockopt_reason(info);
 	char name[48];
 	option_name(name, sizeof(name), level, opt);
 	if (why) {

@@ -158,18 +158,6 @@ Test(stress, threads_and_dups, .timeout = 120)
 		     value_errors, strict_checks);
 }
 
-/* A child that leaves by _exit() runs no exit handler, so its counters file stays behind. */
-static void remove_counters_of(pid_t pid)
-{
-	struct stat ns;
-	char path[96];
-	if (stat("/proc/self/ns/pid", &ns) != 0)
-		return;
-	snprintf(path, sizeof(path), SHIM_COUNTERS_PATH_FMT, (unsigned long long)ns.st_ino,
-		 (long)pid);
-	(void)unlink(path);
-}
-
 /* Bounded wait for a child: false if it had to be killed. */
 static bool wait_child(pid_t pid, int *status, int seconds)
 {
@@ -183,7 +171,6 @@ static bool wait_child(pid_t pid, int *status, int seconds)
 		kill(pid, SIGKILL);
 		waitpid(pid, status, 0);
 	}
-	remove_counters_of(pid);
 	return exited;
 }
 

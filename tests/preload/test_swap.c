@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Preload tests for the in-place MPTCP -> TCP swap (shim/swap.c): what the program had set up
- * on its socket survives the swap (fd number, O_NONBLOCK, FD_CLOEXEC, bound port, every option
- * replayed), a listener is swapped only while nothing waits in its accept queue, a full option
- * log leads to a swap rather than a lost option, and running out of fds is a clean error.
+ * on its socket survives the swap (fd number, O_NONBLOCK, FD_CLOEXEC, bound port or address,
+ * every option replayed), a listener is swapped only while nothing waits in its accept queue, a
+ * full option log leads to a swap rather than a lost option, and running out of fds is a clean
+ * error.
  * Each test runs in its own network namespace (tests/common/testnet.h).
  */
 #include <criterion/criterion.h>
@@ -163,16 +164,6 @@ Test(swap, without_cloexec_or_nonblock_stays_without)
 	close(fd);
 }
 
-/* Max backlog of a listener, as TCP_INFO reports it (tcpi_sacked on a listener). */
-static unsigned int listen_backlog(int fd)
-{
-	struct tcp_info info;
-	socklen_t len = sizeof(info);
-	memset(&info, 0, sizeof(info));
-	cr_assert_eq(raw_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
-	return info.tcpi_sacked;
-}
-
 Test(swap, idle_listener_is_swapped_and_still_accepts)
 {
 	for (int f = 0; f < 2; f++) {
@@ -186,7 +177,7 @@ Test(swap, idle_listener_is_swapped_and_still_accepts)
 			     "TCP_MD5SIG on a listener: %s", strerror(errno));
 		expect_tcp(l, "listener after TCP_MD5SIG");
 		cr_expect_eq(testnet_port(l), port, "same port");
-		cr_expect_eq(listen_backlog(l), 7u, "same backlog");
+		cr_expect_eq(kernel_listen_backlog(l), 7u, "same backlog");
 		int c = raw_socket(family, SOCK_STREAM, IPPROTO_TCP);
 		cr_assert_eq(setsockopt(c, IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5)), 0);
 		cr_assert_eq(testnet_connect(c, family, port), 0, "connect: %s", strerror(errno));
@@ -380,4 +371,35 @@ Test(swap, duplicated_socket_is_never_swapped)
 		close(other);
 		close(fd);
 	}
+}
+
+/* IP_BIND_ADDRESS_NO_PORT: bind() takes the source address only. A connect to loopback (swapped
+ * to TCP by the loopback rule) must leave from that address, as TCP's does. */
+Test(swap, source_address_bound_without_port_is_kept)
+{
+	int l = raw_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(l, 4), 0);
+	unsigned short port = testnet_port(l);
+	for (int k = 0; k < 2; k++) {
+		int fd = k ? raw_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) : socket(AF_INET, SOCK_STREAM, 0);
+		int one = 1;
+		cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)), 0);
+		struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002)};
+		cr_assert_eq(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+		a.sin_port = htons(port);
+		cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
+		expect_tcp(fd, "loopback connect");
+		struct sockaddr_in me;
+		socklen_t len = sizeof(me);
+		cr_assert_eq(getsockname(fd, (struct sockaddr *)&me, &len), 0);
+		cr_expect_eq(me.sin_addr.s_addr, htonl(0x7f000002), "%s left from %s",
+			     k ? "TCP" : "the shim's socket", inet_ntoa(me.sin_addr));
+		int acc = accept(l, NULL, NULL);
+		cr_expect_geq(acc, 0);
+		close(acc);
+		close(fd);
+	}
+	close(l);
 }

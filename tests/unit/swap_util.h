@@ -48,8 +48,8 @@ static inline void add_flags(int fd, uint32_t flags)
 }
 
 /* The program's setsockopt: applied to the MPTCP socket (a refusal is what the shim emulates)
- * and recorded for replay. */
-static inline void set_logged(int fd, int level, int name, const void *val, socklen_t len)
+ * and recorded for replay. True if MPTCP refused it. */
+static inline bool set_logged(int fd, int level, int name, const void *val, socklen_t len)
 {
 	bool refused = setsockopt(fd, level, name, val, len) != 0;
 	struct shim_fd *rec = shim_fdstate_acquire(fd);
@@ -57,6 +57,7 @@ static inline void set_logged(int fd, int level, int name, const void *val, sock
 	cr_assert(shim_optlog_put(&rec->log, SHIM_OPTLOG_REPLAY | (refused ? SHIM_OPTLOG_EMULATED : 0),
 				  level, name, val, len));
 	shim_fdstate_unlock(rec);
+	return refused;
 }
 
 /* As the hooks call it: record locked and validated. */
@@ -131,11 +132,18 @@ static inline int get_int(int fd, int level, int name)
 
 static inline int tcp_state(int fd)
 {
-	struct tcp_info info;
-	socklen_t len = sizeof(info);
-	memset(&info, 0, sizeof(info));
-	cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
-	return info.tcpi_state;
+	return kernel_tcp_info(fd).tcpi_state;
+}
+
+/* listen() with the record the listen hook keeps: backlog, LISTENED, AUTOPORT if no bind. */
+static inline void listen_as_the_hook_does(int fd, int backlog, bool autoport)
+{
+	struct shim_fd *rec = shim_fdstate_acquire(fd);
+	cr_assert_not_null(rec);
+	rec->backlog = backlog;
+	shim_fdstate_unlock(rec);
+	cr_assert_eq(listen(fd, backlog), 0);
+	add_flags(fd, SHIM_FDSTATE_LISTENED | (autoport ? SHIM_FDSTATE_AUTOPORT : 0));
 }
 
 static inline void expect_mptcp_still(int fd, uint64_t ino, const char *what)

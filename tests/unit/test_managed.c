@@ -16,7 +16,7 @@
 Test(managed, refusal_errnos_are_the_kernels)
 {
 	int probed = 0, refused = 0;
-	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name; o++) {
+	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name[0]; o++) {
 		if (o->flags & (SHIM_SOCKOPT_F_GET_ONLY | SHIM_SOCKOPT_F_GLOBAL))
 			continue;
 		int tcp = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);

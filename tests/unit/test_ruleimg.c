@@ -146,6 +146,66 @@ static unsigned int compare_dir(const char *dirpath, const char *tmp)
 	return compiled;
 }
 
+/* A big rule set of every kind the index treats differently: literal names (one or several per
+ * rule, some shared by rules, so the first must still win), globs, names with other keys, and
+ * rules without names, interleaved. Each of its names is asked as exe and as comm. */
+Test(ruleimg, name_index_gives_the_first_match_of_a_full_scan)
+{
+	char *tmp = tmpdir();
+	char path[128];
+	snprintf(path, sizeof(path), "%s/many.conf", tmp);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "default = \"tcp\";\nrules = (\n");
+	for (int i = 0; i < 300; i++) {
+		const char *mode = i % 2 ? "mptcp" : "tcp";
+		switch (i % 6) {
+		case 0: fprintf(f, "{ name = \"p%d\"; mode = \"%s\"; },\n", i / 3, mode); break;
+		case 1: fprintf(f, "{ name = [\"p%d\", \"q%d\"]; mode = \"%s\"; },\n", i / 3, i, mode); break;
+		case 2: fprintf(f, "{ name = \"p%d*\"; mode = \"%s\"; },\n", i / 7, mode); break;
+		case 3: fprintf(f, "{ name = \"p%d\"; user = \"root\"; mode = \"%s\"; },\n", i / 5, mode); break;
+		case 4: fprintf(f, "{ user = %d; mode = \"%s\"; },\n", 1000 + i, mode); break;
+		default: fprintf(f, "{ exe = \"/usr/bin/p%d\"; mode = \"%s\"; },\n", i / 4, mode); break;
+		}
+	}
+	fprintf(f, "{ name = \"last\"; mode = \"mptcp\"; }\n);\n");
+	fclose(f);
+	cr_assert(compile_and_compare(path, tmp));
+	struct shim_config_report rep = {0};
+	cr_assert_eq(shim_config_load(&cfg, path, false, &rep, NULL), SHIM_CONFIG_OK, "%s", rep.first);
+	size_t len;
+	void *bytes = ruleimg_build(&cfg.rs, NULL, &len);
+	struct shim_ruleimg img;
+	char why[192];
+	cr_assert(shim_ruleimg_view(&img, bytes, len, why, sizeof(why)), "%s", why);
+	unsigned int asked = 0;
+	for (uint32_t i = 0; i < cfg.rs.npatterns; i++) {
+		char exe[64];
+		const char *text = shim_rules_str(&cfg.rs, cfg.rs.patterns[i].text);
+		snprintf(exe, sizeof(exe), "/usr/bin/%s", text);
+		const char *comms[] = {text, "nomatch", ""};
+		for (unsigned int c = 0; c < 3; c++) {
+			struct shim_identity a = {.exe = exe, .comm = comms[c], .argv0 = ""};
+			struct shim_identity b = {.exe = "", .comm = text, .argv0 = ""};
+			const struct shim_identity *ids[] = {&a, &b};
+			for (unsigned int k = 0; k < 2; k++, asked++) {
+				const struct shim_rule *ra = shim_rules_match(&cfg.rs, ids[k]);
+				const struct shim_rule *rb = shim_rules_match(&img.rs, ids[k]);
+				cr_assert_eq(idx(ra, cfg.rs.rules, sizeof(*ra)), idx(rb, img.rs.rules, sizeof(*rb)),
+					     "%s as %s", text, k ? "comm" : "exe");
+			}
+		}
+	}
+	cr_expect_gt(asked, 1000u);
+	cr_expect_gt(img.rs.nnames, 100u, "the literal names are indexed");
+	cr_expect_gt(img.rs.nscan, 100u, "globs, users and exes are scanned");
+	cr_expect_eq(img.rs.nnames + img.rs.nscan >= img.rs.nrules, true);
+	free(bytes);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	cr_expect_eq(system(cmd), 0);
+}
+
 Test(ruleimg, same_verdicts_as_the_source_fixtures_and_corpus)
 {
 	char *tmp = tmpdir();
@@ -212,6 +272,30 @@ Test(ruleimg, rejects_truncated_flipped_and_forged_images)
 	buf[h->section[SHIM_RULEIMG_STRINGS].offset + h->section[SHIM_RULEIMG_STRINGS].count - 1] = 'x';
 	reseal(buf, len);
 	cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)), "unterminated strings");
+	/* The name index: an entry naming no rule, two entries out of order, a scan list out of
+	 * order (the binary search and the merge rely on the order). */
+	cr_assert_geq(h->section[SHIM_RULEIMG_NAMES].count, 2u, "the example has named rules");
+	struct shim_rules_name *names = (void *)(buf + h->section[SHIM_RULEIMG_NAMES].offset);
+	memcpy(buf, good, len);
+	names[0].rule = 100000;
+	reseal(buf, len);
+	cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)), "index past the rules");
+	memcpy(buf, good, len);
+	struct shim_rules_name first = names[0];
+	names[0] = names[1];
+	names[1] = first;
+	reseal(buf, len);
+	if (names[0].hash != names[1].hash || names[0].rule != names[1].rule)
+		cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)), "index unsorted");
+	if (h->section[SHIM_RULEIMG_SCAN].count >= 2) {
+		memcpy(buf, good, len);
+		uint32_t *scan = (void *)(buf + h->section[SHIM_RULEIMG_SCAN].offset);
+		uint32_t t = scan[0];
+		scan[0] = scan[1];
+		scan[1] = t;
+		reseal(buf, len);
+		cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)), "scan unsorted");
+	}
 	free(buf);
 	free(good);
 }

@@ -20,8 +20,8 @@ Test(policy, defaults_of_key_options)
 
 Test(policy, every_entry_has_a_reason_and_unique_name)
 {
-	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name; o++) {
-		cr_expect(o->reason && strlen(o->reason) > 5, "%s", o->name);
+	for (const struct shim_sockopt_info *o = shim_sockopt_table; o->name[0]; o++) {
+		cr_expect(strlen(shim_sockopt_reason(o)) > 5 && strlen(shim_sockopt_meaning(o)) > 5, "%s", o->name);
 		cr_expect_eq(shim_sockopt_lookup_name(o->name), o, "%s", o->name);
 		cr_expect_eq(shim_sockopt_lookup(o->level, o->optname), o, "%s", o->name);
 	}

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <poll.h>
+#include <signal.h>
 
 #include "capture.h"
 #include "log.h"
@@ -24,6 +25,7 @@ Test(swap, in_place_same_fd_flags_owner_and_errno)
 			struct f_owner_ex own = {.type = F_OWNER_PID, .pid = getpid()};
 			cr_assert_eq(fcntl(fd, F_SETOWN_EX, &own), 0);
 			cr_assert_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC), 0);
+			cr_assert_eq(fcntl(fd, F_SETSIG, SIGRTMIN + 1), 0); /* the signal O_ASYNC sends */
 		}
 		unsigned long blocks = shim_optlog_blocks_in_use();
 		int one = 1;
@@ -50,6 +52,7 @@ Test(swap, in_place_same_fd_flags_owner_and_errno)
 			struct f_owner_ex own = {0};
 			cr_assert_eq(fcntl(fd, F_GETOWN_EX, &own), 0);
 			cr_expect(own.type == F_OWNER_PID && own.pid == getpid(), "owner lost");
+			cr_expect_eq(fcntl(fd, F_GETSIG), SIGRTMIN + 1, "F_SETSIG signal lost");
 		}
 		cr_expect_eq(count_fds(), fds, "fd leak");
 		uint64_t ino = shim_fdstate_inode(fd);
@@ -87,6 +90,18 @@ static const struct opt int_opts[] = {
 	{IPPROTO_TCP, TCP_SYNCNT, 3},      {IPPROTO_IP, IP_TTL, 32},
 	{IPPROTO_IP, IP_TOS, 0x10},
 };
+
+/* getsockopt reads the same length and bytes on both sockets. */
+static void expect_same_bytes(int fd, int ref, int level, int name, const char *what)
+{
+	unsigned char a[64], b[64];
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	socklen_t la = sizeof(a), lb = sizeof(b);
+	cr_expect_eq(getsockopt(fd, level, name, a, &la), 0, "%s", what);
+	cr_expect_eq(getsockopt(ref, level, name, b, &lb), 0, "%s on TCP", what);
+	cr_expect(la == lb && memcmp(a, b, la) == 0, "%s reads differently from TCP's", what);
+}
 
 /* Every option of the log reads on the swapped socket exactly as on a TCP socket given the
  * same calls in the same order. */
@@ -130,19 +145,9 @@ Test(swap, logged_options_are_replayed_in_order_as_tcp_reads_them)
 		cr_expect_eq(get_int(fd, int_opts[i].level, int_opts[i].name),
 			     get_int(ref, int_opts[i].level, int_opts[i].name), "option %d/%d",
 			     int_opts[i].level, int_opts[i].name);
-	char a[16] = "", b[16] = "";
-	socklen_t la = sizeof(a), lb = sizeof(b);
-	cr_expect_eq(getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, a, &la), 0);
-	cr_expect_eq(getsockopt(ref, IPPROTO_TCP, TCP_CONGESTION, b, &lb), 0);
-	cr_expect_str_eq(a, b, "TCP_CONGESTION");
-	struct linger lgot = {0, 0};
-	socklen_t len = sizeof(lgot);
-	cr_expect_eq(getsockopt(fd, SOL_SOCKET, SO_LINGER, &lgot, &len), 0);
-	cr_expect(lgot.l_onoff == 1 && lgot.l_linger == 7, "SO_LINGER");
-	struct timeval tgot = {0, 0};
-	len = sizeof(tgot);
-	cr_expect_eq(getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tgot, &len), 0);
-	cr_expect(tgot.tv_sec == 2 && tgot.tv_usec == 500000, "SO_RCVTIMEO");
+	expect_same_bytes(fd, ref, IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION");
+	expect_same_bytes(fd, ref, SOL_SOCKET, SO_LINGER, "SO_LINGER");
+	expect_same_bytes(fd, ref, SOL_SOCKET, SO_RCVTIMEO, "SO_RCVTIMEO");
 	int fresh = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
 	cr_expect_eq(get_int(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP),
 		     get_int(fresh, IPPROTO_TCP, TCP_WINDOW_CLAMP), "an emulated-only entry replayed");
@@ -204,6 +209,73 @@ Test(swap, bound_address_survives_and_is_held_by_the_new_socket_alone)
 	}
 }
 
+/* The address part of the sockname: family, address and port as getsockname reads them. */
+static bool same_sockname(int a, int b)
+{
+	struct sockaddr_storage sa, sb;
+	socklen_t la = sizeof(sa), lb = sizeof(sb);
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	cr_assert_eq(getsockname(a, (struct sockaddr *)&sa, &la), 0);
+	cr_assert_eq(getsockname(b, (struct sockaddr *)&sb, &lb), 0);
+	return la == lb && memcmp(&sa, &sb, la) == 0;
+}
+
+/* IP_BIND_ADDRESS_NO_PORT: bind() takes the source address only, the port comes at connect().
+ * The swapped socket must keep that address (a proxy's chosen source IP). */
+Test(swap, address_bound_without_a_port_survives)
+{
+	for (int i = 0; i < 2; i++) {
+		int family = i ? AF_INET6 : AF_INET;
+		int l = socket(family, SOCK_STREAM, IPPROTO_TCP);
+		cr_assert_eq(bind_loopback(l, family, 0), 0);
+		cr_assert_eq(listen(l, 4), 0);
+		int fd = upgraded(family, 0);
+		int ref = socket(family, SOCK_STREAM, IPPROTO_TCP);
+		int one = 1;
+		/* Older MPTCP (6.1) refuses it: the shim then swaps at once (fallback-or-emulate),
+		 * before the bind, so the swap below meets a bound address only where MPTCP took it. */
+		bool refused = set_logged(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (refused)
+			cr_assert_eq(swap(fd), SHIM_SWAP_DONE);
+		cr_assert_eq(setsockopt(ref, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)), 0);
+		struct sockaddr_storage src;
+		socklen_t len = loopback(family, 0, &src);
+		if (family == AF_INET) /* another loopback address than the listener's */
+			((struct sockaddr_in *)&src)->sin_addr.s_addr = htonl(0x7f000002);
+		cr_assert_eq(bind(fd, (struct sockaddr *)&src, len), 0);
+		cr_assert_eq(bind(ref, (struct sockaddr *)&src, len), 0);
+		cr_assert(same_sockname(fd, ref), "before the swap");
+		cr_assert_eq(port_of(ref), 0, "IP_BIND_ADDRESS_NO_PORT took a port");
+		if (!refused)
+			cr_assert_eq(swap(fd), SHIM_SWAP_DONE);
+		else
+			cr_log_warn("MPTCP refuses IP_BIND_ADDRESS_NO_PORT: swapped before bind()");
+		expect_tcp_now(fd, "address without port");
+		cr_expect(same_sockname(fd, ref), "family %d: the bound address was lost", family);
+		/* ...and connections leave from it, as TCP's do */
+		for (int k = 0; k < 2; k++) {
+			int s = k ? ref : fd;
+			cr_assert_eq(connect_loopback(s, family, port_of(l)), 0, "%s", strerror(errno));
+			struct sockaddr_storage peer;
+			socklen_t plen = sizeof(peer);
+			int a = accept(l, (struct sockaddr *)&peer, &plen);
+			cr_assert_geq(a, 0);
+			struct sockaddr_storage me;
+			socklen_t mlen = sizeof(me);
+			cr_assert_eq(getsockname(s, (struct sockaddr *)&me, &mlen), 0);
+			if (family == AF_INET)
+				cr_expect_eq(((struct sockaddr_in *)&me)->sin_addr.s_addr, htonl(0x7f000002),
+					     "%s left from another address", k ? "TCP" : "the swapped socket");
+			close(a);
+		}
+		close(ref);
+		close(l);
+		shim_fdstate_forget(fd);
+		close(fd);
+	}
+}
+
 static bool kernel_has_local_port_range(void)
 {
 	int s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
@@ -258,26 +330,6 @@ Test(swap, kernel_chosen_port_behaves_as_on_tcp)
 	}
 }
 
-/* Max backlog of a listener, as TCP_INFO reports it (tcpi_sacked on a listener). */
-static unsigned int listen_backlog(int fd)
-{
-	struct tcp_info info;
-	socklen_t len = sizeof(info);
-	memset(&info, 0, sizeof(info));
-	cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
-	return info.tcpi_sacked;
-}
-
-static void listen_as_the_hook_does(int fd, int backlog, bool autoport)
-{
-	struct shim_fd *rec = shim_fdstate_acquire(fd);
-	cr_assert_not_null(rec);
-	rec->backlog = backlog;
-	shim_fdstate_unlock(rec);
-	cr_assert_eq(listen(fd, backlog), 0);
-	add_flags(fd, SHIM_FDSTATE_LISTENED | (autoport ? SHIM_FDSTATE_AUTOPORT : 0));
-}
-
 Test(swap, idle_listener_keeps_port_backlog_and_accepts)
 {
 	for (int i = 0; i < 4; i++) {
@@ -292,7 +344,7 @@ Test(swap, idle_listener_keeps_port_backlog_and_accepts)
 		expect_tcp_now(l, "listener");
 		cr_expect_eq(tcp_state(l), TCP_LISTEN, "case %d: not listening", i);
 		cr_expect_eq(port_of(l), port, "case %d: port", i);
-		cr_expect_eq(listen_backlog(l), 7u, "case %d: backlog", i);
+		cr_expect_eq(kernel_listen_backlog(l), 7u, "case %d: backlog", i);
 		int c = socket(family, SOCK_STREAM, IPPROTO_TCP);
 		cr_assert_eq(connect_loopback(c, family, port), 0, "connect: %s", strerror(errno));
 		struct pollfd pfd = {.fd = l, .events = POLLIN};

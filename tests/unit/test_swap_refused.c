@@ -100,11 +100,7 @@ Test(swap_refused, listener_with_a_queued_connection)
 {
 	int l = upgraded(AF_INET6, 0);
 	cr_assert_eq(bind_loopback(l, AF_INET6, 0), 0);
-	struct shim_fd *rec = shim_fdstate_acquire(l);
-	rec->backlog = 4;
-	shim_fdstate_unlock(rec);
-	cr_assert_eq(listen(l, 4), 0);
-	add_flags(l, SHIM_FDSTATE_LISTENED);
+	listen_as_the_hook_does(l, 4, false);
 	int c = socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP);
 	cr_assert_eq(connect_loopback(c, AF_INET6, port_of(l)), 0);
 	struct pollfd pfd = {.fd = l, .events = POLLIN};
@@ -203,11 +199,7 @@ Test(swap_refused, port_held_by_an_accepted_connection_fails_cleanly)
 		if (reuse)
 			set_logged(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		cr_assert_eq(bind_loopback(l, AF_INET, 0), 0);
-		struct shim_fd *rec = shim_fdstate_acquire(l);
-		rec->backlog = 4;
-		shim_fdstate_unlock(rec);
-		cr_assert_eq(listen(l, 4), 0);
-		add_flags(l, SHIM_FDSTATE_LISTENED);
+		listen_as_the_hook_does(l, 4, false);
 		uint16_t port = port_of(l);
 		int c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
 		cr_assert_eq(connect_loopback(c, AF_INET, port), 0);
@@ -286,8 +278,9 @@ Test(swap_refused, socket_open_in_another_process)
 	}
 }
 
-/* A vfork child (posix_spawn, CPython's subprocess) runs in the parent's memory: it must never
- * swap the parent's socket. clone(CLONE_VM | CLONE_VFORK) is exactly that child. */
+/* A vfork child (CPython's subprocess, Java's) runs in the parent's memory: it must never swap
+ * the parent's socket. clone(CLONE_VM | CLONE_VFORK) is exactly that child, and the thread is
+ * marked as the vfork hook marks it (hooks/vfork.c; the preload tier runs the real vfork). */
 struct in_child {
 	int fd;
 	struct shim_fd *rec;
@@ -313,7 +306,9 @@ Test(swap_refused, vfork_child_never_swaps)
 	size_t size = 256 * 1024;
 	char *stack = malloc(size);
 	cr_assert_not_null(stack);
+	shim_fdstate_vfork_child = 1;
 	pid_t pid = clone(vfork_child, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	shim_fdstate_vfork_child = 0;
 	cr_assert_geq(pid, 0, "clone: %s", strerror(errno));
 	cr_assert_eq(waitpid(pid, NULL, 0), pid);
 	shim_fdstate_unlock(c.rec);

@@ -3,10 +3,10 @@
  * Unit tests: verdict.c. The process verdict from the settings (MPTCPIZE=1/0, MPTCPIZE_CONFIG,
  * MPTCPIZE_SOCKOPT, as shim_settings_parse() reads them) and from compiled rule images (made
  * here the way `mptcpize check --compile` makes them): decided once per process, from any
- * number of threads, kept across fork(); every unusable config leaves the program on TCP with
- * one line (to syslog for the system file); then the destination and listener checks answer from
+ * number of threads, kept across fork(); then the destination and listener checks answer from
  * the rule that matched this process. Each scenario runs in a forked child (the verdict is once
- * per process); the system file (/etc/mptcpize.conf) is a file in a chroot'ed child's root.
+ * per process). The config file's states (stale, missing, broken; the system file) are in
+ * test_verdict_config.c.
  */
 #include <criterion/criterion.h>
 
