@@ -46,6 +46,22 @@ static inline int raw_protocol(int fd)
 	return v;
 }
 
+/* TCP_INFO as the kernel has it (zeroed if the read fails). */
+static inline struct tcp_info kernel_tcp_info(int fd)
+{
+	struct tcp_info info;
+	socklen_t len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	(void)syscall(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &info, &len);
+	return info;
+}
+
+/* A listener's backlog: TCP_INFO reports it in tcpi_sacked. */
+static inline unsigned int kernel_listen_backlog(int fd)
+{
+	return kernel_tcp_info(fd).tcpi_sacked;
+}
+
 static inline int raw_socket(int domain, int type, int protocol)
 {
 	return (int)syscall(SYS_socket, domain, type, protocol);

@@ -164,16 +164,6 @@ Test(swap, without_cloexec_or_nonblock_stays_without)
 	close(fd);
 }
 
-/* Max backlog of a listener, as TCP_INFO reports it (tcpi_sacked on a listener). */
-static unsigned int listen_backlog(int fd)
-{
-	struct tcp_info info;
-	socklen_t len = sizeof(info);
-	memset(&info, 0, sizeof(info));
-	cr_assert_eq(raw_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
-	return info.tcpi_sacked;
-}
-
 Test(swap, idle_listener_is_swapped_and_still_accepts)
 {
 	for (int f = 0; f < 2; f++) {
@@ -187,7 +177,7 @@ Test(swap, idle_listener_is_swapped_and_still_accepts)
 			     "TCP_MD5SIG on a listener: %s", strerror(errno));
 		expect_tcp(l, "listener after TCP_MD5SIG");
 		cr_expect_eq(testnet_port(l), port, "same port");
-		cr_expect_eq(listen_backlog(l), 7u, "same backlog");
+		cr_expect_eq(kernel_listen_backlog(l), 7u, "same backlog");
 		int c = raw_socket(family, SOCK_STREAM, IPPROTO_TCP);
 		cr_assert_eq(setsockopt(c, IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5)), 0);
 		cr_assert_eq(testnet_connect(c, family, port), 0, "connect: %s", strerror(errno));

@@ -132,11 +132,18 @@ static inline int get_int(int fd, int level, int name)
 
 static inline int tcp_state(int fd)
 {
-	struct tcp_info info;
-	socklen_t len = sizeof(info);
-	memset(&info, 0, sizeof(info));
-	cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
-	return info.tcpi_state;
+	return kernel_tcp_info(fd).tcpi_state;
+}
+
+/* listen() with the record the listen hook keeps: backlog, LISTENED, AUTOPORT if no bind. */
+static inline void listen_as_the_hook_does(int fd, int backlog, bool autoport)
+{
+	struct shim_fd *rec = shim_fdstate_acquire(fd);
+	cr_assert_not_null(rec);
+	rec->backlog = backlog;
+	shim_fdstate_unlock(rec);
+	cr_assert_eq(listen(fd, backlog), 0);
+	add_flags(fd, SHIM_FDSTATE_LISTENED | (autoport ? SHIM_FDSTATE_AUTOPORT : 0));
 }
 
 static inline void expect_mptcp_still(int fd, uint64_t ino, const char *what)

@@ -91,6 +91,18 @@ static const struct opt int_opts[] = {
 	{IPPROTO_IP, IP_TOS, 0x10},
 };
 
+/* getsockopt reads the same length and bytes on both sockets. */
+static void expect_same_bytes(int fd, int ref, int level, int name, const char *what)
+{
+	unsigned char a[64], b[64];
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	socklen_t la = sizeof(a), lb = sizeof(b);
+	cr_expect_eq(getsockopt(fd, level, name, a, &la), 0, "%s", what);
+	cr_expect_eq(getsockopt(ref, level, name, b, &lb), 0, "%s on TCP", what);
+	cr_expect(la == lb && memcmp(a, b, la) == 0, "%s reads differently from TCP's", what);
+}
+
 /* Every option of the log reads on the swapped socket exactly as on a TCP socket given the
  * same calls in the same order. */
 Test(swap, logged_options_are_replayed_in_order_as_tcp_reads_them)
@@ -133,19 +145,9 @@ Test(swap, logged_options_are_replayed_in_order_as_tcp_reads_them)
 		cr_expect_eq(get_int(fd, int_opts[i].level, int_opts[i].name),
 			     get_int(ref, int_opts[i].level, int_opts[i].name), "option %d/%d",
 			     int_opts[i].level, int_opts[i].name);
-	char a[16] = "", b[16] = "";
-	socklen_t la = sizeof(a), lb = sizeof(b);
-	cr_expect_eq(getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, a, &la), 0);
-	cr_expect_eq(getsockopt(ref, IPPROTO_TCP, TCP_CONGESTION, b, &lb), 0);
-	cr_expect_str_eq(a, b, "TCP_CONGESTION");
-	struct linger lgot = {0, 0};
-	socklen_t len = sizeof(lgot);
-	cr_expect_eq(getsockopt(fd, SOL_SOCKET, SO_LINGER, &lgot, &len), 0);
-	cr_expect(lgot.l_onoff == 1 && lgot.l_linger == 7, "SO_LINGER");
-	struct timeval tgot = {0, 0};
-	len = sizeof(tgot);
-	cr_expect_eq(getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tgot, &len), 0);
-	cr_expect(tgot.tv_sec == 2 && tgot.tv_usec == 500000, "SO_RCVTIMEO");
+	expect_same_bytes(fd, ref, IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION");
+	expect_same_bytes(fd, ref, SOL_SOCKET, SO_LINGER, "SO_LINGER");
+	expect_same_bytes(fd, ref, SOL_SOCKET, SO_RCVTIMEO, "SO_RCVTIMEO");
 	int fresh = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
 	cr_expect_eq(get_int(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP),
 		     get_int(fresh, IPPROTO_TCP, TCP_WINDOW_CLAMP), "an emulated-only entry replayed");
@@ -328,26 +330,6 @@ Test(swap, kernel_chosen_port_behaves_as_on_tcp)
 	}
 }
 
-/* Max backlog of a listener, as TCP_INFO reports it (tcpi_sacked on a listener). */
-static unsigned int listen_backlog(int fd)
-{
-	struct tcp_info info;
-	socklen_t len = sizeof(info);
-	memset(&info, 0, sizeof(info));
-	cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
-	return info.tcpi_sacked;
-}
-
-static void listen_as_the_hook_does(int fd, int backlog, bool autoport)
-{
-	struct shim_fd *rec = shim_fdstate_acquire(fd);
-	cr_assert_not_null(rec);
-	rec->backlog = backlog;
-	shim_fdstate_unlock(rec);
-	cr_assert_eq(listen(fd, backlog), 0);
-	add_flags(fd, SHIM_FDSTATE_LISTENED | (autoport ? SHIM_FDSTATE_AUTOPORT : 0));
-}
-
 Test(swap, idle_listener_keeps_port_backlog_and_accepts)
 {
 	for (int i = 0; i < 4; i++) {
@@ -362,7 +344,7 @@ Test(swap, idle_listener_keeps_port_backlog_and_accepts)
 		expect_tcp_now(l, "listener");
 		cr_expect_eq(tcp_state(l), TCP_LISTEN, "case %d: not listening", i);
 		cr_expect_eq(port_of(l), port, "case %d: port", i);
-		cr_expect_eq(listen_backlog(l), 7u, "case %d: backlog", i);
+		cr_expect_eq(kernel_listen_backlog(l), 7u, "case %d: backlog", i);
 		int c = socket(family, SOCK_STREAM, IPPROTO_TCP);
 		cr_assert_eq(connect_loopback(c, family, port), 0, "connect: %s", strerror(errno));
 		struct pollfd pfd = {.fd = l, .events = POLLIN};

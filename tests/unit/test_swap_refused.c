@@ -100,11 +100,7 @@ Test(swap_refused, listener_with_a_queued_connection)
 {
 	int l = upgraded(AF_INET6, 0);
 	cr_assert_eq(bind_loopback(l, AF_INET6, 0), 0);
-	struct shim_fd *rec = shim_fdstate_acquire(l);
-	rec->backlog = 4;
-	shim_fdstate_unlock(rec);
-	cr_assert_eq(listen(l, 4), 0);
-	add_flags(l, SHIM_FDSTATE_LISTENED);
+	listen_as_the_hook_does(l, 4, false);
 	int c = socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP);
 	cr_assert_eq(connect_loopback(c, AF_INET6, port_of(l)), 0);
 	struct pollfd pfd = {.fd = l, .events = POLLIN};
@@ -203,11 +199,7 @@ Test(swap_refused, port_held_by_an_accepted_connection_fails_cleanly)
 		if (reuse)
 			set_logged(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		cr_assert_eq(bind_loopback(l, AF_INET, 0), 0);
-		struct shim_fd *rec = shim_fdstate_acquire(l);
-		rec->backlog = 4;
-		shim_fdstate_unlock(rec);
-		cr_assert_eq(listen(l, 4), 0);
-		add_flags(l, SHIM_FDSTATE_LISTENED);
+		listen_as_the_hook_does(l, 4, false);
 		uint16_t port = port_of(l);
 		int c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
 		cr_assert_eq(connect_loopback(c, AF_INET, port), 0);
