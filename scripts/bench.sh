@@ -329,6 +329,16 @@ def cell(b, v, unit, scale):
     s = f"{fmt(m, unit)} ({fmt(min(xs), unit)}–{fmt(max(xs), unit)})"
     return (s + (f" {p}" if p else "")), m
 
+def ratio(b, a, c):
+    """ours/wrap and the like: the median of the per-round ratios (a round measures the three
+    variants together, so a round's ratio is free of the drift between rounds)."""
+    xs, ys = vals[b, a], vals[b, c]
+    if not xs or not ys:
+        return None
+    if len(xs) == len(ys):
+        return statistics.median(x / y for x, y in zip(xs, ys) if y)
+    return statistics.median(xs) / statistics.median(ys)
+
 lines = []
 w = lines.append
 w("# Benchmarks")
@@ -343,7 +353,8 @@ w("")
 w("Variants: **none** = no preload; **ours** = `LD_PRELOAD=libmptcpize.so MPTCPIZE=1` (what `mptcpize run` sets);")
 w("**wrap** = `LD_PRELOAD=libmptcpwrap.so` (what Debian's `mptcpize run` sets). Each cell: median")
 w("(min–max over the rounds), then the protocol the kernel gave the TCP socket (read with a raw")
-w("syscall). Ratios are ratios of medians; for times lower is better, for throughput higher is better.")
+w("syscall). Ratios are the median of the per-round ratios (each round measures the three variants")
+w("together); for times lower is better, for throughput higher is better.")
 w("")
 w("| benchmark | unit | none | ours | wrap | ours/none | ours/wrap | target |")
 w("|---|---|---|---|---|---|---|---|")
@@ -352,8 +363,8 @@ for b, what, unit, scale, higher, target in ROWS:
     cn, mn = cell(b, "none", unit, scale)
     co, mo = cell(b, "ours", unit, scale)
     cw, mw = cell(b, "wrap", unit, scale)
-    r_n = mo / mn if mn and mo else None
-    r_w = mo / mw if mw and mo else None
+    r_n = ratio(b, "ours", "none") if mn and mo else None
+    r_w = ratio(b, "ours", "wrap") if mw and mo else None
     t = ""
     if target and mo is not None:
         tv, tmax = target
@@ -380,8 +391,8 @@ if vals["spawn-socket-config-5", "ours"]:
         row = [str(n)]
         for b in (c, sw):
             mo = statistics.median(vals[b, "ours"]) if vals[b, "ours"] else None
-            mw = statistics.median(vals[b, "wrap"]) if vals[b, "wrap"] else None
-            row += [f"{mo / 1e3:.0f}" if mo else "-", f"{mo / mw:.3f}" if mo and mw else "-"]
+            r = ratio(b, "ours", "wrap")
+            row += [f"{mo / 1e3:.0f}" if mo else "-", f"{r:.3f}" if r else "-"]
         w("| " + " | ".join(row) + " |")
     w("")
 w("## Targets")
@@ -391,8 +402,8 @@ def med(b, v):
 for b, tv, tmax, r, okay in verdicts:
     line = f"- `{b}`: ours/{tv} = {r:.3f} (target ≤ {tmax:.2f}): {'met' if okay else 'MISSED'}"
     if tv == "none" and med(b, "wrap") and med(b, "none"):
-        kw = med(b, "wrap") / med(b, "none")
-        line += f"; the kernel's share, wrap/none = {kw:.3f}, ours/wrap = {med(b, 'ours') / med(b, 'wrap'):.3f}"
+        kw = ratio(b, "wrap", "none")
+        line += f"; the kernel's share, wrap/none = {kw:.3f}, ours/wrap = {ratio(b, 'ours', 'wrap'):.3f}"
     w(line)
 w("")
 w("The `sockopt-tcp` target compares an MPTCP socket with a TCP one: wrap, which does nothing on")
