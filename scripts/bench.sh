@@ -150,6 +150,76 @@ micro() {
 	done
 }
 
+# mix NAME N CMD... : process-start rows whose variants differ only by environment. Each round
+# is one bench-sockets spawn-mix: the three variants alternate spawn by spawn (none, ours, wrap,
+# then the order rotates), so that a host that slows down or speeds up within a round weighs on
+# all three alike; rounds far apart still differ, and the median over rounds is reported.
+mix() {
+	local name=$1 n=$2 r line v
+	shift 2
+	only "$name" || return 0
+	say "$name (interleaved spawn by spawn)"
+	local ours="LD_PRELOAD=$OURS,MPTCPIZE=1"
+	[[ $OURS_MODE == config ]] && ours="LD_PRELOAD=$OURS,MPTCPIZE_CONFIG=$CONF"
+	for ((r = 0; r < ROUNDS; r++)); do
+		local -a got=()
+		mapfile -t got < <(env -u LD_PRELOAD -u MPTCPIZE ip netns exec "$P1-cli" \
+			taskset -c "$BENCH_CPU" "$BENCH" spawn-mix "$n" - "$ours" "LD_PRELOAD=$WRAP" -- "$@") ||
+			{ echo "bench.sh: $name failed" >&2; exit 1; }
+		[[ ${#got[@]} == 3 ]] || { echo "bench.sh: $name: ${got[*]}" >&2; exit 1; }
+		for v in 0 1 2; do
+			read -r _ line _ <<<"${got[v]}"
+			printf '%s\t%s\t%s\t-\n' "$name" "$(echo none ours wrap | cut -d' ' -f$((v + 1)))" \
+				"$line" >>"$RAW"
+		done
+	done
+}
+
+# mix_syswide NAME N CMD... : the same for the system-wide rows. Each variant's /etc lives in a
+# mount namespace held by a sleeping process; bench-sockets joins the variant's namespace for
+# each spawn (fork, setns, exec: all three variants pay that alike).
+mix_syswide() {
+	local name=$1 n=$2 r v i line
+	shift 2
+	only "$name" || return 0
+	say "$name (interleaved spawn by spawn)"
+	local -a holders=() specs=()
+	for v in none ours wrap; do
+		local lib="" dir=$TMP/hold-$v
+		[[ $v == ours ]] && lib=$OURS
+		[[ $v == wrap ]] && lib=$WRAP
+		rm -rf "$dir" && mkdir -p "$dir/ov/up" "$dir/ov/work"
+		env -u LD_PRELOAD -u MPTCPIZE MPTCPIZE_TOOL="$MPTCPIZE_TOOL" unshare -m --propagation private \
+			sh -c "$SYSWIDE_SH" "$dir" "$CONF" "$lib" -- sleep 3600 &
+		holders+=($!)
+		PIDS+=($!)
+	done
+	for i in 0 1 2; do # ready: exec'd into sleep, its /etc mounted and compiled
+		for _ in $(seq 100); do
+			[[ $(cat "/proc/${holders[i]}/comm" 2>/dev/null) == sleep ]] && break
+			sleep 0.05
+		done
+		specs+=("NS=/proc/${holders[i]}/ns/mnt")
+	done
+	for ((r = 0; r < ROUNDS; r++)); do
+		local -a got=()
+		mapfile -t got < <(env -u LD_PRELOAD -u MPTCPIZE ip netns exec "$P1-cli" \
+			taskset -c "$BENCH_CPU" "$BENCH" spawn-mix "$n" "${specs[@]}" -- "$@") ||
+			{ echo "bench.sh: $name failed" >&2; exit 1; }
+		[[ ${#got[@]} == 3 ]] || { echo "bench.sh: $name: ${got[*]}" >&2; exit 1; }
+		for v in 0 1 2; do
+			read -r _ line _ <<<"${got[v]}"
+			printf '%s\t%s\t%s\t-\n' "$name" "$(echo none ours wrap | cut -d' ' -f$((v + 1)))" \
+				"$line" >>"$RAW"
+		done
+	done
+	for i in 0 1 2; do
+		kill "${holders[i]}" 2>/dev/null || true
+		wait "${holders[i]}" 2>/dev/null || true
+	done
+	PIDS=("${PIDS[@]:0:${#PIDS[@]}-3}")
+}
+
 # iperf NAME PREFIX SECS: TP_ROUNDS rounds of iperf3 (both ends under the variant)
 iperf() {
 	local name=$1 p=$2 secs=$3 r v srv bps
@@ -194,14 +264,14 @@ micro sockopt-udp sockopt-udp 300000
 micro sockopt-tcp sockopt-tcp 300000
 micro connect-loopback connect 1000 127.0.0.1 @PORT@
 micro connect-netns connect 1000 "$("$TESTBED" addr "$P1" srv a 4)" @PORT@ "$P1-srv"
-micro spawn-true spawn 300 /bin/true
-OURS_MODE=config micro spawn-socket-config spawn 300 "$TESTER" kind inet
-OURS_MODE=syswide micro spawn-true-syswide spawn 300 /bin/true
-OURS_MODE=syswide micro spawn-socket-syswide spawn 300 "$TESTER" kind inet
+mix spawn-true 300 /bin/true
+OURS_MODE=config mix spawn-socket-config 300 "$TESTER" kind inet
+mix_syswide spawn-true-syswide 300 /bin/true
+mix_syswide spawn-socket-syswide 300 "$TESTER" kind inet
 for n in 5 500; do
 	c=CONF$n
-	CONF=${!c} OURS_MODE=config micro "spawn-socket-config-$n" spawn 300 "$TESTER" kind inet
-	CONF=${!c} OURS_MODE=syswide micro "spawn-socket-syswide-$n" spawn 300 "$TESTER" kind inet
+	CONF=${!c} OURS_MODE=config mix "spawn-socket-config-$n" 300 "$TESTER" kind inet
+	CONF=${!c} mix_syswide "spawn-socket-syswide-$n" 300 "$TESTER" kind inet
 done
 iperf throughput-1path "$P1" "$TP_SECS"
 iperf throughput-1path-1g "$P3" "$TP_SECS"
@@ -259,6 +329,16 @@ def cell(b, v, unit, scale):
     s = f"{fmt(m, unit)} ({fmt(min(xs), unit)}–{fmt(max(xs), unit)})"
     return (s + (f" {p}" if p else "")), m
 
+def ratio(b, a, c):
+    """ours/wrap and the like: the median of the per-round ratios (a round measures the three
+    variants together, so a round's ratio is free of the drift between rounds)."""
+    xs, ys = vals[b, a], vals[b, c]
+    if not xs or not ys:
+        return None
+    if len(xs) == len(ys):
+        return statistics.median(x / y for x, y in zip(xs, ys) if y)
+    return statistics.median(xs) / statistics.median(ys)
+
 lines = []
 w = lines.append
 w("# Benchmarks")
@@ -268,12 +348,13 @@ w("")
 w(f"- machine: {nproc} CPUs, {cpu}; micro-benchmarks pinned to CPU {pin} with `taskset`")
 w(f"- kernel: {kernel}; OS: {os_}")
 w(f"- compared with: Debian's libmptcpwrap {wrapver} (`{wrap}`)")
-w(f"- rounds: {rounds} per micro-benchmark, {tp_rounds} per throughput row, the three variants interleaved in rotating order")
+w(f"- rounds: {rounds} per micro-benchmark, {tp_rounds} per throughput row, the three variants interleaved in rotating order; the process-start rows alternate the variants spawn by spawn within each round (`bench-sockets spawn-mix`; the system-wide ones join each variant's mount namespace for each spawn)")
 w("")
 w("Variants: **none** = no preload; **ours** = `LD_PRELOAD=libmptcpize.so MPTCPIZE=1` (what `mptcpize run` sets);")
 w("**wrap** = `LD_PRELOAD=libmptcpwrap.so` (what Debian's `mptcpize run` sets). Each cell: median")
 w("(min–max over the rounds), then the protocol the kernel gave the TCP socket (read with a raw")
-w("syscall). Ratios are ratios of medians; for times lower is better, for throughput higher is better.")
+w("syscall). Ratios are the median of the per-round ratios (each round measures the three variants")
+w("together); for times lower is better, for throughput higher is better.")
 w("")
 w("| benchmark | unit | none | ours | wrap | ours/none | ours/wrap | target |")
 w("|---|---|---|---|---|---|---|---|")
@@ -282,8 +363,8 @@ for b, what, unit, scale, higher, target in ROWS:
     cn, mn = cell(b, "none", unit, scale)
     co, mo = cell(b, "ours", unit, scale)
     cw, mw = cell(b, "wrap", unit, scale)
-    r_n = mo / mn if mn and mo else None
-    r_w = mo / mw if mw and mo else None
+    r_n = ratio(b, "ours", "none") if mn and mo else None
+    r_w = ratio(b, "ours", "wrap") if mw and mo else None
     t = ""
     if target and mo is not None:
         tv, tmax = target
@@ -300,7 +381,8 @@ if vals["spawn-socket-config-5", "ours"]:
     w("## Rule count")
     w("")
     w("Process start + one TCP socket, ours/wrap, by the number of rules in the config (the library")
-    w("maps the compiled image; the last rule selects the program, so every rule is tried):")
+    w("maps the compiled image; the last rule selects the program by name, which the image's name")
+    w("index finds without trying the rules before it; the image is still checksummed and checked whole):")
     w("")
     w("| rules | MPTCPIZE_CONFIG: ours µs | ours/wrap | system-wide: ours µs | ours/wrap |")
     w("|---|---|---|---|---|")
@@ -310,8 +392,8 @@ if vals["spawn-socket-config-5", "ours"]:
         row = [str(n)]
         for b in (c, sw):
             mo = statistics.median(vals[b, "ours"]) if vals[b, "ours"] else None
-            mw = statistics.median(vals[b, "wrap"]) if vals[b, "wrap"] else None
-            row += [f"{mo / 1e3:.0f}" if mo else "-", f"{mo / mw:.3f}" if mo and mw else "-"]
+            r = ratio(b, "ours", "wrap")
+            row += [f"{mo / 1e3:.0f}" if mo else "-", f"{r:.3f}" if r else "-"]
         w("| " + " | ".join(row) + " |")
     w("")
 w("## Targets")
@@ -321,8 +403,8 @@ def med(b, v):
 for b, tv, tmax, r, okay in verdicts:
     line = f"- `{b}`: ours/{tv} = {r:.3f} (target ≤ {tmax:.2f}): {'met' if okay else 'MISSED'}"
     if tv == "none" and med(b, "wrap") and med(b, "none"):
-        kw = med(b, "wrap") / med(b, "none")
-        line += f"; the kernel's share, wrap/none = {kw:.3f}, ours/wrap = {med(b, 'ours') / med(b, 'wrap'):.3f}"
+        kw = ratio(b, "wrap", "none")
+        line += f"; the kernel's share, wrap/none = {kw:.3f}, ours/wrap = {ratio(b, 'ours', 'wrap'):.3f}"
     w(line)
 w("")
 w("The `sockopt-tcp` target compares an MPTCP socket with a TCP one: wrap, which does nothing on")

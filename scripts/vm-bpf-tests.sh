@@ -127,6 +127,8 @@ vanish() { # MPTCPIZE_SOCKOPT value, seconds to wait for 0, port -> established 
 	sleep 8
 	while [ "$(subflows)" != 0 ] && [ $(($(date +%s) - t0)) -lt "$2" ]; do sleep 0.5; done
 	echo "# $1: $(head -n1 /tmp/h.out), established subflows before $before, $(($(date +%s) - t0)) s after the peer vanished $(subflows)" >&2
+	# what a subflow still there is doing (retransmitting, probing a zero window, ...)
+	nsenter --net=/run/netns/a ss -tnioH state established "( dport = :$port )" | sed "s/^/#   /" >&2
 	subflows
 	kill $vc $vs; wait $vc $vs
 }

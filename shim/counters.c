@@ -9,10 +9,10 @@
 /* In .data, not .bss, with its magic set: status searches the library's file-backed writable
  * mapping. `self` is filled by the dynamic linker (a relative relocation), before any code runs. */
 static struct shim_counters_block block = {
-	.magic = SHIM_COUNTERS_MAGIC,
-	.version = SHIM_COUNTERS_VERSION,
-	.ncounters = SHIM_COUNTER_COUNT,
-	.self = &block,
+    .magic = SHIM_COUNTERS_MAGIC,
+    .version = SHIM_COUNTERS_VERSION,
+    .ncounters = SHIM_COUNTER_COUNT,
+    .self = &block,
 };
 
 static void atfork_child(void)
@@ -38,6 +38,7 @@ void shim_counters_add(enum shim_counter c)
 
 uint64_t shim_counters_get(enum shim_counter c)
 {
-	return (unsigned int)c < SHIM_COUNTERS_SLOTS ? __atomic_load_n(&block.value[c], __ATOMIC_RELAXED)
-						     : 0;
+	return (unsigned int)c < SHIM_COUNTERS_SLOTS
+	           ? __atomic_load_n(&block.value[c], __ATOMIC_RELAXED)
+	           : 0;
 }

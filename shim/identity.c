@@ -153,27 +153,32 @@ static const void *main_program_header(void)
  * kernel's AT_EXECFN is the path execve() was given. Its last component is the executable's
  * own name if it is not a symlink and the file there is the running program: an ELF file whose
  * header is the one mapped in memory (a script, or a binfmt_misc program, runs an interpreter
- * whose header differs). Otherwise false, and /proc/self/exe decides. A binary replaced after
- * exec is matched by its name here, where /proc would add " (deleted)". */
-static bool name_from_execfn(char *out, size_t size)
+ * whose header differs). Otherwise NULL, and /proc/self/exe decides. A binary replaced after
+ * exec is matched by its name here, where /proc would add " (deleted)". The string is the
+ * kernel's, on the initial stack: nothing is copied (no page of ours is touched). */
+static bool starts_with(const char *s, const char *prefix)
+{
+	while (*prefix && *s == *prefix)
+		s++, prefix++;
+	return !*prefix;
+}
+
+static const char *name_from_execfn(void)
 {
 	const char *fn = (const char *)getauxval(AT_EXECFN);
 	const void *mem = main_program_header();
 	struct stat st;
-	size_t n = fn ? strnlen(fn, size) : size;
-	if (!mem || n == 0 || n >= size || strncmp(fn, "/proc/", 6) == 0 ||
-	    strncmp(fn, "/dev/fd/", 8) == 0 || shim_sys_lstat(fn, &st) != 0 || !S_ISREG(st.st_mode))
-		return false;
+	if (!mem || !fn || !*fn || starts_with(fn, "/proc/") || starts_with(fn, "/dev/fd/") ||
+	    shim_sys_lstat(fn, &st) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
 	int fd = shim_sys_open(fn, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
-		return false;
+		return NULL;
 	ElfW(Ehdr) file;
 	bool same = shim_sys_pread(fd, &file, sizeof(file), 0) == (ssize_t)sizeof(file) &&
 		    memcmp(&file, mem, sizeof(file)) == 0;
 	shim_sys_close(fd);
-	if (same)
-		memcpy(out, fn, n + 1);
-	return same;
+	return same ? fn : NULL;
 }
 
 bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf, pid_t pid,
@@ -186,10 +191,6 @@ bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf,
 	 * its own, and each first write to a page is a fault. */
 	static const char none[1] = "";
 	id->exe = id->comm = id->argv0 = id->cgroups = none;
-	if (needs & ((1u << SHIM_MATCH_EXE) | (1u << SHIM_MATCH_NAME)))
-		id->exe = buf->exe, buf->exe[0] = '\0';
-	if (needs & (1u << SHIM_MATCH_NAME))
-		id->comm = buf->comm, buf->comm[0] = '\0';
 	if (needs & (1u << SHIM_MATCH_ARGV0))
 		id->argv0 = buf->argv0, buf->argv0[0] = '\0';
 	if (needs & (1u << SHIM_MATCH_CGROUP))
@@ -197,25 +198,28 @@ bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf,
 
 	char path[64];
 	bool name_only = (needs & (1u << SHIM_MATCH_NAME)) && !(needs & (1u << SHIM_MATCH_EXE));
-	if (name_only && pid <= 0 && name_from_execfn(buf->exe, sizeof(buf->exe))) {
-		/* buf->exe holds the exec'd path, whose last component is the executable's */
+	const char *execfn = name_only && pid <= 0 ? name_from_execfn() : NULL;
+	if (execfn) {
+		id->exe = execfn; /* its last component is the executable's name */
 	} else if (needs & ((1u << SHIM_MATCH_EXE) | (1u << SHIM_MATCH_NAME))) {
 		join(path, dir, "exe");
 		ssize_t n = shim_sys_readlink(path, buf->exe, sizeof(buf->exe) - 1);
 		buf->exe[n > 0 ? n : 0] = '\0';
+		id->exe = buf->exe;
 	}
 	/* The main thread's own name is the process's comm: PR_GET_NAME costs a tenth of opening
 	 * /proc/self/comm. Another thread's name may be its own (a renamed worker): /proc then. */
-	char name[16] = "";
+	static char self_comm[16]; /* with the small variables: buf's pages stay untouched */
 	if ((needs & (1u << SHIM_MATCH_NAME)) && pid <= 0 &&
 	    syscall(SYS_gettid) == syscall(SYS_getpid) &&
-	    syscall(SYS_prctl, PR_GET_NAME, name, 0, 0, 0) == 0) {
-		name[sizeof(name) - 1] = '\0';
-		memcpy(buf->comm, name, sizeof(name));
+	    syscall(SYS_prctl, PR_GET_NAME, self_comm, 0, 0, 0) == 0) {
+		self_comm[sizeof(self_comm) - 1] = '\0';
+		id->comm = self_comm;
 	} else if (needs & (1u << SHIM_MATCH_NAME)) {
 		ssize_t n = slurp(dir, "comm", buf->comm, sizeof(buf->comm), true);
 		if (n > 0 && buf->comm[n - 1] == '\n')
 			buf->comm[n - 1] = '\0';
+		id->comm = buf->comm;
 	}
 	if (needs & (1u << SHIM_MATCH_ARGV0))
 		slurp(dir, "cmdline", buf->argv0, sizeof(buf->argv0), false); /* stops at the first NUL */

@@ -121,7 +121,7 @@ static int sys_fcntl(int fd, int cmd, ...)
 }
 #define sys_fcntl64 sys_fcntl
 static ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags,
-			  const struct sockaddr *addr, socklen_t addrlen)
+                          const struct sockaddr *addr, socklen_t addrlen)
 {
 	return syscall(SYS_sendto, fd, buf, len, flags, addr, addrlen);
 }
@@ -152,10 +152,10 @@ static void *lookup_next(const char *name)
  * the same answer. */
 #define SHIM_BIND_ONE(name)                                                                        \
 	do {                                                                                       \
-		__atomic_store_n(&shim_real_ptr_##name, sys_##name, __ATOMIC_RELEASE);                      \
+		__atomic_store_n(&shim_real_ptr_##name, sys_##name, __ATOMIC_RELEASE);             \
 		void *next = lookup_next(#name);                                                   \
-		__typeof__(sys_##name) *f = next ? (__typeof__(sys_##name) *)next : sys_##name;   \
-		__atomic_store_n(&shim_real_ptr_##name, f, __ATOMIC_RELEASE);                               \
+		__typeof__(sys_##name) *f = next ? (__typeof__(sys_##name) *)next : sys_##name;    \
+		__atomic_store_n(&shim_real_ptr_##name, f, __ATOMIC_RELEASE);                      \
 	} while (0)
 
 #define SHIM_LAZY(ret, name, params, args)                                                         \
@@ -163,8 +163,8 @@ static void *lookup_next(const char *name)
 	ret(*shim_real_ptr_##name) params = lazy_##name;                                           \
 	static ret lazy_##name params                                                              \
 	{                                                                                          \
-		SHIM_BIND_ONE(name);                                                          \
-		return __atomic_load_n(&shim_real_ptr_##name, __ATOMIC_ACQUIRE) args;                       \
+		SHIM_BIND_ONE(name);                                                               \
+		return __atomic_load_n(&shim_real_ptr_##name, __ATOMIC_ACQUIRE) args;              \
 	}
 SHIM_REAL_SYMBOLS_FIXED(SHIM_LAZY)
 #undef SHIM_LAZY
@@ -184,8 +184,8 @@ SHIM_REAL_SYMBOLS_FIXED(SHIM_LAZY)
 		else if (kind == SHIM_FCNTL_PTR)                                                   \
 			arg = (long)va_arg(ap, void *);                                            \
 		va_end(ap);                                                                        \
-		SHIM_BIND_ONE(name);                                                          \
-		return __atomic_load_n(&shim_real_ptr_##name, __ATOMIC_ACQUIRE)(fd, cmd, arg);              \
+		SHIM_BIND_ONE(name);                                                               \
+		return __atomic_load_n(&shim_real_ptr_##name, __ATOMIC_ACQUIRE)(fd, cmd, arg);     \
 	}
 SHIM_LAZY_FCNTL(fcntl)
 SHIM_LAZY_FCNTL(fcntl64)
@@ -209,7 +209,8 @@ void shim_real_bind(void)
 
 void shim_real_use_fallbacks(void)
 {
-#define SHIM_FALLBACK(ret, name, params, args) __atomic_store_n(&shim_real_ptr_##name, sys_##name, __ATOMIC_RELEASE);
+#define SHIM_FALLBACK(ret, name, params, args)                                                     \
+	__atomic_store_n(&shim_real_ptr_##name, sys_##name, __ATOMIC_RELEASE);
 	SHIM_REAL_SYMBOLS(SHIM_FALLBACK)
 #undef SHIM_FALLBACK
 }

@@ -5,12 +5,12 @@
  *
  * A slab hands out blocks of one size from 64 KiB anonymous pages that are never unmapped, so
  * a stale pointer to a freed block still points at mapped memory. The first page can be static
- * (`first_page`, `first_bytes` long, in .bss), so a process's first blocks cost no mmap. A page is handed out from
- * its start, block by block, as needed: only the 4 KiB pages that hold blocks ever handed out
- * are touched (a short-lived process with one socket faults one page, not sixteen). Freed
- * blocks go on a free list, which is threaded
- * through a link word at `link_off` inside each free block: a user can keep a lock word
- * elsewhere in the block that stays valid while the block is free (fdstate.c does). The
+ * (`first_page`, `first_bytes` long, in .bss), so a process's first blocks cost no mmap. A page
+ * is handed out from its start, block by block, as needed: only the 4 KiB pages that hold
+ * blocks ever handed out are touched (a short-lived process with one socket faults one page,
+ * not sixteen). Freed blocks go on a free list, threaded through a link word at `link_off`
+ * inside each free block: a user can keep a lock word elsewhere in the block that stays valid
+ * while the block is free (fdstate.c does). The
  * allocator's lock is a try-lock: a signal handler that interrupted the holder on the same
  * thread fails at once instead of spinning (the holder cannot run until the handler returns),
  * and the caller falls back as for any allocation failure; a holder on another thread is waited

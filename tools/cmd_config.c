@@ -405,6 +405,10 @@ int cmd_explain(int argc, char **argv)
 		snprintf(buf.argv0, sizeof(buf.argv0), "%s", path);
 		const char *slash = strrchr(buf.exe, '/');
 		snprintf(buf.comm, sizeof(buf.comm), "%.15s", slash ? slash + 1 : buf.exe);
+		/* The facts are now CMD's, in buf (the reader may have pointed elsewhere). */
+		id.exe = buf.exe;
+		id.argv0 = buf.argv0;
+		id.comm = buf.comm;
 	}
 	if (user && !set_user(&id, user))
 		return CLI_EXIT_FAIL;

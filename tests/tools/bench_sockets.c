@@ -11,6 +11,14 @@
  *        connect() + accept() + close() of both ends, one process; the listener is created in
  *        network namespace NETNS (/run/netns/NETNS) when given, so the connection crosses it
  *   bench-sockets spawn N PATH [ARGS...]  posix_spawn(PATH ARGS) + waitpid (inherits the environment)
+ *   bench-sockets spawn-mix N ENV... -- PATH [ARGS...]
+ *        the same for each ENV in turn, spawn by spawn (variant 1, 2, 3, 1, 2, 3, ...), so that a
+ *        machine that gets slower or faster meanwhile weighs on every variant alike. ENV is
+ *        "NAME=VALUE[,NAME=VALUE...]" (or "-"), set on top of this environment after removing
+ *        LD_PRELOAD and MPTCPIZE*; "NS=/proc/PID/ns/mnt" among them runs that variant's
+ *        processes in that mount namespace (fork, setns, exec instead of posix_spawn: the
+ *        system-wide variants differ by their /etc). Prints one line per ENV:
+ *        "spawn-mix ns_per_op -".
  *
  * Prints one line: "OP ns_per_op PROTO", PROTO being the kernel's protocol of the TCP socket the
  * benchmark used (6 = TCP, 262 = MPTCP, read with a raw syscall so no hook can disguise it), or
@@ -112,15 +120,40 @@ static void one_connect(void)
 	close(a);
 }
 
-static void one_spawn(char **argv)
+/* This environment without LD_PRELOAD and MPTCPIZE*, plus the assignments of spec; an
+ * "NS=PATH" assignment opens PATH into *ns instead. */
+static char **variant_env(char *spec, int *ns)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 32, sizeof(*env));
+	if (!env)
+		die("calloc");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 && strncmp(environ[i], "MPTCPIZE", 8) != 0)
+			env[k++] = environ[i];
+	for (char *save = NULL, *t = strtok_r(spec, ",", &save); t && k < n + 31;
+	     t = strtok_r(NULL, ",", &save))
+		if (strncmp(t, "NS=", 3) == 0) {
+			*ns = open(t + 3, O_RDONLY | O_CLOEXEC);
+			if (*ns < 0)
+				die("open NS");
+		} else if (strcmp(t, "-") != 0) {
+			env[k++] = t;
+		}
+	return env;
+}
+
+/* The child's output (the tester prints its socket kind) must not mix with our lines. */
+static void one_spawn_env(char **argv, char **env)
 {
 	pid_t pid;
-	const char *path = argv[0];
-	/* The child's output (the tester prints its socket kind) must not mix with our one line. */
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-	int err = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+	int err = posix_spawn(&pid, argv[0], &fa, NULL, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	if (err) {
 		errno = err;
@@ -129,6 +162,62 @@ static void one_spawn(char **argv)
 	int st;
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		die("child");
+}
+
+static void one_spawn(char **argv)
+{
+	one_spawn_env(argv, environ);
+}
+
+/* fork, join mount namespace ns, exec: a variant with its own /etc. */
+static void one_spawn_in(char **argv, char **env, int ns)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null < 0 || dup2(null, STDOUT_FILENO) < 0 || setns(ns, CLONE_NEWNS) != 0)
+			_exit(126);
+		execve(argv[0], argv, env);
+		_exit(127);
+	}
+	int st;
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		die("child");
+}
+
+static int spawn_mix(long n, int argc, char **argv)
+{
+	enum { MAXV = 8 };
+	char **env[MAXV];
+	int ns[MAXV];
+	double total[MAXV] = {0};
+	int nv = 0, i = 0;
+	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (nv == MAXV)
+			return 2;
+		ns[nv] = -1;
+		env[nv] = variant_env(argv[i], &ns[nv]);
+		nv++;
+	}
+	char **cmd = argv + i + 1;
+	if (i >= argc || !cmd[0] || nv == 0)
+		return 2;
+	for (long r = -n / 10; r < n; r++)
+		for (int v = 0; v < nv; v++) {
+			int which = (int)((r + n + v) % nv); /* the order rotates too */
+			double t = now_ns();
+			if (ns[which] >= 0)
+				one_spawn_in(cmd, env[which], ns[which]);
+			else
+				one_spawn_env(cmd, env[which]);
+			if (r >= 0)
+				total[which] += now_ns() - t;
+		}
+	for (int v = 0; v < nv; v++)
+		printf("spawn-mix %.1f -\n", total[v] / (double)n);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -168,6 +257,8 @@ int main(int argc, char **argv)
 		if (inet_pton(AF_INET, argv[3], &target.sin_addr) != 1)
 			return 2;
 		make_listener(argc >= 6 ? argv[5] : NULL);
+	} else if (strcmp(op, "spawn-mix") == 0 && argc >= 5) {
+		return spawn_mix(n, argc - 3, argv + 3);
 	} else if (strcmp(op, "spawn") == 0 && argc >= 4) {
 		kind = SPAWN;
 	} else {
