@@ -155,16 +155,23 @@ micro() {
 # then the order rotates), so that a host that slows down or speeds up within a round weighs on
 # all three alike; rounds far apart still differ, and the median over rounds is reported.
 mix() {
-	local name=$1 n=$2 r line v
+	local name=$1 n=$2
 	shift 2
 	only "$name" || return 0
 	say "$name (interleaved spawn by spawn)"
 	local ours="LD_PRELOAD=$OURS,MPTCPIZE=1"
 	[[ $OURS_MODE == config ]] && ours="LD_PRELOAD=$OURS,MPTCPIZE_CONFIG=$CONF"
+	mix_rounds "$name" "$n" - "$ours" "LD_PRELOAD=$WRAP" -- "$@"
+}
+
+# mix_rounds NAME N SPEC_NONE SPEC_OURS SPEC_WRAP -- CMD... : ROUNDS rounds of spawn-mix, recorded.
+mix_rounds() {
+	local name=$1 n=$2 r v line
+	shift 2
 	for ((r = 0; r < ROUNDS; r++)); do
 		local -a got=()
 		mapfile -t got < <(env -u LD_PRELOAD -u MPTCPIZE ip netns exec "$P1-cli" \
-			taskset -c "$BENCH_CPU" "$BENCH" spawn-mix "$n" - "$ours" "LD_PRELOAD=$WRAP" -- "$@") ||
+			taskset -c "$BENCH_CPU" "$BENCH" spawn-mix "$n" "$@") ||
 			{ echo "bench.sh: $name failed" >&2; exit 1; }
 		[[ ${#got[@]} == 3 ]] || { echo "bench.sh: $name: ${got[*]}" >&2; exit 1; }
 		for v in 0 1 2; do
@@ -179,7 +186,7 @@ mix() {
 # mount namespace held by a sleeping process; bench-sockets joins the variant's namespace for
 # each spawn (fork, setns, exec: all three variants pay that alike).
 mix_syswide() {
-	local name=$1 n=$2 r v i line
+	local name=$1 n=$2 v i
 	shift 2
 	only "$name" || return 0
 	say "$name (interleaved spawn by spawn)"
@@ -201,18 +208,7 @@ mix_syswide() {
 		done
 		specs+=("NS=/proc/${holders[i]}/ns/mnt")
 	done
-	for ((r = 0; r < ROUNDS; r++)); do
-		local -a got=()
-		mapfile -t got < <(env -u LD_PRELOAD -u MPTCPIZE ip netns exec "$P1-cli" \
-			taskset -c "$BENCH_CPU" "$BENCH" spawn-mix "$n" "${specs[@]}" -- "$@") ||
-			{ echo "bench.sh: $name failed" >&2; exit 1; }
-		[[ ${#got[@]} == 3 ]] || { echo "bench.sh: $name: ${got[*]}" >&2; exit 1; }
-		for v in 0 1 2; do
-			read -r _ line _ <<<"${got[v]}"
-			printf '%s\t%s\t%s\t-\n' "$name" "$(echo none ours wrap | cut -d' ' -f$((v + 1)))" \
-				"$line" >>"$RAW"
-		done
-	done
+	mix_rounds "$name" "$n" "${specs[@]}" -- "$@"
 	for i in 0 1 2; do
 		kill "${holders[i]}" 2>/dev/null || true
 		wait "${holders[i]}" 2>/dev/null || true
