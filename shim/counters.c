@@ -35,10 +35,3 @@ void shim_counters_add(enum shim_counter c)
 		pthread_atfork(NULL, NULL, atfork_child);
 	__atomic_fetch_add(&block.value[c], 1, __ATOMIC_RELAXED);
 }
-
-uint64_t shim_counters_get(enum shim_counter c)
-{
-	return (unsigned int)c < SHIM_COUNTERS_SLOTS
-	           ? __atomic_load_n(&block.value[c], __ATOMIC_RELAXED)
-	           : 0;
-}
