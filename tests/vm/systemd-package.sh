@@ -15,6 +15,12 @@
 #   7 a .socket unit on systemd 252: refused with the reason, the service drop-in offered
 # Usage (guest): systemd-package.sh DEB
 set -u
+# It rewrites /etc/ld.so.preload, installs packages and restarts services: only where the systemd
+# VM's image put its runner (scripts/vm/systemd-vm.sh), in a virtual machine, never on a host.
+if [ ! -x /usr/local/sbin/mptcpize-vm-run ] || ! systemd-detect-virt --vm --quiet 2>/dev/null; then
+	echo "Bail out! systemd-package.sh runs only inside the systemd VM (scripts/vm-systemd-tests.sh)"
+	exit 1
+fi
 DEB=$(realpath "${1:?usage: systemd-package.sh DEB}")
 export DEBIAN_FRONTEND=noninteractive
 LIBDIR=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/mptcpize
