@@ -5,7 +5,6 @@
 #include "settings.h"
 
 #include "log.h"
-#include "real.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -47,9 +46,9 @@ static const char *process_getenv(const char *name)
 	return getenv(name);
 }
 
-/* Set while this thread runs init_process(): dlsym may allocate, and an allocator that opens a
- * socket would re-enter shim_settings_init() and wait for itself forever. The re-entrant call
- * proceeds with the raw-syscall fallbacks and default settings instead. */
+/* Set while this thread runs init_process(): a hook reached from inside it (a signal handler's
+ * socket()) would otherwise wait for itself forever. The re-entrant call proceeds with the
+ * default settings instead. */
 static __thread bool initializing __attribute__((tls_model("initial-exec")));
 
 static void init_process(void)
@@ -69,7 +68,7 @@ bool shim_settings_initialized;
 
 /* Not pthread_once: its completion always makes a futex wake syscall, in every process. One
  * thread wins the exchange and initialises; another that arrives meanwhile waits for it (it
- * reads the environment and binds symbols: microseconds). A winner that can never finish (this
+ * reads the environment: microseconds). A winner that can never finish (this
  * is a fork child of a process that forked while another thread was initialising) is waited for
  * up to INIT_WAIT_NS, then the waiter initialises itself: the same values from the same
  * environment. */

@@ -30,8 +30,8 @@ extern struct shim_settings shim_settings;
 extern bool shim_settings_initialized;
 void shim_settings_init_slow(void);
 
-/* Binds the real symbols and reads the settings, once per process. After the first call it is
- * one load, inline: every hook calls it. */
+/* Reads the settings, once per process (libc symbols bind on their own first use, real.h).
+ * After the first call it is one load, inline: every hook calls it. */
 static inline void shim_settings_init(void)
 {
 	if (__builtin_expect(!__atomic_load_n(&shim_settings_initialized, __ATOMIC_ACQUIRE), 0))
