@@ -228,7 +228,7 @@ struct shim_fd *shim_fdstate_create(int fd)
 	rec->backlog = 0;
 	rec->ino = 0;
 	__atomic_store_n(&rec->log, NULL, __ATOMIC_RELAXED); /* some hooks peek at it unlocked */
-	rec->fork_ns = 0;
+	__atomic_store_n(&rec->fork_ns, 0, __ATOMIC_RELAXED); /* the fork walk takes no lock */
 	rec->scan_ns = 0;
 	__atomic_store_n(&rec->flags, SHIM_FDSTATE_LOCKED, __ATOMIC_RELAXED);
 	__atomic_store_n(&rec->refs, 1, __ATOMIC_RELEASE);
@@ -314,7 +314,7 @@ void shim_fdstate_clear(struct shim_fd *rec)
 	rec->ino = 0;
 	rec->backlog = 0;
 	rec->family = 0;
-	rec->fork_ns = 0;
+	__atomic_store_n(&rec->fork_ns, 0, __ATOMIC_RELAXED); /* the fork walk takes no lock */
 	rec->scan_ns = 0;
 	shim_fdstate_set_flags(rec, 0);
 }

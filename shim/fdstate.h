@@ -71,7 +71,8 @@ struct shim_fd {
 	uint32_t refs;   /* fds of this process naming it; 0 while the record is free */
 	uint64_t ino;    /* st_ino of the socket this record was made for; 0: not taken yet */
 	struct shim_optlog *log; /* options to replay / emulated values; NULL if none */
-	uint64_t fork_ns; /* CLOCK_BOOTTIME of the first fork that set SHIM_FDSTATE_FORKED */
+	uint64_t fork_ns; /* CLOCK_BOOTTIME of the first fork that set SHIM_FDSTATE_FORKED; atomic:
+			     the after-fork walk writes it without the lock */
 	void *slab_link;  /* the slab's free-list link (never touched while in use) */
 	uint64_t scan_ns; /* CLOCK_BOOTTIME of the last look for other holders that found one */
 };
