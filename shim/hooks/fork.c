@@ -33,16 +33,22 @@
 
 SHIM_EXPORT pid_t fork(void)
 {
+	/* errno's address before the fork (the forking thread's, the same in the child): the first
+	 * __errno_location call binds its PLT slot, which after the fork would cost each process a
+	 * copied page of our GOT and of the dynamic linker's data. volatile, or the compiler moves
+	 * that call (a const function) after the fork. */
+	int *volatile errp = &errno;
 	pid_t pid = real_fork();
 	if (pid < 0)
 		return pid;
-	int saved_errno = errno;
+	int saved_errno = *errp;
 	if (pid == 0) {
 		shim_fdstate_after_fork_child();
 		shim_counters_after_fork_child();
 	} else {
 		shim_fdstate_after_fork_parent();
 	}
-	errno = saved_errno;
+	if (*errp != saved_errno) /* a write would copy errno's page, shared with the child */
+		*errp = saved_errno;
 	return pid;
 }
