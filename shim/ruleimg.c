@@ -300,16 +300,39 @@ bool shim_ruleimg_current(const struct shim_ruleimg *img, const struct stat *st)
 	return img->header && memcmp(&now, &img->header->source, sizeof(now)) == 0;
 }
 
-enum shim_ruleimg_state shim_ruleimg_load(struct shim_ruleimg *img, const char *source,
-					  bool trusted_only, char *why, size_t whylen)
+static enum shim_ruleimg_state load_from(struct shim_ruleimg *img, const char *source,
+					 const char *path, bool trusted_only, char *why,
+					 size_t whylen);
+
+/* A path longer than the common case's buffer: a page of stack, which the common case does not
+ * touch (each new stack page is a fault in a process's first socket()). */
+static __attribute__((noinline)) enum shim_ruleimg_state
+load_long(struct shim_ruleimg *img, const char *source, bool trusted_only, char *why,
+	  size_t whylen)
 {
 	char path[4096];
-	struct stat st;
-	memset(img, 0, sizeof(*img));
 	if (!shim_ruleimg_path(source, path, sizeof(path))) {
 		snprintf(why, whylen, "path too long");
 		return SHIM_RULEIMG_BAD;
 	}
+	return load_from(img, source, path, trusted_only, why, whylen);
+}
+
+enum shim_ruleimg_state shim_ruleimg_load(struct shim_ruleimg *img, const char *source,
+					  bool trusted_only, char *why, size_t whylen)
+{
+	char path[256];
+	memset(img, 0, sizeof(*img));
+	if (!shim_ruleimg_path(source, path, sizeof(path)))
+		return load_long(img, source, trusted_only, why, whylen);
+	return load_from(img, source, path, trusted_only, why, whylen);
+}
+
+static enum shim_ruleimg_state load_from(struct shim_ruleimg *img, const char *source,
+					 const char *path, bool trusted_only, char *why,
+					 size_t whylen)
+{
+	struct stat st;
 	bool have_source = shim_sys_stat(source, &st) == 0;
 	switch (shim_ruleimg_map(img, path, trusted_only, why, whylen)) {
 	case SHIM_RULEIMG_OK:
