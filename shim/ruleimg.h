@@ -21,9 +21,11 @@
  *
  * Layout (native byte order and record sizes: an image is built on and for its host; a
  * foreign one is rejected by the byte-order mark and the record sizes in the header):
- *   header | rules[] | patterns[] | nets[] | ports[] | sockopts[] | strings (NUL-terminated)
- *          | names[] | scan[]
- * each section 8-byte aligned and located by (offset, count, record size) in the header. The
+ *   header | blocksums[] | names[] | scan[] | rules[] | patterns[] | strings (NUL-terminated)
+ *          | nets[] | ports[] | sockopts[]
+ * each section 8-byte aligned and located by (offset, count, record size) in the header. What
+ * every process reads (header, block checksums, index) comes first, on the first page; the
+ * blocks cover everything after the block checksums. The
  * header records the identity of the source file (dev, ino, size, mtime, ctime) when it was
  * compiled: an image whose source has changed since is stale (shim_ruleimg_current).
  */
@@ -47,17 +49,17 @@
  * 3000 rules); a larger image is checked whole when opened. */
 #define SHIM_RULEIMG_MEMO_BLOCKS 1024u
 
+/* In file order. */
 enum shim_ruleimg_section {
-	SHIM_RULEIMG_RULES = 0,
+	SHIM_RULEIMG_BLOCKSUMS = 0, /* uint64_t checksum of each block of the bytes after it */
+	SHIM_RULEIMG_NAMES,         /* the name index (rules.h), sorted by (hash, rule) */
+	SHIM_RULEIMG_SCAN,          /* uint32_t rule indices outside the index, ascending */
+	SHIM_RULEIMG_RULES,
 	SHIM_RULEIMG_PATTERNS,
+	SHIM_RULEIMG_STRINGS, /* record size 1: count is the table's length in bytes */
 	SHIM_RULEIMG_NETS,
 	SHIM_RULEIMG_PORTS,
 	SHIM_RULEIMG_SOCKOPTS,
-	SHIM_RULEIMG_STRINGS, /* record size 1: count is the table's length in bytes */
-	SHIM_RULEIMG_NAMES,   /* the name index (rules.h), sorted by (hash, rule) */
-	SHIM_RULEIMG_SCAN,    /* uint32_t rule indices outside the index, ascending */
-	SHIM_RULEIMG_BLOCKSUMS, /* last: uint64_t checksum of each block of the bytes between the
-				 * header and this section */
 	SHIM_RULEIMG_SECTIONS
 };
 

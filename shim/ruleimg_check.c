@@ -29,9 +29,15 @@ static uint64_t header_checksum(const struct shim_ruleimg_header *h, const uint6
 }
 
 static const uint32_t record_size[SHIM_RULEIMG_SECTIONS] = {
-	sizeof(struct shim_rule),        sizeof(struct shim_pattern),   sizeof(struct shim_net),
-	sizeof(struct shim_port_range),  sizeof(struct shim_sockopt_rule), 1,
-	sizeof(struct shim_rules_name),  sizeof(uint32_t),              sizeof(uint64_t),
+	[SHIM_RULEIMG_BLOCKSUMS] = sizeof(uint64_t),
+	[SHIM_RULEIMG_NAMES] = sizeof(struct shim_rules_name),
+	[SHIM_RULEIMG_SCAN] = sizeof(uint32_t),
+	[SHIM_RULEIMG_RULES] = sizeof(struct shim_rule),
+	[SHIM_RULEIMG_PATTERNS] = sizeof(struct shim_pattern),
+	[SHIM_RULEIMG_STRINGS] = 1,
+	[SHIM_RULEIMG_NETS] = sizeof(struct shim_net),
+	[SHIM_RULEIMG_PORTS] = sizeof(struct shim_port_range),
+	[SHIM_RULEIMG_SOCKOPTS] = sizeof(struct shim_sockopt_rule),
 };
 
 static uint32_t nblocks_of(uint64_t bytes)
@@ -39,23 +45,29 @@ static uint32_t nblocks_of(uint64_t bytes)
 	return (uint32_t)((bytes + SHIM_RULEIMG_BLOCK - 1) / SHIM_RULEIMG_BLOCK);
 }
 
-/* The header's layout against the file's length: sections aligned, inside the file, the data
- * sections between the header and the block checksums, which end the file. */
+/* Where the checksummed bytes start: after the block checksums, which follow the header. */
+static uint64_t data_start_of(const struct shim_ruleimg_header *h)
+{
+	return sizeof(*h) + (((uint64_t)h->section[SHIM_RULEIMG_BLOCKSUMS].count * 8 + 7) & ~7ull);
+}
+
+/* The header's layout against the file's length: sections aligned and inside the file, the
+ * block checksums right after the header and covering every byte after them. */
 static bool layout_ok(const struct shim_ruleimg_header *h, size_t len, char *why, size_t whylen)
 {
 	if (h->block_size != SHIM_RULEIMG_BLOCK)
 		FAIL("block size %u, this library reads %u", h->block_size, SHIM_RULEIMG_BLOCK);
-	uint64_t sums_at = h->section[SHIM_RULEIMG_BLOCKSUMS].offset;
+	uint64_t start = data_start_of(h);
+	if (h->section[SHIM_RULEIMG_BLOCKSUMS].offset != sizeof(*h) || start > len ||
+	    h->section[SHIM_RULEIMG_BLOCKSUMS].count != nblocks_of(len - start))
+		FAIL("block checksums do not cover the image");
 	for (int s = 0; s < SHIM_RULEIMG_SECTIONS; s++) {
 		uint64_t off = h->section[s].offset, n = h->section[s].count;
-		uint64_t limit = s == SHIM_RULEIMG_BLOCKSUMS ? len : sums_at;
-		if (h->section[s].record_size != record_size[s] || off % 8 || off < sizeof(*h) ||
-		    off > limit || n * record_size[s] > limit - off)
+		uint64_t low = s == SHIM_RULEIMG_BLOCKSUMS ? sizeof(*h) : start;
+		if (h->section[s].record_size != record_size[s] || off % 8 || off < low ||
+		    off > len || n * record_size[s] > len - off)
 			FAIL("section %d out of bounds", s);
 	}
-	if (sums_at + h->section[SHIM_RULEIMG_BLOCKSUMS].count * sizeof(uint64_t) != len ||
-	    h->section[SHIM_RULEIMG_BLOCKSUMS].count != nblocks_of(sums_at - sizeof(*h)))
-		FAIL("block checksums do not cover the image");
 	return true;
 }
 
@@ -65,9 +77,9 @@ bool shim_ruleimg_seal(void *bytes, size_t len)
 	char why[8];
 	if (len < sizeof(*h) || !layout_ok(h, len, why, sizeof(why)))
 		return false;
-	unsigned char *data = (unsigned char *)bytes + sizeof(*h);
-	uint32_t at = h->section[SHIM_RULEIMG_BLOCKSUMS].offset, n = (uint32_t)(at - sizeof(*h));
-	uint64_t *sums = (uint64_t *)((unsigned char *)bytes + at);
+	uint32_t start = (uint32_t)data_start_of(h), n = (uint32_t)(len - start);
+	unsigned char *data = (unsigned char *)bytes + start;
+	uint64_t *sums = (uint64_t *)((unsigned char *)bytes + sizeof(*h));
 	for (uint32_t b = 0; b < nblocks_of(n); b++) {
 		uint32_t off = b * SHIM_RULEIMG_BLOCK;
 		sums[b] = shim_ruleimg_checksum(data + off, n - off < SHIM_RULEIMG_BLOCK ? n - off
@@ -286,8 +298,8 @@ bool shim_ruleimg_view(struct shim_ruleimg *img, const void *base, size_t len,
 	for (int s = 0; s < SHIM_RULEIMG_SECTIONS; s++)
 		at[s] = (const char *)base + h->section[s].offset;
 	img->header = h;
-	img->data_start = sizeof(*h);
-	img->data_end = h->section[SHIM_RULEIMG_BLOCKSUMS].offset;
+	img->data_start = (uint32_t)data_start_of(h);
+	img->data_end = (uint32_t)len;
 	img->nblocks = h->section[SHIM_RULEIMG_BLOCKSUMS].count;
 	img->sums = at[SHIM_RULEIMG_BLOCKSUMS];
 	if (header_checksum(h, img->sums, img->nblocks) != h->checksum)

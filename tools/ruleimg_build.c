@@ -85,11 +85,14 @@ void *ruleimg_build(const struct shim_ruleset *rs, const struct stat *src, size_
 	memcpy(h.magic, SHIM_RULEIMG_MAGIC, sizeof(h.magic));
 	if (src)
 		shim_ruleimg_source_of(&h.source, src);
+	/* The block checksums come first and cover what follows them: count that first. */
+	size_t data = 0;
+	for (int s = SHIM_RULEIMG_BLOCKSUMS + 1; s < SHIM_RULEIMG_SECTIONS; s++)
+		data = align8(data + sec[s].count * sec[s].size);
+	size_t nblocks = (data + SHIM_RULEIMG_BLOCK - 1) / SHIM_RULEIMG_BLOCK;
 	size_t total = sizeof(h);
 	for (int s = 0; s < SHIM_RULEIMG_SECTIONS; s++) {
-		size_t count = s == SHIM_RULEIMG_BLOCKSUMS
-				       ? (total - sizeof(h) + SHIM_RULEIMG_BLOCK - 1) / SHIM_RULEIMG_BLOCK
-				       : sec[s].count;
+		size_t count = s == SHIM_RULEIMG_BLOCKSUMS ? nblocks : sec[s].count;
 		h.section[s].offset = (uint32_t)total;
 		h.section[s].count = (uint32_t)count;
 		h.section[s].record_size = (uint32_t)sec[s].size;
