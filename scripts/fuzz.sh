@@ -39,7 +39,8 @@ run() { # run NAME DICT-ARGS...: runs build-fuzz/NAME/fuzz_NAME on its corpus
 if [ "$which" = all ] || [ "$which" = config ]; then
 	mkdir -p build-fuzz/config/corpus
 	clang "${cflags[@]}" tests/fuzz/fuzz_config.c shim/config.c shim/config_values.c \
-		shim/config_file.c shim/rules.c shim/ruleimg.c shim/sockopt_policy.c tools/ruleimg_build.c \
+		shim/config_file.c shim/rules.c shim/ruleimg.c shim/ruleimg_check.c shim/sockopt_policy.c \
+		tools/ruleimg_build.c \
 		$(pkg-config --cflags --libs libconfig) -o build-fuzz/config/fuzz_config
 	cp -n tests/fuzz/corpus_config/* build-fuzz/config/corpus/ 2>/dev/null || true
 	# libconfig leaks on syntax errors (tests/fuzz/lsan.supp): with leak checking, LeakSanitizer
@@ -49,7 +50,7 @@ if [ "$which" = all ] || [ "$which" = config ]; then
 fi
 if [ "$which" = all ] || [ "$which" = ruleimg ]; then
 	mkdir -p build-fuzz/ruleimg/corpus build-fuzz/ruleimg/seed
-	clang "${cflags[@]}" tests/fuzz/fuzz_ruleimg.c shim/rules.c shim/ruleimg.c \
+	clang "${cflags[@]}" tests/fuzz/fuzz_ruleimg.c shim/rules.c shim/ruleimg.c shim/ruleimg_check.c \
 		-o build-fuzz/ruleimg/fuzz_ruleimg
 	for f in tests/fuzz/corpus_config/* tests/fixtures/config/ok-*.conf tools/mptcpize.conf.example; do
 		s=build-fuzz/ruleimg/seed/$(basename "$f")

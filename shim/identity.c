@@ -167,10 +167,11 @@ static const char *name_from_execfn(void)
 {
 	const char *fn = (const char *)getauxval(AT_EXECFN);
 	const void *mem = main_program_header();
-	struct stat st;
-	if (!mem || !fn || !*fn || starts_with(fn, "/proc/") || starts_with(fn, "/dev/fd/") ||
-	    shim_sys_lstat(fn, &st) != 0 || !S_ISREG(st.st_mode))
+	if (!mem || !fn || !*fn || starts_with(fn, "/proc/") || starts_with(fn, "/dev/fd/"))
 		return NULL;
+	/* O_NOFOLLOW: a symlink's name is not the executable's (ELOOP). Anything but the regular
+	 * file exec ran fails the header comparison: a FIFO (O_NONBLOCK: no wait) or a directory
+	 * cannot be read, a device or another file reads different bytes. */
 	int fd = shim_sys_open(fn, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return NULL;

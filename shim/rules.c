@@ -214,6 +214,12 @@ static bool candidates_of(const struct shim_ruleset *rs, const char *name, uint3
 	return true;
 }
 
+/* Rule r may be read (rules.h admit); false: stop, the rule set is unusable. */
+static bool admitted(const struct shim_ruleset *rs, uint32_t r)
+{
+	return !rs->admit || rs->admit(rs, r);
+}
+
 const struct shim_rule *shim_rules_match(const struct shim_ruleset *rs,
 					 const struct shim_identity *id)
 {
@@ -222,9 +228,12 @@ const struct shim_rule *shim_rules_match(const struct shim_ruleset *rs,
 	const char *exe_name = id->exe && *id->exe ? basename_of(id->exe) : NULL;
 	if (!rs->names || !candidates_of(rs, exe_name, cand, &nc) ||
 	    !candidates_of(rs, id->comm, cand, &nc)) {
-		for (unsigned int r = 0; r < rs->nrules; r++)
+		for (unsigned int r = 0; r < rs->nrules; r++) {
+			if (!admitted(rs, r))
+				return NULL;
 			if (rule_matches(rs, &rs->rules[r], id))
 				return &rs->rules[r];
+		}
 		return NULL;
 	}
 	for (unsigned int i = 1; i < nc; i++) /* a handful: insertion sort */
@@ -239,7 +248,11 @@ const struct shim_rule *shim_rules_match(const struct shim_ruleset *rs,
 		uint32_t r = j >= nc || (i < rs->nscan && rs->scan[i] < cand[j]) ? rs->scan[i++] : cand[j++];
 		while (j < nc && cand[j] == r)
 			j++;
-		if (r < rs->nrules && rule_matches(rs, &rs->rules[r], id))
+		if (r >= rs->nrules)
+			continue;
+		if (!admitted(rs, r))
+			return NULL;
+		if (rule_matches(rs, &rs->rules[r], id))
 			return &rs->rules[r];
 	}
 	return NULL;

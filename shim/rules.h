@@ -95,7 +95,8 @@ struct shim_rules_name {
 };
 
 /* A read-only view of a rule set: arrays (in an image mapping, or in a parser's buffers) and
- * their lengths. Every slice and string offset in it has been checked against these lengths. */
+ * their lengths. Every slice and string offset in it has been checked against these lengths,
+ * or is checked by admit before it is read. */
 struct shim_ruleset {
 	const char *strings; /* the last byte is NUL, so every offset names a terminated string */
 	uint32_t nstrings;
@@ -113,6 +114,10 @@ struct shim_ruleset {
 	const struct shim_rules_name *names;
 	const uint32_t *scan; /* indices of the rules the index does not cover, ascending */
 	uint32_t nnames, nscan;
+	/* NULL if every record has been checked. Else the matcher calls it before it reads rule r
+	 * or anything r points to; false: the rule set is unusable and the match stops (a compiled
+	 * image checked as it is used, ruleimg.h). */
+	bool (*admit)(const struct shim_ruleset *rs, uint32_t r);
 };
 
 static inline const char *shim_rules_str(const struct shim_ruleset *rs, uint32_t off)

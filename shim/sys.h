@@ -4,8 +4,8 @@
  *
  * Each libc function a process has not called yet costs its first caller about a microsecond
  * here (the lazy binding, and a fault on a page of libc's code), and the first socket() of a
- * process that reads its rules made eight of them: open, fstat, stat, mmap, lstat, pread,
- * readlink, close. Through syscall(2) they are one. close() this way also skips our own hook.
+ * process that reads its rules made seven of them: open, fstat, stat, mmap, pread, readlink,
+ * close. Through syscall(2) they are one. close() this way also skips our own hook.
  * Same results and errno as the libc calls (x86-64 and arm64: struct stat is the kernel's).
  */
 #ifndef SHIM_SYS_H
@@ -35,11 +35,6 @@ static inline int shim_sys_fstat(int fd, struct stat *st)
 static inline int shim_sys_stat(const char *path, struct stat *st)
 {
 	return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, 0);
-}
-
-static inline int shim_sys_lstat(const char *path, struct stat *st)
-{
-	return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 }
 
 static inline ssize_t shim_sys_read(int fd, void *buf, size_t n)

@@ -62,7 +62,8 @@ static bool load_rules(void)
 	bool system = !path;
 	char why[192];
 	if (path && is_image_path(path)) {
-		enum shim_ruleimg_status st = shim_ruleimg_map(&image, path, false, why, sizeof(why));
+		enum shim_ruleimg_status st = shim_ruleimg_map(&image, path, false, SHIM_RULEIMG_CHECK_USED,
+							   why, sizeof(why));
 		if (st == SHIM_RULEIMG_OK) {
 			ruleset = &image.rs;
 			rules_state = SHIM_RULEIMG_CURRENT;
@@ -74,7 +75,8 @@ static bool load_rules(void)
 		return false;
 	}
 	const char *source = path ? path : MPTCPIZE_SYSCONF_FILE;
-	rules_state = shim_ruleimg_load(&image, source, system, why, sizeof(why));
+	rules_state = shim_ruleimg_load(&image, source, system, SHIM_RULEIMG_CHECK_USED, why,
+					 sizeof(why));
 	switch (rules_state) {
 	case SHIM_RULEIMG_CURRENT:
 		ruleset = &image.rs;
@@ -115,6 +117,25 @@ static bool load_rules(void)
 	return false;
 }
 
+/* A rule the match looked at was corrupt or hostile: the whole image is unusable (as if it had
+ * been found so when opened), and the program stays on TCP. */
+static enum verdict image_failed(void)
+{
+	const char *why = shim_ruleimg_failure(&image), *path = shim_settings.config_path;
+	rules_state = SHIM_RULEIMG_BAD;
+	ruleset = &builtin;
+	/* The same lines as for an image found unusable when opened (load_rules). */
+	if (!path)
+		shim_log_system("%s%s: %s: ignored, programs stay on TCP (fix: `mptcpize check "
+				"--compile`)", MPTCPIZE_SYSCONF_FILE, SHIM_RULEIMG_SUFFIX, why);
+	else if (is_image_path(path))
+		shim_log(SHIM_LOG_WARN, "%s: %s: ignored (this program stays on TCP)", path, why);
+	else
+		shim_log(SHIM_LOG_WARN, "%s%s: %s: ignored, this program stays on TCP (fix: "
+			 "`mptcpize check --compile %s`)", path, SHIM_RULEIMG_SUFFIX, why, path);
+	return VERDICT_TCP;
+}
+
 int shim_verdict_rules_state_code(void)
 {
 	return rules_state;
@@ -135,8 +156,6 @@ static enum verdict decide_process(void)
 	}
 	if (!load_rules())
 		return VERDICT_TCP;
-	if (rules_state == SHIM_RULEIMG_CURRENT)
-		shim_counters_add(SHIM_COUNTER_RULES_IMAGE); /* `mptcpize status` shows where the rules came from */
 	const struct shim_ruleset *rs = ruleset;
 	/* Read only what the rules match on (the exe too when it is going to be logged). */
 	unsigned int needs = rs->needs;
@@ -145,8 +164,12 @@ static enum verdict decide_process(void)
 	struct shim_identity id;
 	shim_identity_read(&id, &identity_buf, 0, needs);
 	const struct shim_rule *rule = shim_rules_match(rs, &id);
-	enum shim_mode mode = shim_rules_mode(rs, rule);
+	if (rs == &image.rs && shim_ruleimg_failure(&image))
+		return image_failed();
+	if (rules_state == SHIM_RULEIMG_CURRENT) /* `mptcpize status` shows where rules came from */
+		shim_counters_add(SHIM_COUNTER_RULES_IMAGE);
 	const char *file = shim_rules_str(rs, rs->file);
+	enum shim_mode mode = shim_rules_mode(rs, rule);
 	if (rule) {
 		shim_log(SHIM_LOG_INFO, "%s:%d: rule %s matches %s: %s", file, (int)rule->line,
 			 shim_rules_str(rs, rule->id), id.exe, mode == SHIM_MODE_MPTCP ? "MPTCP" : "TCP");

@@ -55,7 +55,8 @@ static void print_image_state(const char *path, bool system)
 {
 	char why[192] = "";
 	struct shim_ruleimg img;
-	enum shim_ruleimg_state st = shim_ruleimg_load(&img, path, system, why, sizeof(why));
+	enum shim_ruleimg_state st = shim_ruleimg_load(&img, path, system, SHIM_RULEIMG_CHECK_ALL, why,
+						       sizeof(why));
 	shim_ruleimg_unmap(&img);
 	if (st == SHIM_RULEIMG_CURRENT)
 		printf("%s%s: current (this is what the library reads)\n", path, SHIM_RULEIMG_SUFFIX);
@@ -300,7 +301,7 @@ static int load_rules(const char *file, bool system)
 	char why[192] = "";
 	size_t n = strlen(file), s = sizeof(SHIM_RULEIMG_SUFFIX) - 1;
 	if (n > s && strcmp(file + n - s, SHIM_RULEIMG_SUFFIX) == 0) {
-		if (shim_ruleimg_map(&image, file, system, why, sizeof(why)) != SHIM_RULEIMG_OK) {
+		if (shim_ruleimg_map(&image, file, system, SHIM_RULEIMG_CHECK_ALL, why, sizeof(why)) != SHIM_RULEIMG_OK) {
 			printf("%s: %s\nverdict: image unusable: the shim keeps every program on TCP\n",
 			       file, *why ? why : "no such file");
 			return 1;
@@ -309,7 +310,8 @@ static int load_rules(const char *file, bool system)
 		printf("rules:   image %s (given directly: not checked against a source)\n", file);
 		return 0;
 	}
-	enum shim_ruleimg_state st = shim_ruleimg_load(&image, file, system, why, sizeof(why));
+	enum shim_ruleimg_state st = shim_ruleimg_load(&image, file, system, SHIM_RULEIMG_CHECK_ALL, why,
+						       sizeof(why));
 	if (st == SHIM_RULEIMG_CURRENT) {
 		ruleset = &image.rs;
 		printf("rules:   image %s%s (current)\n", file, SHIM_RULEIMG_SUFFIX);

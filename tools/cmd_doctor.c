@@ -289,7 +289,8 @@ static void check_files(const char *root)
 		/* What the library reads is the compiled image, not the file. */
 		struct shim_ruleimg img;
 		char bad[192] = "";
-		enum shim_ruleimg_state st = shim_ruleimg_load(&img, conf, true, bad, sizeof(bad));
+		enum shim_ruleimg_state st = shim_ruleimg_load(&img, conf, true, SHIM_RULEIMG_CHECK_ALL, bad,
+							       sizeof(bad));
 		shim_ruleimg_unmap(&img);
 		if (st == SHIM_RULEIMG_CURRENT)
 			report(V_OK, NULL, "rules: %s%s current", conf, SHIM_RULEIMG_SUFFIX);

@@ -2,8 +2,8 @@
 /*
  * ruleimg_build.c - rule set -> image bytes; see ruleimg_build.h. The records are copied as
  * they are (they are fixed-layout, offsets instead of pointers), the name index is built from
- * them, each section 8-byte aligned, then the checksum is computed over the whole with its own
- * field zero.
+ * them, each section 8-byte aligned, the block checksums last; then shim_ruleimg_seal() fills
+ * those and the header's.
  */
 #include "ruleimg_build.h"
 
@@ -71,6 +71,7 @@ void *ruleimg_build(const struct shim_ruleset *rs, const struct stat *src, size_
 		[SHIM_RULEIMG_STRINGS] = {rs->strings, rs->nstrings, 1},
 		[SHIM_RULEIMG_NAMES] = {names, nnames, sizeof(struct shim_rules_name)},
 		[SHIM_RULEIMG_SCAN] = {scan, nscan, sizeof(uint32_t)},
+		[SHIM_RULEIMG_BLOCKSUMS] = {NULL, 0, sizeof(uint64_t)}, /* counted below */
 	};
 	struct shim_ruleimg_header h = {
 		.version = SHIM_RULEIMG_VERSION,
@@ -79,29 +80,38 @@ void *ruleimg_build(const struct shim_ruleset *rs, const struct stat *src, size_
 		.needs = shim_rules_needs(rs),
 		.file = rs->file,
 		.default_mode = rs->default_mode,
+		.block_size = SHIM_RULEIMG_BLOCK,
 	};
 	memcpy(h.magic, SHIM_RULEIMG_MAGIC, sizeof(h.magic));
 	if (src)
 		shim_ruleimg_source_of(&h.source, src);
+	/* The block checksums come first and cover what follows them: count that first. */
+	size_t data = 0;
+	for (int s = SHIM_RULEIMG_BLOCKSUMS + 1; s < SHIM_RULEIMG_SECTIONS; s++)
+		data = align8(data + sec[s].count * sec[s].size);
+	size_t nblocks = (data + SHIM_RULEIMG_BLOCK - 1) / SHIM_RULEIMG_BLOCK;
 	size_t total = sizeof(h);
 	for (int s = 0; s < SHIM_RULEIMG_SECTIONS; s++) {
+		size_t count = s == SHIM_RULEIMG_BLOCKSUMS ? nblocks : sec[s].count;
 		h.section[s].offset = (uint32_t)total;
-		h.section[s].count = (uint32_t)sec[s].count;
+		h.section[s].count = (uint32_t)count;
 		h.section[s].record_size = (uint32_t)sec[s].size;
-		total = align8(total + sec[s].count * sec[s].size);
+		total = align8(total + count * sec[s].size);
 	}
 	h.total_size = total;
 	char *out = calloc(1, total);
 	for (int s = 0; out && s < SHIM_RULEIMG_SECTIONS; s++)
-		if (sec[s].count)
+		if (sec[s].data && sec[s].count)
 			memcpy(out + h.section[s].offset, sec[s].data, sec[s].count * sec[s].size);
 	free(names);
 	free(scan);
 	if (!out)
 		return NULL;
 	memcpy(out, &h, sizeof(h));
-	h.checksum = shim_ruleimg_checksum(out, total);
-	memcpy(out, &h, sizeof(h));
+	if (!shim_ruleimg_seal(out, total)) {
+		free(out);
+		return NULL;
+	}
 	*len = total;
 	return out;
 }

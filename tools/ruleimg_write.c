@@ -132,7 +132,8 @@ bool ruleimg_write_for_run(const char *source, char *img, size_t size)
 		return false; /* an image already */
 	char why[192];
 	struct shim_ruleimg cur;
-	enum shim_ruleimg_state state = shim_ruleimg_load(&cur, source, false, why, sizeof(why));
+	enum shim_ruleimg_state state = shim_ruleimg_load(&cur, source, false, SHIM_RULEIMG_CHECK_ALL, why,
+							    sizeof(why));
 	shim_ruleimg_unmap(&cur);
 	if (state == SHIM_RULEIMG_CURRENT || state == SHIM_RULEIMG_NO_SOURCE ||
 	    state == SHIM_RULEIMG_ORPHAN)

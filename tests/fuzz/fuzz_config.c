@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		void *bytes = ruleimg_build(&cfg->rs, NULL, &len);
 		struct shim_ruleimg img;
 		char why[192];
-		if (!bytes || !shim_ruleimg_view(&img, bytes, len, why, sizeof(why)))
+		if (!bytes || !shim_ruleimg_view(&img, bytes, len, SHIM_RULEIMG_CHECK_ALL, why, sizeof(why)))
 			abort(); /* what the writer makes, the reader must take */
 		if (fuzz_exercise(&img.rs) != from_source)
 			abort(); /* image and source disagree */

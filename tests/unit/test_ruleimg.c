@@ -38,6 +38,23 @@ static void write_file(const char *path, const void *buf, size_t len)
 	close(fd);
 }
 
+/* Checked whole, as the tool does (test_ruleimg_used.c covers the library's way). */
+static bool view(struct shim_ruleimg *img, const void *bytes, size_t len, char *why)
+{
+	return shim_ruleimg_view(img, bytes, len, SHIM_RULEIMG_CHECK_ALL, why, 192);
+}
+
+static enum shim_ruleimg_status map(struct shim_ruleimg *img, const char *path, bool trusted,
+				    char *why)
+{
+	return shim_ruleimg_map(img, path, trusted, SHIM_RULEIMG_CHECK_ALL, why, 192);
+}
+
+static enum shim_ruleimg_state load(struct shim_ruleimg *img, const char *src, char *why)
+{
+	return shim_ruleimg_load(img, src, false, SHIM_RULEIMG_CHECK_ALL, why, 192);
+}
+
 /* Index of a record in its array, -1 for NULL: comparable across two views. */
 static long idx(const void *p, const void *base, size_t size)
 {
@@ -121,7 +138,7 @@ static bool compile_and_compare(const char *path, const char *dir)
 	write_file(img_path, bytes, len);
 	free(bytes);
 	struct shim_ruleimg img;
-	cr_assert_eq(shim_ruleimg_map(&img, img_path, false, why, sizeof(why)), SHIM_RULEIMG_OK,
+	cr_assert_eq(map(&img, img_path, false, why), SHIM_RULEIMG_OK,
 		     "%s: %s", path, why);
 	cr_expect(shim_ruleimg_current(&img, &st));
 	differential(&cfg.rs, &img.rs, path);
@@ -177,7 +194,7 @@ Test(ruleimg, name_index_gives_the_first_match_of_a_full_scan)
 	void *bytes = ruleimg_build(&cfg.rs, NULL, &len);
 	struct shim_ruleimg img;
 	char why[192];
-	cr_assert(shim_ruleimg_view(&img, bytes, len, why, sizeof(why)), "%s", why);
+	cr_assert(view(&img, bytes, len, why), "%s", why);
 	unsigned int asked = 0;
 	for (uint32_t i = 0; i < cfg.rs.npatterns; i++) {
 		char exe[64];
@@ -228,8 +245,7 @@ static void *example_image(size_t *len)
 
 static void reseal(void *bytes, size_t len)
 {
-	struct shim_ruleimg_header *h = bytes;
-	h->checksum = shim_ruleimg_checksum(bytes, len);
+	(void)shim_ruleimg_seal(bytes, len); /* a forged layout cannot be sealed: view refuses it anyway */
 }
 
 Test(ruleimg, rejects_truncated_flipped_and_forged_images)
@@ -239,39 +255,39 @@ Test(ruleimg, rejects_truncated_flipped_and_forged_images)
 	unsigned char *buf = malloc(len);
 	struct shim_ruleimg img;
 	char why[192];
-	cr_assert(shim_ruleimg_view(&img, good, len, why, sizeof(why)), "%s", why);
+	cr_assert(view(&img, good, len, why), "%s", why);
 	for (size_t n = 0; n < len; n++)
-		cr_expect_not(shim_ruleimg_view(&img, good, n, why, sizeof(why)), "prefix %zu", n);
+		cr_expect_not(view(&img, good, n, why), "prefix %zu", n);
 	for (size_t i = 0; i < len; i++) {
 		memcpy(buf, good, len);
 		buf[i] ^= 0x40;
-		cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)), "byte %zu", i);
+		cr_expect_not(view(&img, buf, len, why), "byte %zu", i);
 	}
 	/* Forged, with a valid checksum: the structure itself must be checked. */
 	struct shim_ruleimg_header *h = (void *)buf;
 	memcpy(buf, good, len);
 	h->version = SHIM_RULEIMG_VERSION + 1;
 	reseal(buf, len);
-	cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)));
+	cr_expect_not(view(&img, buf, len, why));
 	cr_expect(strstr(why, "version") != NULL, "%s", why);
 	memcpy(buf, good, len);
 	h->section[SHIM_RULEIMG_NETS].count = 1000000;
 	reseal(buf, len);
-	cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)));
+	cr_expect_not(view(&img, buf, len, why));
 	memcpy(buf, good, len);
 	struct shim_rule *r0 = (void *)(buf + h->section[SHIM_RULEIMG_RULES].offset);
 	r0->include.first = 60000;
 	r0->include.count = 9;
 	reseal(buf, len);
-	cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)));
+	cr_expect_not(view(&img, buf, len, why));
 	memcpy(buf, good, len);
 	r0->id = 0xffffffffu;
 	reseal(buf, len);
-	cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)));
+	cr_expect_not(view(&img, buf, len, why));
 	memcpy(buf, good, len);
 	buf[h->section[SHIM_RULEIMG_STRINGS].offset + h->section[SHIM_RULEIMG_STRINGS].count - 1] = 'x';
 	reseal(buf, len);
-	cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)), "unterminated strings");
+	cr_expect_not(view(&img, buf, len, why), "unterminated strings");
 	/* The name index: an entry naming no rule, two entries out of order, a scan list out of
 	 * order (the binary search and the merge rely on the order). */
 	cr_assert_geq(h->section[SHIM_RULEIMG_NAMES].count, 2u, "the example has named rules");
@@ -279,14 +295,14 @@ Test(ruleimg, rejects_truncated_flipped_and_forged_images)
 	memcpy(buf, good, len);
 	names[0].rule = 100000;
 	reseal(buf, len);
-	cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)), "index past the rules");
+	cr_expect_not(view(&img, buf, len, why), "index past the rules");
 	memcpy(buf, good, len);
 	struct shim_rules_name first = names[0];
 	names[0] = names[1];
 	names[1] = first;
 	reseal(buf, len);
 	if (names[0].hash != names[1].hash || names[0].rule != names[1].rule)
-		cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)), "index unsorted");
+		cr_expect_not(view(&img, buf, len, why), "index unsorted");
 	if (h->section[SHIM_RULEIMG_SCAN].count >= 2) {
 		memcpy(buf, good, len);
 		uint32_t *scan = (void *)(buf + h->section[SHIM_RULEIMG_SCAN].offset);
@@ -294,7 +310,7 @@ Test(ruleimg, rejects_truncated_flipped_and_forged_images)
 		scan[0] = scan[1];
 		scan[1] = t;
 		reseal(buf, len);
-		cr_expect_not(shim_ruleimg_view(&img, buf, len, why, sizeof(why)), "scan unsorted");
+		cr_expect_not(view(&img, buf, len, why), "scan unsorted");
 	}
 	free(buf);
 	free(good);
@@ -310,21 +326,21 @@ Test(ruleimg, trust_rule_and_fifo)
 	write_file(path, bytes, len);
 	free(bytes);
 	struct shim_ruleimg img;
-	cr_expect_eq(shim_ruleimg_map(&img, path, false, why, sizeof(why)), SHIM_RULEIMG_OK, "%s", why);
+	cr_expect_eq(map(&img, path, false, why), SHIM_RULEIMG_OK, "%s", why);
 	shim_ruleimg_unmap(&img);
 	if (geteuid() == 0) {
-		cr_expect_eq(shim_ruleimg_map(&img, path, true, why, sizeof(why)), SHIM_RULEIMG_OK);
+		cr_expect_eq(map(&img, path, true, why), SHIM_RULEIMG_OK);
 		shim_ruleimg_unmap(&img);
 		cr_assert_eq(chown(path, 1234, 1234), 0);
-		cr_expect_eq(shim_ruleimg_map(&img, path, true, why, sizeof(why)), SHIM_RULEIMG_UNTRUSTED);
+		cr_expect_eq(map(&img, path, true, why), SHIM_RULEIMG_UNTRUSTED);
 		cr_expect(strstr(why, "not owned by root") != NULL, "%s", why);
 		cr_assert_eq(chown(path, 0, 0), 0);
 	}
 	cr_assert_eq(chmod(path, 0664), 0);
-	cr_expect_eq(shim_ruleimg_map(&img, path, true, why, sizeof(why)), SHIM_RULEIMG_UNTRUSTED);
+	cr_expect_eq(map(&img, path, true, why), SHIM_RULEIMG_UNTRUSTED);
 	snprintf(path, sizeof(path), "%s/fifo.img", tmp);
 	cr_assert_eq(mkfifo(path, 0644), 0);
-	cr_expect_eq(shim_ruleimg_map(&img, path, false, why, sizeof(why)), SHIM_RULEIMG_INVALID);
+	cr_expect_eq(map(&img, path, false, why), SHIM_RULEIMG_INVALID);
 	cr_expect_str_eq(why, "not a regular file");
 	/* The parser refuses a FIFO too, without waiting for a writer. */
 	snprintf(path, sizeof(path), "%s/fifo.conf", tmp);
@@ -343,10 +359,10 @@ Test(ruleimg, current_stale_missing_orphan)
 	snprintf(src, sizeof(src), "%s/m.conf", tmp);
 	snprintf(img_path, sizeof(img_path), "%s.img", src);
 	struct shim_ruleimg img;
-	cr_expect_eq(shim_ruleimg_load(&img, src, false, why, sizeof(why)), SHIM_RULEIMG_NO_SOURCE);
+	cr_expect_eq(load(&img, src, why), SHIM_RULEIMG_NO_SOURCE);
 	const char *text = "default = \"mptcp\";\n";
 	write_file(src, text, strlen(text));
-	cr_expect_eq(shim_ruleimg_load(&img, src, false, why, sizeof(why)), SHIM_RULEIMG_NO_IMAGE);
+	cr_expect_eq(load(&img, src, why), SHIM_RULEIMG_NO_IMAGE);
 	struct shim_config_report rep = {0};
 	struct stat st;
 	cr_assert_eq(shim_config_load(&cfg, src, false, &rep, &st), SHIM_CONFIG_OK);
@@ -354,15 +370,15 @@ Test(ruleimg, current_stale_missing_orphan)
 	void *bytes = ruleimg_build(&cfg.rs, &st, &len);
 	write_file(img_path, bytes, len);
 	free(bytes);
-	cr_assert_eq(shim_ruleimg_load(&img, src, false, why, sizeof(why)), SHIM_RULEIMG_CURRENT);
+	cr_assert_eq(load(&img, src, why), SHIM_RULEIMG_CURRENT);
 	cr_expect_eq(img.rs.default_mode, SHIM_MODE_MPTCP);
 	shim_ruleimg_unmap(&img);
 	/* Same size, new content: mtime/ctime tell. */
 	usleep(10000);
 	write_file(src, "default = \"tcp\"; \n", strlen(text));
-	cr_expect_eq(shim_ruleimg_load(&img, src, false, why, sizeof(why)), SHIM_RULEIMG_STALE);
+	cr_expect_eq(load(&img, src, why), SHIM_RULEIMG_STALE);
 	cr_assert_eq(unlink(src), 0);
-	cr_expect_eq(shim_ruleimg_load(&img, src, false, why, sizeof(why)), SHIM_RULEIMG_ORPHAN);
+	cr_expect_eq(load(&img, src, why), SHIM_RULEIMG_ORPHAN);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	cr_expect_eq(system(cmd), 0);

@@ -33,7 +33,7 @@ static void load(const char *name)
 	size_t len;
 	free(img_bytes);
 	cr_assert_not_null(img_bytes = ruleimg_build(&cfg.rs, NULL, &len));
-	cr_assert(shim_ruleimg_view(&img, img_bytes, len, why, sizeof(why)), "%s", why);
+	cr_assert(shim_ruleimg_view(&img, img_bytes, len, SHIM_RULEIMG_CHECK_ALL, why, sizeof(why)), "%s", why);
 	rs = &img.rs;
 }
 

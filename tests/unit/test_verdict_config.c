@@ -4,7 +4,8 @@
  * one decides; a stale, missing, orphaned or broken one leaves the program on TCP with exactly
  * one line naming the fix (on stderr for MPTCPIZE_CONFIG; for the system file /etc/mptcpize.conf,
  * to syslog, unless MPTCPIZE_DEBUG is set); no config at all is the built-in default (TCP),
- * silently. The system file lives in a chroot'ed child's root with its own /dev/log.
+ * silently. A corrupt byte in a rule the decision reads is found then (the library checks the
+ * image as it uses it), with the same outcome as a broken image. The system file lives in a chroot'ed child's root with its own /dev/log.
  */
 #include <criterion/criterion.h>
 #include <unistd.h>
@@ -25,7 +26,26 @@ static void touch_source(const char *src)
 /* What exists beside the config path, and in what state. */
 struct files {
 	bool source, image, stale, broken, untrusted;
+	bool corrupt; /* one rule that every program's decision reads, one byte of it flipped */
 };
+
+/* A rule any program's match reads (a glob is tried on every program), with one byte of its
+ * record flipped: its line number, which only the block checksum can tell. */
+static void corrupt_rule(const char *src, const char *img)
+{
+	write_text(src, "default = \"mptcp\";\nrules = ( { name = \"*\"; mode = \"mptcp\"; } );\n");
+	compile(src);
+	FILE *f = fopen(img, "r+b");
+	cr_assert_not_null(f);
+	struct shim_ruleimg_header h;
+	cr_assert_eq(fread(&h, sizeof(h), 1, f), 1u);
+	long at = (long)h.section[SHIM_RULEIMG_RULES].offset + (long)offsetof(struct shim_rule, line);
+	cr_assert_eq(fseek(f, at, SEEK_SET), 0);
+	int c = fgetc(f);
+	cr_assert_eq(fseek(f, at, SEEK_SET), 0);
+	fputc(c ^ 0x10, f);
+	fclose(f);
+}
 
 /* Makes src (default mptcp) and src.img as f says. */
 static void make_files(const char *src, struct files f)
@@ -35,6 +55,8 @@ static void make_files(const char *src, struct files f)
 	write_text(src, mptcp_default);
 	if (f.image)
 		compile(src);
+	if (f.corrupt)
+		corrupt_rule(src, img);
 	if (f.stale)
 		touch_source(src);
 	if (f.broken)
@@ -70,24 +92,30 @@ struct file_case {
 };
 
 static const struct file_case file_cases[] = {
-	{"current", {true, true, false, false, false}, false, true, SHIM_RULEIMG_CURRENT, NULL},
-	{"stale", {true, true, true, false, false}, false, false, SHIM_RULEIMG_STALE,
+	{"current", {true, true, false, false, false, false}, false, true, SHIM_RULEIMG_CURRENT, NULL},
+	{"stale", {true, true, true, false, false, false}, false, false, SHIM_RULEIMG_STALE,
 	 "warning: SRC.img is stale (the source changed after it was compiled): this program "
 	 "stays on TCP until `mptcpize check --compile SRC`\n"},
-	{"never compiled", {true, false, false, false, false}, false, false, SHIM_RULEIMG_NO_IMAGE,
+	{"never compiled", {true, false, false, false, false, false}, false, false, SHIM_RULEIMG_NO_IMAGE,
 	 "warning: SRC.img is missing (the source was never compiled): this program stays on "
 	 "TCP until `mptcpize check --compile SRC`\n"},
-	{"nothing", {false, false, false, false, false}, false, false, SHIM_RULEIMG_NO_SOURCE,
+	{"nothing", {false, false, false, false, false, false}, false, false, SHIM_RULEIMG_NO_SOURCE,
 	 "warning: SRC: no such file (this program stays on TCP)\n"},
-	{"orphan", {false, true, false, false, false}, false, false, SHIM_RULEIMG_ORPHAN,
+	{"orphan", {false, true, false, false, false, false}, false, false, SHIM_RULEIMG_ORPHAN,
 	 "warning: SRC: no such file (this program stays on TCP)\n"},
-	{"broken image", {true, true, false, true, false}, false, false, SHIM_RULEIMG_BAD,
+	{"broken image", {true, true, false, true, false, false}, false, false, SHIM_RULEIMG_BAD,
 	 "warning: SRC.img: truncated or too large (24 bytes): ignored, this program stays on TCP (fix: `mptcpize check "
 	 "--compile SRC`)\n"},
-	{"image named", {true, true, false, false, false}, true, true, SHIM_RULEIMG_CURRENT, NULL},
-	{"image named, missing", {false, false, false, false, false}, true, false, SHIM_RULEIMG_BAD,
+	{"corrupt rule", {true, true, false, false, false, true}, false, false, SHIM_RULEIMG_BAD,
+	 "warning: SRC.img: checksum mismatch (corrupt): ignored, this program stays on TCP (fix: "
+	 "`mptcpize check --compile SRC`)\n"},
+	{"image named", {true, true, false, false, false, false}, true, true, SHIM_RULEIMG_CURRENT, NULL},
+	{"image named, corrupt rule", {true, true, false, false, false, true}, true, false,
+	 SHIM_RULEIMG_BAD, "warning: SRC.img: checksum mismatch (corrupt): ignored (this program "
+	 "stays on TCP)\n"},
+	{"image named, missing", {false, false, false, false, false, false}, true, false, SHIM_RULEIMG_BAD,
 	 "warning: SRC.img: no such file: ignored (this program stays on TCP)\n"},
-	{"image named, broken", {true, true, false, true, false}, true, false, SHIM_RULEIMG_BAD,
+	{"image named, broken", {true, true, false, true, false, false}, true, false, SHIM_RULEIMG_BAD,
 	 "warning: SRC.img: truncated or too large (24 bytes): ignored (this program stays on TCP)\n"},
 };
 
@@ -130,26 +158,30 @@ struct system_case {
 };
 
 static const struct system_case system_cases[] = {
-	{"no config", {false, false, false, false, false}, false, false, false,
+	{"no config", {false, false, false, false, false, false}, false, false, false,
 	 SHIM_RULEIMG_NO_SOURCE, NULL},
-	{"current", {true, true, false, false, false}, false, false, true, SHIM_RULEIMG_CURRENT,
+	{"current", {true, true, false, false, false, false}, false, false, true, SHIM_RULEIMG_CURRENT,
 	 NULL},
-	{"stale", {true, true, true, false, false}, false, false, false, SHIM_RULEIMG_STALE,
+	{"stale", {true, true, true, false, false, false}, false, false, false, SHIM_RULEIMG_STALE,
 	 "/etc/mptcpize.conf.img is stale (the source changed after it was compiled): programs "
 	 "stay on TCP until `mptcpize check --compile`"},
-	{"stale, debugging", {true, true, true, false, false}, true, false, false,
+	{"stale, debugging", {true, true, true, false, false, false}, true, false, false,
 	 SHIM_RULEIMG_STALE,
 	 "warning: /etc/mptcpize.conf.img is stale (the source changed after it was compiled): "
 	 "programs stay on TCP until `mptcpize check --compile`\n"},
-	{"writable by others", {true, true, false, false, true}, false, false, false,
+	{"writable by others", {true, true, false, false, true, false}, false, false, false,
 	 SHIM_RULEIMG_BAD,
 	 "/etc/mptcpize.conf.img: writable by group or others (mode 666): ignored, programs stay on TCP (fix: "
 	 "`mptcpize check --compile`)"},
-	{"orphan", {false, true, false, false, false}, false, false, false, SHIM_RULEIMG_ORPHAN,
+	{"corrupt rule", {true, true, false, false, false, true}, false, false, false,
+	 SHIM_RULEIMG_BAD,
+	 "/etc/mptcpize.conf.img: checksum mismatch (corrupt): ignored, programs stay on TCP (fix: "
+	 "`mptcpize check --compile`)"},
+	{"orphan", {false, true, false, false, false, false}, false, false, false, SHIM_RULEIMG_ORPHAN,
 	 "/etc/mptcpize.conf.img: its source is gone: ignored, programs stay on TCP (remove it, or "
 	 "restore the source and run `mptcpize check --compile`)"},
 	/* setuid: MPTCPIZE=1 and MPTCPIZE_CONFIG ignored, the (absent) system file decides */
-	{"secure-exec", {false, false, false, false, false}, false, true, false,
+	{"secure-exec", {false, false, false, false, false, false}, false, true, false,
 	 SHIM_RULEIMG_NO_SOURCE, NULL},
 };
 
