@@ -10,7 +10,9 @@
  * Reading another process's memory needs the right to ptrace it (root, or its owner where
  * Yama's ptrace_scope allows), which is also what it takes to write there: nobody can forge a
  * process's counters without already controlling the process. A fork child starts from zero
- * (fork handler); a vfork child's events go to the parent it borrows memory from. Counters live
+ * (shim_counters_after_fork_child, called by the fork hook, hooks/fork.c), except the child of a
+ * fork that glibc makes itself (daemon(3), forkpty(3)), which goes on from its parent's counts;
+ * a vfork child's events go to the parent it borrows memory from. Counters live
  * and die with the process: nothing is left behind by a kill or an _exit.
  */
 #ifndef SHIM_COUNTERS_H
@@ -51,5 +53,7 @@ struct shim_counters_block {
 
 /* Counts one event. */
 void shim_counters_add(enum shim_counter c);
+/* In a fork child (the fork hook): every counter back to zero. */
+void shim_counters_after_fork_child(void);
 
 #endif

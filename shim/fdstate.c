@@ -7,7 +7,9 @@
 #include "layout.h"
 #include "slab.h"
 
+#if !defined(__x86_64__)
 #include <pthread.h>
+#endif
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,7 +26,7 @@ struct shim_fd **shim_fdstate_chunks[NCHUNKS] SHIM_BIG_BSS;
 bool shim_fdstate_used;
 #define chunks shim_fdstate_chunks
 
-/* Walkable: the fork handlers visit every record, free or not. The first sixteen are static,
+/* Walkable: the after-fork functions visit every record, free or not. The first sixteen are static,
  * beside the other small variables (layout.h): the first socket costs no mmap and no page of
  * its own. */
 static struct shim_fd first_records[16];
@@ -64,8 +66,11 @@ static void mark_forked(void *block)
 		__atomic_store_n(&rec->fork_ns, fork_time, __ATOMIC_RELEASE);
 }
 
-static void atfork_parent(void)
+/* A process that never had a record has nothing to mark, and reads no page of the slab. */
+void shim_fdstate_after_fork_parent(void)
 {
+	if (!__atomic_load_n(&shim_fdstate_used, __ATOMIC_ACQUIRE))
+		return;
 	fork_time = boottime_ns();
 	shim_slab_walk(&records, mark_forked);
 }
@@ -79,45 +84,38 @@ static void unlock_orphan(void *block)
 	mark_forked(rec);
 }
 
+void shim_fdstate_after_fork_child(void)
+{
+	shim_slab_after_fork_child(&records);
+	shim_optlog_after_fork_child();
+	if (!__atomic_load_n(&shim_fdstate_used, __ATOMIC_ACQUIRE))
+		return;
+	fork_time = boottime_ns();
+	shim_slab_walk(&records, unlock_orphan);
+}
+
 #if !defined(__x86_64__)
+/* Without the vfork hook the owner is the pid that loaded us. Every fork child must learn that
+ * it owns its copy, also one that glibc makes itself (daemon(3), forkpty(3) call its internal
+ * __fork, which the fork hook never sees): so here, and only here, a pthread_atfork child
+ * handler remains, registered by the constructor this path has anyway. It sets the owner
+ * only; the rest of the fork work is the fork hook's, as on x86-64. */
 static int owner_pid;
 
 bool shim_fdstate_owner(void)
 {
 	return __atomic_load_n(&owner_pid, __ATOMIC_ACQUIRE) == (int)syscall(SYS_getpid);
 }
-#endif
 
-static void atfork_child(void)
-{
-#if !defined(__x86_64__)
-	__atomic_store_n(&owner_pid, (int)syscall(SYS_getpid), __ATOMIC_RELEASE);
-#endif
-	fork_time = boottime_ns();
-	shim_slab_atfork_child(&records);
-	shim_slab_walk(&records, unlock_orphan);
-	shim_optlog_atfork_child();
-}
-
-/* Registered with the first record: before it there is nothing to mark. Not pthread_once,
- * whose completion always costs a futex wake; a second thread that loses the exchange proceeds
- * at once (a fork in that instant would miss the marks, which only a fork racing the process's
- * very first socket could see). */
-static int atfork_registered;
-static void register_atfork(void)
-{
-	if (!__atomic_load_n(&atfork_registered, __ATOMIC_ACQUIRE) &&
-	    !__atomic_exchange_n(&atfork_registered, 1, __ATOMIC_ACQ_REL))
-		pthread_atfork(NULL, atfork_parent, atfork_child);
-}
-
-#if !defined(__x86_64__)
-/* Without the vfork hook the owner is the pid that loaded us, and a fork child must learn that
- * it owns its copy even if it forked before the first record. */
-__attribute__((constructor)) static void take_owner(void)
+static void take_owner(void)
 {
 	__atomic_store_n(&owner_pid, (int)syscall(SYS_getpid), __ATOMIC_RELEASE);
-	register_atfork();
+}
+
+__attribute__((constructor)) static void load_owner(void)
+{
+	take_owner();
+	pthread_atfork(NULL, NULL, take_owner);
 }
 #endif
 
@@ -207,7 +205,6 @@ struct shim_fd *shim_fdstate_create(int fd)
 {
 	if (!shim_fdstate_owner())
 		return NULL;
-	register_atfork();
 	struct shim_fd **slot = slot_of(fd, true);
 	if (!slot)
 		return NULL;
@@ -231,7 +228,7 @@ struct shim_fd *shim_fdstate_create(int fd)
 	rec->backlog = 0;
 	rec->ino = 0;
 	__atomic_store_n(&rec->log, NULL, __ATOMIC_RELAXED); /* some hooks peek at it unlocked */
-	rec->fork_ns = 0;
+	__atomic_store_n(&rec->fork_ns, 0, __ATOMIC_RELAXED); /* the fork walk takes no lock */
 	rec->scan_ns = 0;
 	__atomic_store_n(&rec->flags, SHIM_FDSTATE_LOCKED, __ATOMIC_RELAXED);
 	__atomic_store_n(&rec->refs, 1, __ATOMIC_RELEASE);
@@ -317,7 +314,7 @@ void shim_fdstate_clear(struct shim_fd *rec)
 	rec->ino = 0;
 	rec->backlog = 0;
 	rec->family = 0;
-	rec->fork_ns = 0;
+	__atomic_store_n(&rec->fork_ns, 0, __ATOMIC_RELAXED); /* the fork walk takes no lock */
 	rec->scan_ns = 0;
 	shim_fdstate_set_flags(rec, 0);
 }

@@ -18,10 +18,19 @@
  * never blocking: a hook may run in a signal handler that interrupted the holder). A caller that
  * cannot get the lock behaves as if the fd had no record (plain pass-through).
  *
- * Processes: after fork() both processes hold every socket, so the fork handlers mark every
- * record SHIM_FDSTATE_FORKED in parent and child (swap.c must then prove that no other process
- * still holds it). A vfork() child (CPython's subprocess, Java's) runs our hooks in the parent's
- * memory without any fork handler: it must never change the table. The vfork hook
+ * Processes: after fork() both processes hold every socket, so the fork hook (hooks/fork.c)
+ * calls shim_fdstate_after_fork_parent/child: they mark every record SHIM_FDSTATE_FORKED in
+ * parent and child (swap.c must then prove that no other process still holds it) and, in the
+ * child, free the locks held by the threads that did not survive the fork. Not pthread_atfork:
+ * its first registration in a process costs 4-5 us (glibc's first touches), which every
+ * process paid at its first socket. The price: a fork that glibc makes itself (daemon(3) and
+ * forkpty(3) call its internal __fork) runs neither. Its sockets are not marked: right for
+ * daemon(), whose parent exits at once; after forkpty() the child (or what it execs) may hold a
+ * socket the parent then swaps, as after posix_spawn. And a lock another thread held at that
+ * instant stays taken in the child: that socket is passed through untracked (no emulation, no
+ * swap), a held slab makes new sockets plain TCP after one 1 s wait.
+ * A vfork() child (CPython's subprocess, Java's) runs our hooks in the parent's memory, and
+ * nothing of the above runs for it: it must never change the table. The vfork hook
  * (hooks/vfork.c) marks the calling thread's TLS while the child borrows it, so the check is
  * one TLS load, no getpid syscall; posix_spawn's child calls only libc-internal functions,
  * never our hooks. A raw clone(CLONE_VM) child that is not a vfork is not recognised.
@@ -62,7 +71,8 @@ struct shim_fd {
 	uint32_t refs;   /* fds of this process naming it; 0 while the record is free */
 	uint64_t ino;    /* st_ino of the socket this record was made for; 0: not taken yet */
 	struct shim_optlog *log; /* options to replay / emulated values; NULL if none */
-	uint64_t fork_ns; /* CLOCK_BOOTTIME of the first fork that set SHIM_FDSTATE_FORKED */
+	uint64_t fork_ns; /* CLOCK_BOOTTIME of the first fork that set SHIM_FDSTATE_FORKED; atomic:
+			     the after-fork walk writes it without the lock */
 	void *slab_link;  /* the slab's free-list link (never touched while in use) */
 	uint64_t scan_ns; /* CLOCK_BOOTTIME of the last look for other holders that found one */
 };
@@ -103,6 +113,13 @@ bool shim_fdstate_lock(struct shim_fd *rec);
 void shim_fdstate_unlock(struct shim_fd *rec);
 /* fd's record, locked, if fd still names it once the lock is held; else NULL. */
 struct shim_fd *shim_fdstate_acquire(int fd);
+
+/* The fork hook's work (hooks/fork.c), after a successful fork: in the parent, mark every live
+ * record SHIM_FDSTATE_FORKED; in the child, free every record and slab lock (only the forking
+ * thread survived), then mark them too. A process that never had a record reads and writes
+ * nothing of the table. Async-signal-safe: no lock, no allocation. */
+void shim_fdstate_after_fork_parent(void);
+void shim_fdstate_after_fork_child(void);
 
 /* A new, empty record for the socket now at fd, locked; whatever record fd named before is
  * let go. NULL (and fd left without a record) if fd is out of range, memory or the lock is

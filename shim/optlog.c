@@ -11,9 +11,9 @@
 static struct shim_slab slab = {
 	.block = sizeof(struct shim_optlog), .link_off = 0, .mine_bit = 1u << 0};
 
-void shim_optlog_atfork_child(void)
+void shim_optlog_after_fork_child(void)
 {
-	shim_slab_atfork_child(&slab);
+	shim_slab_after_fork_child(&slab);
 }
 
 static struct shim_optlog *alloc_log(void)

@@ -51,7 +51,8 @@ void shim_optlog_free(struct shim_optlog **logp);
 
 /* Blocks currently handed out (for tests and status counters). */
 unsigned long shim_optlog_blocks_in_use(void);
-/* In a fork child: release the allocator's lock (the thread that held it is gone). */
-void shim_optlog_atfork_child(void);
+/* In a fork child: release the allocator's lock (the thread that held it is gone). Called by
+ * shim_fdstate_after_fork_child, whose records own the logs. */
+void shim_optlog_after_fork_child(void);
 
 #endif

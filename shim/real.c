@@ -14,6 +14,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
@@ -124,6 +125,24 @@ static ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags,
                           const struct sockaddr *addr, socklen_t addrlen)
 {
 	return syscall(SYS_sendto, fd, buf, len, flags, addr, addrlen);
+}
+
+/* Not a raw fork first. A raw fork is not glibc's: no pthread_atfork handlers, and malloc's
+ * locks and the child's thread id (which glibc's mutexes and pthread_kill use) are not reset.
+ * The fallback is also what a second thread gets while the first one's lookup runs, so it
+ * looks up the next fork itself (dlsym is thread-safe and never forks); the raw call only if
+ * there is none, which glibc never lets happen. */
+static void *lookup_next(const char *name);
+static pid_t sys_fork(void)
+{
+	pid_t (*next)(void) = (pid_t(*)(void))lookup_next("fork");
+	if (next)
+		return next();
+#ifdef SYS_fork
+	return (pid_t)syscall(SYS_fork);
+#else
+	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+#endif
 }
 
 /* Never a raw vfork from C: the child would return through, and then reuse, the frame its

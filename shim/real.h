@@ -41,7 +41,8 @@
 	X(ssize_t, sendto,                                                                         \
 	  (int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr,            \
 	   socklen_t addrlen),                                                                     \
-	  (fd, buf, len, flags, addr, addrlen))
+	  (fd, buf, len, flags, addr, addrlen))                                                    \
+	X(pid_t, fork, (void), ())
 #define SHIM_REAL_SYMBOLS_BY_HAND(X)                                                               \
 	X(int, fcntl, (int fd, int cmd, ...), (fd, cmd, arg))                                      \
 	X(int, fcntl64, (int fd, int cmd, ...), (fd, cmd, arg))                                    \
@@ -72,7 +73,8 @@ SHIM_REAL_SYMBOLS_FIXED(SHIM_DEFINE_CALL)
 
 /* Each real_* starts at a binder that looks its call up (dlsym RTLD_NEXT) on first use and
  * then forwards: a process pays only for the calls it makes (17 lookups at the first hook cost
- * 8 us here). Binding all at once (idempotent, thread- and fork-safe): */
+ * 8 us here; fork's is made only by a process that forks). Binding all at once (idempotent,
+ * thread- and fork-safe): */
 void shim_real_bind(void);
 /* vfork's next definition, bound if it was not yet (hooks/vfork.c calls it, never a binder). */
 void *shim_real_vfork(void);

@@ -66,9 +66,12 @@ static void unlock_slab(struct shim_slab *s)
 	slab_mine &= ~s->mine_bit;
 }
 
-void shim_slab_atfork_child(struct shim_slab *s)
+void shim_slab_after_fork_child(struct shim_slab *s)
 {
-	unlock_slab(s);
+	/* Read first: a slab that is free (nearly always) is not written, so the child copies no
+	 * page for it. */
+	if (__atomic_load_n(&s->lock, __ATOMIC_RELAXED) || (slab_mine & s->mine_bit))
+		unlock_slab(s);
 }
 
 static void **link_of(const struct shim_slab *s, void *block)

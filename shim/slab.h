@@ -46,10 +46,10 @@ struct shim_slab {
 void *shim_slab_alloc(struct shim_slab *s);
 void shim_slab_free(struct shim_slab *s, void *block);
 unsigned long shim_slab_in_use(const struct shim_slab *s);
-/* Calls fn on every block of a walkable slab ever handed out, free or not. Fork handlers only:
- * no lock. */
+/* Calls fn on every block of a walkable slab ever handed out, free or not. After fork only
+ * (fdstate.c): no lock. */
 void shim_slab_walk(struct shim_slab *s, void (*fn)(void *block));
 /* In a fork child: release the allocator's lock (the thread that held it is gone). */
-void shim_slab_atfork_child(struct shim_slab *s);
+void shim_slab_after_fork_child(struct shim_slab *s);
 
 #endif

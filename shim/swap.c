@@ -75,7 +75,8 @@ static bool held_elsewhere(int fd, struct shim_fd *rec)
 	if (rec->scan_ns && now - rec->scan_ns < LOOK_AGAIN_NS)
 		return true;
 	uint64_t ino = shim_fdstate_inode(fd);
-	if (ino && shim_holders_elsewhere(ino, rec->fork_ns) == SHIM_HOLDERS_NONE) {
+	uint64_t since = __atomic_load_n(&rec->fork_ns, __ATOMIC_ACQUIRE); /* a fork may write it */
+	if (ino && shim_holders_elsewhere(ino, since) == SHIM_HOLDERS_NONE) {
 		shim_fdstate_set_flags(rec, (flags & ~(uint32_t)SHIM_FDSTATE_LOCKED) & ~(uint32_t)SHIM_FDSTATE_FORKED);
 		rec->scan_ns = 0;
 		return false;

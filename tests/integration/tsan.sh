@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # ThreadSanitizer verdict on the shim (run in the -Db_sanitize=thread build): tsan-stress runs
 # 8 workers through socket / an emulated option / a swapping option / getsockopt / close while
-# 2 threads dup/dup2/dup3 over the same fd numbers, with the TSan-built library preloaded.
+# 2 threads dup/dup2/dup3 over the same fd numbers and the main thread forks, with the TSan-built
+# library preloaded.
 # TSan also reports races on file descriptors themselves (the test's deliberate dup2 over a live
 # fd, seen by TSan's own fd bookkeeping: "Location is file descriptor", or an access whose top
 # frame is a TSan interceptor): those are the test's. Any other report is a race on memory in

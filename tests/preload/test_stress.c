@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Stress tests of the shim's concurrency rules (fdstate.h: try-locks, never blocking; atfork
- * child handler): worker threads cycle socket/setsockopt/getsockopt/close with an option that
+ * Stress tests of the shim's concurrency rules (fdstate.h: try-locks, never blocking; the fork
+ * hook frees the locks in the child): worker threads cycle socket/setsockopt/getsockopt/close with an option that
  * forces a swap (TCP_MD5SIG) and one that is emulated (TCP_USER_TIMEOUT) while other threads
  * dup2()/dup3() over the same fd numbers; then fork() while threads are inside the shim, and
  * the shim's slow path interrupted by a SIGALRM handler that itself calls socket/setsockopt/

@@ -5,7 +5,9 @@
  * builds it and the library with -Db_sanitize=thread and tests/integration/tsan.sh judges the
  * reports.
  * 8 workers cycle socket / TCP_USER_TIMEOUT (emulated) / TCP_MD5SIG (swap) / getsockopt /
- * close while 2 threads dup/dup2/dup3 over the same fd numbers. Expected: no report whose
+ * close while 2 threads dup/dup2/dup3 over the same fd numbers and the main thread forks 20
+ * times (the fork hook walks the records without their locks; each child makes sockets of its
+ * own and must exit 0: it found the unlocked fork time writes, now atomic). Expected: no report whose
  * accesses are in shim memory. TSan does report fd-level races (its interceptors' own fd
  * bookkeeping) for the deliberate dup2-over-a-live-fd; those are the test's, not the shim's.
  */
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 static volatile int stop;
 static void *worker(void *arg) {
@@ -57,9 +60,26 @@ int main(void) {
 	pthread_t w[8], d[2];
 	for (long i = 0; i < 2; i++) pthread_create(&d[i], NULL, duper, (void *)(i + 1));
 	for (long i = 0; i < 8; i++) pthread_create(&w[i], NULL, worker, (void *)i);
+	int bad = 0;
+	for (int n = 0; n < 20; n++) {
+		pid_t p = fork();
+		if (p == 0) { /* only this thread now: every lock the others held must be free */
+			for (int k = 0; k < 50; k++) {
+				int fd = socket(AF_INET, SOCK_STREAM, 0), ut = 1000;
+				if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof ut) != 0)
+					_exit(3);
+				close(fd);
+			}
+			_exit(0);
+		}
+		int st = 1;
+		if (p < 0 || waitpid(p, &st, 0) != p || st != 0) bad++;
+		usleep(2000);
+	}
 	for (int i = 0; i < 8; i++) pthread_join(w[i], NULL);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < 2; i++) pthread_join(d[i], NULL);
-	puts("done");
+	if (bad) printf("%d fork children failed\n", bad);
+	else puts("done");
 	return 0;
 }

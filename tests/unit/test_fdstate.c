@@ -64,3 +64,32 @@ Test(fdstate, out_of_range_fds_have_no_record)
 	shim_fdstate_forget(-3);
 	shim_fdstate_forget_range(0, ~0u);
 }
+
+/* What the fork hook calls (hooks/fork.c). In the child only the forking thread survives: a
+ * record another thread had locked is free again, and every live record is marked as held by
+ * the other process, in the child as in the parent. */
+Test(fdstate, after_fork_marks_every_record_and_frees_orphaned_locks)
+{
+	struct shim_fd *held = shim_fdstate_create(600); /* stays locked: "another thread" */
+	struct shim_fd *free_rec = shim_fdstate_create(601);
+	cr_assert(held && free_rec);
+	shim_fdstate_unlock(free_rec);
+	shim_fdstate_after_fork_child();
+	cr_expect(shim_fdstate_flags_of(600) & SHIM_FDSTATE_FORKED);
+	cr_expect(shim_fdstate_flags_of(601) & SHIM_FDSTATE_FORKED);
+	cr_expect_neq(held->fork_ns, 0u, "no fork time: the holder search cannot tell");
+	struct shim_fd *again = shim_fdstate_acquire(600);
+	cr_expect_eq(again, held, "the orphaned lock is still taken");
+	if (again)
+		shim_fdstate_unlock(again);
+	/* The parent's side only marks (its other threads are alive: their locks stay). */
+	struct shim_fd *later = shim_fdstate_create(602);
+	cr_assert_not_null(later);
+	shim_fdstate_after_fork_parent();
+	cr_expect(__atomic_load_n(&later->flags, __ATOMIC_ACQUIRE) & SHIM_FDSTATE_LOCKED);
+	shim_fdstate_unlock(later);
+	cr_expect(shim_fdstate_flags_of(602) & SHIM_FDSTATE_FORKED);
+	shim_fdstate_forget(600);
+	shim_fdstate_forget(601);
+	shim_fdstate_forget(602);
+}

@@ -232,7 +232,7 @@ Test(swap_refused, port_held_by_an_accepted_connection_fails_cleanly)
 	}
 }
 
-/* After fork() the socket is the child's too (the fork handlers mark it): a swap in one process
+/* After fork() the socket is the child's too (the fork hook's calls mark it): a swap in one process
  * would leave the other the MPTCP socket. Refused while another process holds it; once the other
  * copy is gone (and the look-again delay, 250 ms, has passed) it goes through. */
 Test(swap_refused, socket_open_in_another_process)
@@ -245,6 +245,7 @@ Test(swap_refused, socket_open_in_another_process)
 		pid_t pid = fork();
 		cr_assert_geq(pid, 0);
 		if (pid == 0) {
+			shim_fdstate_after_fork_child(); /* what the fork hook does (hooks/fork.c) */
 			close(go[1]);
 			if (child_closes)
 				close(fd);
@@ -253,6 +254,7 @@ Test(swap_refused, socket_open_in_another_process)
 			(void)!read(go[0], &b, 1); /* until the parent closes its end */
 			_exit(0);
 		}
+		shim_fdstate_after_fork_parent();
 		close(go[0]);
 		close(ready[1]);
 		char b;
