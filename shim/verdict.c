@@ -13,6 +13,7 @@
 #include "rules.h"
 #include "settings.h"
 #include "sockopt_policy.h"
+#include "str.h"
 
 #include <netinet/in.h>
 #include <sched.h>
@@ -48,7 +49,7 @@ static void apply_env_sockopts(void)
 
 static bool is_image_path(const char *path)
 {
-	size_t n = strlen(path), s = sizeof(SHIM_RULEIMG_SUFFIX) - 1;
+	size_t n = shim_str_len(path), s = sizeof(SHIM_RULEIMG_SUFFIX) - 1;
 	return n > s && memcmp(path + n - s, SHIM_RULEIMG_SUFFIX, s) == 0;
 }
 
