@@ -10,19 +10,21 @@
 #   wrap  LD_PRELOAD=Debian's libmptcpwrap.so (what Debian's `mptcpize run` sets up)
 # Micro-benchmarks (tests/tools/bench_sockets.c) run pinned to one CPU in a private network namespace;
 # throughput runs iperf3 on the two-path testbed (scripts/netns-testbed). Reported: median of the
-# rounds and min-max; ratios are ratios of medians. Not part of the tests. Needs root.
+# rounds and min-max; ratios are medians of the per-round ratios. Not part of the tests. Needs root.
 #
 # Usage: scripts/bench.sh [--quick]      (--quick: 3 rounds, shorter iperf3 runs)
-# Env: ROUNDS (9), TP_ROUNDS (3), BENCH_CPU (CPU to pin to; default the last one), BUILDDIR,
+# Env: ROUNDS (9), MIX_ROUNDS (15: the process-start rows, cheap and the noisiest next to their
+#      targets), TP_ROUNDS (3), BENCH_CPU (CPU to pin to; default the last one), BUILDDIR,
 #      OUT (BENCHMARKS.md at the repository's top)
 set -euo pipefail
 REPO_DIR=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO_DIR"
 CMDLINE="scripts/bench.sh${*:+ $*}"
 ROUNDS=${ROUNDS:-9}
+MIX_ROUNDS=${MIX_ROUNDS:-15}
 TP_ROUNDS=${TP_ROUNDS:-3}
 TP_SECS=4
-if [[ ${1:-} == --quick ]]; then ROUNDS=3 TP_ROUNDS=1 TP_SECS=2; fi
+if [[ ${1:-} == --quick ]]; then ROUNDS=3 MIX_ROUNDS=3 TP_ROUNDS=1 TP_SECS=2; fi
 BUILDDIR=${BUILDDIR:-$REPO_DIR/build}
 OUT=${OUT:-$REPO_DIR/BENCHMARKS.md}
 BENCH_CPU=${BENCH_CPU:-$(($(nproc) - 1))}
@@ -164,11 +166,12 @@ mix() {
 	mix_rounds "$name" "$n" - "$ours" "LD_PRELOAD=$WRAP" -- "$@"
 }
 
-# mix_rounds NAME N SPEC_NONE SPEC_OURS SPEC_WRAP -- CMD... : ROUNDS rounds of spawn-mix, recorded.
+# mix_rounds NAME N SPEC_NONE SPEC_OURS SPEC_WRAP -- CMD... : MIX_ROUNDS rounds of spawn-mix,
+# recorded.
 mix_rounds() {
 	local name=$1 n=$2 r v line
 	shift 2
-	for ((r = 0; r < ROUNDS; r++)); do
+	for ((r = 0; r < MIX_ROUNDS; r++)); do
 		local -a got=()
 		mapfile -t got < <(env -u LD_PRELOAD -u MPTCPIZE ip netns exec "$P1-cli" \
 			taskset -c "$BENCH_CPU" "$BENCH" spawn-mix "$n" "$@") ||
@@ -276,12 +279,12 @@ iperf throughput-2paths "$P2" "$TP_SECS"
 say "writing $OUT"
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 python3 - "$RAW" "$OUT" "$CMDLINE" "$(nproc)" "$cpu" "$(uname -r)" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-	"$ROUNDS" "$TP_ROUNDS" "$TP_SECS" "$BENCH_CPU" "$WRAP" \
+	"$ROUNDS" "$TP_ROUNDS" "$TP_SECS" "$BENCH_CPU" "$WRAP" "$MIX_ROUNDS" \
 	"$(dpkg-query -W -f='${Version}' libmptcpwrap0)" "$(. /etc/os-release; echo "$PRETTY_NAME")" \
 	"$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	"$(meson introspect "$BUILDDIR" --buildoptions | python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))')" <<'PY'
 import collections, statistics, sys
-raw, out, cmd, nproc, cpu, kernel, date, rounds, tp_rounds, tp_secs, pin, wrap, wrapver, os_, rev, btype = sys.argv[1:]
+raw, out, cmd, nproc, cpu, kernel, date, rounds, tp_rounds, tp_secs, pin, wrap, mix_rounds, wrapver, os_, rev, btype = sys.argv[1:]
 vals = collections.defaultdict(list)
 protos = collections.defaultdict(set)
 for line in open(raw):
@@ -344,7 +347,7 @@ w("")
 w(f"- machine: {nproc} CPUs, {cpu}; micro-benchmarks pinned to CPU {pin} with `taskset`")
 w(f"- kernel: {kernel}; OS: {os_}")
 w(f"- compared with: Debian's libmptcpwrap {wrapver} (`{wrap}`)")
-w(f"- rounds: {rounds} per micro-benchmark, {tp_rounds} per throughput row, the three variants interleaved in rotating order; the process-start rows alternate the variants spawn by spawn within each round (`bench-sockets spawn-mix`; the system-wide ones join each variant's mount namespace for each spawn)")
+w(f"- rounds: {rounds} per micro-benchmark, {mix_rounds} per process-start row, {tp_rounds} per throughput row, the three variants interleaved in rotating order; the process-start rows alternate the variants spawn by spawn within each round (`bench-sockets spawn-mix`; the system-wide ones join each variant's mount namespace for each spawn)")
 w("")
 w("Variants: **none** = no preload; **ours** = `LD_PRELOAD=libmptcpize.so MPTCPIZE=1` (what `mptcpize run` sets);")
 w("**wrap** = `LD_PRELOAD=libmptcpwrap.so` (what Debian's `mptcpize run` sets). Each cell: median")

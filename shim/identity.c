@@ -182,8 +182,9 @@ static const char *name_from_execfn(void)
 	return same ? fn : NULL;
 }
 
-bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf, pid_t pid,
-			unsigned int needs)
+/* pid 0: this process, whose pid is self_pid. */
+static bool read_identity(struct shim_identity *id, struct shim_identity_buf *buf, pid_t pid,
+			  pid_t self_pid, unsigned int needs)
 {
 	char dir[32];
 	proc_dir(dir, pid);
@@ -212,7 +213,7 @@ bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf,
 	 * /proc/self/comm. Another thread's name may be its own (a renamed worker): /proc then. */
 	static char self_comm[16]; /* with the small variables: buf's pages stay untouched */
 	if ((needs & (1u << SHIM_MATCH_NAME)) && pid <= 0 &&
-	    syscall(SYS_gettid) == syscall(SYS_getpid) &&
+	    syscall(SYS_gettid) == self_pid &&
 	    syscall(SYS_prctl, PR_GET_NAME, self_comm, 0, 0, 0) == 0) {
 		self_comm[sizeof(self_comm) - 1] = '\0';
 		id->comm = self_comm;
@@ -231,4 +232,17 @@ bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf,
 	if (needs & ((1u << SHIM_MATCH_USER) | (1u << SHIM_MATCH_GROUP)))
 		ids_of_self(id, needs);
 	return true;
+}
+
+bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf, pid_t pid,
+			unsigned int needs)
+{
+	return read_identity(id, buf, pid > 0 ? pid : 0, pid > 0 ? 0 : (pid_t)syscall(SYS_getpid),
+			     needs);
+}
+
+bool shim_identity_read_self(struct shim_identity *id, struct shim_identity_buf *buf,
+			     pid_t self_pid, unsigned int needs)
+{
+	return read_identity(id, buf, 0, self_pid, needs);
 }

@@ -29,5 +29,9 @@ struct shim_identity_buf { /* comm first: it and the start of exe share one page
  * not exist (pid > 0). */
 bool shim_identity_read(struct shim_identity *id, struct shim_identity_buf *buf, pid_t pid,
 			unsigned int needs);
+/* The same for this process, whose pid the caller has (the decision has it already: one
+ * getpid() less in every first socket()). */
+bool shim_identity_read_self(struct shim_identity *id, struct shim_identity_buf *buf,
+			     pid_t self_pid, unsigned int needs);
 
 #endif

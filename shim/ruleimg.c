@@ -8,6 +8,7 @@
  */
 #include "ruleimg.h"
 
+#include "str.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -23,11 +24,11 @@ _Static_assert(sizeof(struct shim_ruleimg_header) % 8 == 0, "header keeps sectio
 
 bool shim_ruleimg_path(const char *source, char *out, size_t size)
 {
-	size_t n = strlen(source), s = sizeof(SHIM_RULEIMG_SUFFIX);
+	size_t n = shim_str_len(source), s = sizeof(SHIM_RULEIMG_SUFFIX);
 	if (n + s > size)
 		return false;
-	memcpy(out, source, n);
-	memcpy(out + n, SHIM_RULEIMG_SUFFIX, s);
+	shim_str_copy(out, source, n);
+	shim_str_copy(out + n, SHIM_RULEIMG_SUFFIX, s);
 	return true;
 }
 
@@ -76,7 +77,7 @@ uint64_t shim_ruleimg_checksum(const void *data, size_t len)
 		v[l] = P1 * (uint64_t)(l + 1) + P2;
 	size_t done = blocks(v, p, len);
 	unsigned char tail[BLOCK] = {0}; /* the last partial block, zero-padded (len is mixed in) */
-	memcpy(tail, p + done, len - done);
+	shim_str_copy(tail, p + done, len - done);
 	blocks(v, tail, sizeof(tail));
 	uint64_t h = (uint64_t)len * P1;
 	for (int l = 0; l < LANES; l++)

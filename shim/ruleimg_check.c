@@ -7,6 +7,8 @@
  */
 #include "ruleimg.h"
 
+#include "str.h"
+
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -206,7 +208,7 @@ static bool index_ok(const struct shim_ruleset *rs, char *why, size_t whylen)
 static bool string_ok(struct shim_ruleimg *img, uint32_t off)
 {
 	const struct shim_ruleset *rs = &img->rs;
-	return covered(img, rs->strings + off, strnlen(rs->strings + off, rs->nstrings - off) + 1);
+	return covered(img, rs->strings + off, shim_str_nlen(rs->strings + off, rs->nstrings - off) + 1);
 }
 
 #define CHECK_SLICE(img, arr, slice, ok_fn, text_field)                                            \

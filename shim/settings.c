@@ -41,9 +41,21 @@ void shim_settings_parse(struct shim_settings *out, bool secure_exec,
 	out->sockopt_rules = rules && *rules ? rules : NULL;
 }
 
+/* getenv() itself, walked here: getenv was a lazy binding (a symbol lookup, about 0.5 us) in
+ * every process's first socket(); environ is bound with the library, in the dynamic linker's
+ * relocation pass. The first entry of the name wins, as with getenv. */
+extern char **environ;
+
 static const char *process_getenv(const char *name)
 {
-	return getenv(name);
+	for (char **e = environ; e && *e; e++) {
+		const char *a = *e, *b = name;
+		while (*b && *a == *b)
+			a++, b++;
+		if (!*b && *a == '=')
+			return a + 1;
+	}
+	return NULL;
 }
 
 /* Set while this thread runs init_process(): a hook reached from inside it (a signal handler's
@@ -56,7 +68,7 @@ static void init_process(void)
 	initializing = true;
 	bool secure = getauxval(AT_SECURE) != 0;
 	shim_settings_parse(&shim_settings, secure, process_getenv);
-	const char *debug = secure ? NULL : getenv("MPTCPIZE_DEBUG");
+	const char *debug = secure ? NULL : process_getenv("MPTCPIZE_DEBUG");
 	shim_log_threshold = parse_level(debug);
 	shim_log_debugging = debug && *debug && strcmp(debug, "0") != 0;
 	/* MPTCPIZE_SOCKOPT is applied once, by the process verdict (verdict.c), after the file's

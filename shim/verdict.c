@@ -13,6 +13,7 @@
 #include "rules.h"
 #include "settings.h"
 #include "sockopt_policy.h"
+#include "str.h"
 
 #include <netinet/in.h>
 #include <sched.h>
@@ -48,7 +49,7 @@ static void apply_env_sockopts(void)
 
 static bool is_image_path(const char *path)
 {
-	size_t n = strlen(path), s = sizeof(SHIM_RULEIMG_SUFFIX) - 1;
+	size_t n = shim_str_len(path), s = sizeof(SHIM_RULEIMG_SUFFIX) - 1;
 	return n > s && memcmp(path + n - s, SHIM_RULEIMG_SUFFIX, s) == 0;
 }
 
@@ -141,7 +142,7 @@ int shim_verdict_rules_state_code(void)
 	return rules_state;
 }
 
-static enum verdict decide_process(void)
+static enum verdict decide_process(int self_pid)
 {
 	switch (shim_settings.force) {
 	case SHIM_FORCE_MPTCP:
@@ -162,7 +163,7 @@ static enum verdict decide_process(void)
 	if (shim_log_threshold >= SHIM_LOG_INFO)
 		needs |= 1u << SHIM_MATCH_EXE;
 	struct shim_identity id;
-	shim_identity_read(&id, &identity_buf, 0, needs);
+	shim_identity_read_self(&id, &identity_buf, self_pid, needs);
 	const struct shim_rule *rule = shim_rules_match(rs, &id);
 	if (rs == &image.rs && shim_ruleimg_failure(&image))
 		return image_failed();
@@ -189,10 +190,10 @@ static enum verdict decide_process(void)
 	return VERDICT_MPTCP;
 }
 
-static bool decide_and_publish(void)
+static bool decide_and_publish(int self_pid)
 {
 	deciding = true;
-	int v = decide_process();
+	int v = decide_process(self_pid);
 	__atomic_store_n(&process_verdict, v, __ATOMIC_RELEASE);
 	deciding = false;
 	return v == VERDICT_MPTCP;
@@ -213,10 +214,10 @@ bool shim_verdict_process_wants_mptcp(void)
 		int owner = 0;
 		if (__atomic_compare_exchange_n(&deciding_pid, &owner, me, false, __ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))
-			return decide_and_publish();
+			return decide_and_publish(me);
 		if (owner != me && __atomic_compare_exchange_n(&deciding_pid, &owner, me, false,
 								__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			return decide_and_publish();
+			return decide_and_publish(me);
 		v = __atomic_load_n(&process_verdict, __ATOMIC_ACQUIRE);
 		if (v != VERDICT_UNKNOWN)
 			return v == VERDICT_MPTCP;
