@@ -70,8 +70,14 @@ void shim_slab_after_fork_child(struct shim_slab *s)
 {
 	/* Read first: a slab that is free (nearly always) is not written, so the child copies no
 	 * page for it. */
-	if (__atomic_load_n(&s->lock, __ATOMIC_RELAXED) || (slab_mine & s->mine_bit))
-		unlock_slab(s);
+	if (!__atomic_load_n(&s->lock, __ATOMIC_RELAXED) && !(slab_mine & s->mine_bit))
+		return;
+	/* Held at the fork: its holder may have been inside grow(), between the new page's start
+	 * and its end, which would hand out blocks past a page. The rest of the newest page is
+	 * given up instead (untouched memory: no cost but address space); the next block starts a
+	 * page. A half-done alloc or free loses at most the one block its thread was moving. */
+	s->fresh_end = s->fresh;
+	unlock_slab(s);
 }
 
 static void **link_of(const struct shim_slab *s, void *block)

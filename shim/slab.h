@@ -49,7 +49,8 @@ unsigned long shim_slab_in_use(const struct shim_slab *s);
 /* Calls fn on every block of a walkable slab ever handed out, free or not. After fork only
  * (fdstate.c): no lock. */
 void shim_slab_walk(struct shim_slab *s, void (*fn)(void *block));
-/* In a fork child: release the allocator's lock (the thread that held it is gone). */
+/* In a fork child: release the allocator's lock (the thread that held it is gone), and if it
+ * was held, give up the rest of the newest page (its holder may have been growing it). */
 void shim_slab_after_fork_child(struct shim_slab *s);
 
 #endif

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: the slab lock waits for a holder on another thread (one that is merely off CPU)
- * instead of failing after a fixed number of yields, and gives up on one that never returns. */
+ * instead of failing after a fixed number of yields, and gives up on one that never returns; a
+ * fork child whose parent forked while another thread was growing the slab gets whole blocks
+ * of one page. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +39,31 @@ Test(slab, waits_for_a_holder_that_is_off_cpu)
 	cr_expect_not_null(b, "gave up on a holder that was only off CPU for 200 ms");
 	shim_slab_free(&test_slab, b);
 	cr_expect_eq(shim_slab_in_use(&test_slab), 0ul);
+}
+
+/* A fork taken while another thread was in grow(): the new page's start stored, the old page's
+ * end still in place (the parent's thread would have stored the new end next). Past the page
+ * is inaccessible here: a block handed out there faults in the allocator's own memset. */
+Test(slab, fork_child_after_a_half_done_grow_allocates_inside_one_page)
+{
+	static struct shim_slab s = {.block = 64, .link_off = 0, .mine_bit = 1u << 9};
+	void *first = shim_slab_alloc(&s); /* a first page, in use */
+	cr_assert_not_null(first);
+	unsigned char *page = mmap(NULL, 4 * SHIM_SLAB_PAGE_BYTES, PROT_NONE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(page, MAP_FAILED);
+	cr_assert_eq(mprotect(page, SHIM_SLAB_PAGE_BYTES, PROT_READ | PROT_WRITE), 0);
+	__atomic_store_n(&s.lock, 1, __ATOMIC_RELEASE); /* the grower holds it */
+	s.fresh = page + SHIM_SLAB_PAGE_BYTES - s.block;
+	s.fresh_end = page + 4 * SHIM_SLAB_PAGE_BYTES; /* not this page's end */
+	shim_slab_after_fork_child(&s);
+	for (int i = 0; i < 8; i++) {
+		unsigned char *b = shim_slab_alloc(&s);
+		cr_assert_not_null(b);
+		cr_expect(b + s.block <= page || b >= page + 4 * SHIM_SLAB_PAGE_BYTES ||
+			      b + s.block <= page + SHIM_SLAB_PAGE_BYTES,
+			  "block %d at %p is past its page %p", i, (void *)b, (void *)page);
+	}
 }
 
 Test(slab, gives_up_on_a_holder_that_never_returns)
