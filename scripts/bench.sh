@@ -13,8 +13,8 @@
 # rounds and min-max; ratios are medians of the per-round ratios. Not part of the tests. Needs root.
 #
 # Usage: scripts/bench.sh [--quick]      (--quick: 3 rounds, shorter iperf3 runs)
-# Env: ROUNDS (9), MIX_ROUNDS (15: the process-start rows, cheap and the noisiest next to their
-#      targets), TP_ROUNDS (3), BENCH_CPU (CPU to pin to; default the last one), BUILDDIR,
+# Env: ROUNDS (9), MIX_ROUNDS (15) and SPAWNS (600 per variant and round: the process-start
+#      rows, cheap and the noisiest next to their targets), TP_ROUNDS (3), BENCH_CPU (CPU to pin to; default the last one), BUILDDIR,
 #      OUT (BENCHMARKS.md at the repository's top)
 set -euo pipefail
 REPO_DIR=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,9 +22,10 @@ cd "$REPO_DIR"
 CMDLINE="scripts/bench.sh${*:+ $*}"
 ROUNDS=${ROUNDS:-9}
 MIX_ROUNDS=${MIX_ROUNDS:-15}
+SPAWNS=${SPAWNS:-600} # per variant and round in the process-start rows
 TP_ROUNDS=${TP_ROUNDS:-3}
 TP_SECS=4
-if [[ ${1:-} == --quick ]]; then ROUNDS=3 MIX_ROUNDS=3 TP_ROUNDS=1 TP_SECS=2; fi
+if [[ ${1:-} == --quick ]]; then ROUNDS=3 MIX_ROUNDS=3 SPAWNS=300 TP_ROUNDS=1 TP_SECS=2; fi
 BUILDDIR=${BUILDDIR:-$REPO_DIR/build}
 OUT=${OUT:-$REPO_DIR/BENCHMARKS.md}
 BENCH_CPU=${BENCH_CPU:-$(($(nproc) - 1))}
@@ -263,14 +264,14 @@ micro sockopt-udp sockopt-udp 300000
 micro sockopt-tcp sockopt-tcp 300000
 micro connect-loopback connect 1000 127.0.0.1 @PORT@
 micro connect-netns connect 1000 "$("$TESTBED" addr "$P1" srv a 4)" @PORT@ "$P1-srv"
-mix spawn-true 300 /bin/true
-OURS_MODE=config mix spawn-socket-config 300 "$TESTER" kind inet
-mix_syswide spawn-true-syswide 300 /bin/true
-mix_syswide spawn-socket-syswide 300 "$TESTER" kind inet
+mix spawn-true $SPAWNS /bin/true
+OURS_MODE=config mix spawn-socket-config $SPAWNS "$TESTER" kind inet
+mix_syswide spawn-true-syswide $SPAWNS /bin/true
+mix_syswide spawn-socket-syswide $SPAWNS "$TESTER" kind inet
 for n in 5 500; do
 	c=CONF$n
-	CONF=${!c} OURS_MODE=config mix "spawn-socket-config-$n" 300 "$TESTER" kind inet
-	CONF=${!c} mix_syswide "spawn-socket-syswide-$n" 300 "$TESTER" kind inet
+	CONF=${!c} OURS_MODE=config mix "spawn-socket-config-$n" $SPAWNS "$TESTER" kind inet
+	CONF=${!c} mix_syswide "spawn-socket-syswide-$n" $SPAWNS "$TESTER" kind inet
 done
 iperf throughput-1path "$P1" "$TP_SECS"
 iperf throughput-1path-1g "$P3" "$TP_SECS"
@@ -279,12 +280,12 @@ iperf throughput-2paths "$P2" "$TP_SECS"
 say "writing $OUT"
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 python3 - "$RAW" "$OUT" "$CMDLINE" "$(nproc)" "$cpu" "$(uname -r)" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-	"$ROUNDS" "$TP_ROUNDS" "$TP_SECS" "$BENCH_CPU" "$WRAP" "$MIX_ROUNDS" \
+	"$ROUNDS" "$TP_ROUNDS" "$TP_SECS" "$BENCH_CPU" "$WRAP" "$MIX_ROUNDS" "$SPAWNS" \
 	"$(dpkg-query -W -f='${Version}' libmptcpwrap0)" "$(. /etc/os-release; echo "$PRETTY_NAME")" \
 	"$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	"$(meson introspect "$BUILDDIR" --buildoptions | python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))')" <<'PY'
 import collections, statistics, sys
-raw, out, cmd, nproc, cpu, kernel, date, rounds, tp_rounds, tp_secs, pin, wrap, mix_rounds, wrapver, os_, rev, btype = sys.argv[1:]
+raw, out, cmd, nproc, cpu, kernel, date, rounds, tp_rounds, tp_secs, pin, wrap, mix_rounds, spawns, wrapver, os_, rev, btype = sys.argv[1:]
 vals = collections.defaultdict(list)
 protos = collections.defaultdict(set)
 for line in open(raw):
@@ -347,7 +348,7 @@ w("")
 w(f"- machine: {nproc} CPUs, {cpu}; micro-benchmarks pinned to CPU {pin} with `taskset`")
 w(f"- kernel: {kernel}; OS: {os_}")
 w(f"- compared with: Debian's libmptcpwrap {wrapver} (`{wrap}`)")
-w(f"- rounds: {rounds} per micro-benchmark, {mix_rounds} per process-start row, {tp_rounds} per throughput row, the three variants interleaved in rotating order; the process-start rows alternate the variants spawn by spawn within each round (`bench-sockets spawn-mix`; the system-wide ones join each variant's mount namespace for each spawn)")
+w(f"- rounds: {rounds} per micro-benchmark, {mix_rounds} per process-start row ({spawns} spawns of each variant a round), {tp_rounds} per throughput row, the three variants interleaved in rotating order; the process-start rows alternate the variants spawn by spawn within each round (`bench-sockets spawn-mix`; the system-wide ones join each variant's mount namespace for each spawn)")
 w("")
 w("Variants: **none** = no preload; **ours** = `LD_PRELOAD=libmptcpize.so MPTCPIZE=1` (what `mptcpize run` sets);")
 w("**wrap** = `LD_PRELOAD=libmptcpwrap.so` (what Debian's `mptcpize run` sets). Each cell: median")
