@@ -168,24 +168,24 @@ static bool sockopt_ok(const struct shim_ruleset *rs, uint32_t i, char *why, siz
 	return true;
 }
 
-static bool records_ok(const struct shim_ruleset *rs, char *why, size_t whylen)
+typedef bool record_check(const struct shim_ruleset *rs, uint32_t i, char *why, size_t whylen);
+
+static bool each_ok(const struct shim_ruleset *rs, uint32_t n, record_check *ok, char *why,
+		    size_t whylen)
 {
-	for (uint32_t i = 0; i < rs->nrules; i++)
-		if (!rule_ok(rs, i, why, whylen))
-			return false;
-	for (uint32_t i = 0; i < rs->npatterns; i++)
-		if (!pattern_ok(rs, i, why, whylen))
-			return false;
-	for (uint32_t i = 0; i < rs->nnets; i++)
-		if (!net_ok(rs, i, why, whylen))
-			return false;
-	for (uint32_t i = 0; i < rs->nports; i++)
-		if (!port_ok(rs, i, why, whylen))
-			return false;
-	for (uint32_t i = 0; i < rs->nsockopts; i++)
-		if (!sockopt_ok(rs, i, why, whylen))
+	for (uint32_t i = 0; i < n; i++)
+		if (!ok(rs, i, why, whylen))
 			return false;
 	return true;
+}
+
+static bool records_ok(const struct shim_ruleset *rs, char *why, size_t whylen)
+{
+	return each_ok(rs, rs->nrules, rule_ok, why, whylen) &&
+	       each_ok(rs, rs->npatterns, pattern_ok, why, whylen) &&
+	       each_ok(rs, rs->nnets, net_ok, why, whylen) &&
+	       each_ok(rs, rs->nports, port_ok, why, whylen) &&
+	       each_ok(rs, rs->nsockopts, sockopt_ok, why, whylen);
 }
 
 /* Every index entry names a rule, in (hash, rule) order (a binary search relies on it), and
@@ -307,22 +307,16 @@ bool shim_ruleimg_view(struct shim_ruleimg *img, const void *base, size_t len,
 	if (header_checksum(h, img->sums, img->nblocks) != h->checksum)
 		goto corrupt;
 	struct shim_ruleset *rs = &img->rs;
-	rs->strings = at[SHIM_RULEIMG_STRINGS];
-	rs->nstrings = h->section[SHIM_RULEIMG_STRINGS].count;
-	rs->rules = at[SHIM_RULEIMG_RULES];
-	rs->nrules = h->section[SHIM_RULEIMG_RULES].count;
-	rs->patterns = at[SHIM_RULEIMG_PATTERNS];
-	rs->npatterns = h->section[SHIM_RULEIMG_PATTERNS].count;
-	rs->nets = at[SHIM_RULEIMG_NETS];
-	rs->nnets = h->section[SHIM_RULEIMG_NETS].count;
-	rs->ports = at[SHIM_RULEIMG_PORTS];
-	rs->nports = h->section[SHIM_RULEIMG_PORTS].count;
-	rs->sockopts = at[SHIM_RULEIMG_SOCKOPTS];
-	rs->nsockopts = h->section[SHIM_RULEIMG_SOCKOPTS].count;
-	rs->names = at[SHIM_RULEIMG_NAMES];
-	rs->nnames = h->section[SHIM_RULEIMG_NAMES].count;
-	rs->scan = at[SHIM_RULEIMG_SCAN];
-	rs->nscan = h->section[SHIM_RULEIMG_SCAN].count;
+#define SECTION(field, s) (rs->field = at[s], rs->n##field = h->section[s].count)
+	SECTION(strings, SHIM_RULEIMG_STRINGS);
+	SECTION(rules, SHIM_RULEIMG_RULES);
+	SECTION(patterns, SHIM_RULEIMG_PATTERNS);
+	SECTION(nets, SHIM_RULEIMG_NETS);
+	SECTION(ports, SHIM_RULEIMG_PORTS);
+	SECTION(sockopts, SHIM_RULEIMG_SOCKOPTS);
+	SECTION(names, SHIM_RULEIMG_NAMES);
+	SECTION(scan, SHIM_RULEIMG_SCAN);
+#undef SECTION
 	bool all = check == SHIM_RULEIMG_CHECK_ALL || img->nblocks > SHIM_RULEIMG_MEMO_BLOCKS;
 	if (all) {
 		for (uint32_t b = 0; b < img->nblocks; b++) {
