@@ -53,6 +53,21 @@ static bool is_image_path(const char *path)
 	return n > s && memcmp(path + n - s, SHIM_RULEIMG_SUFFIX, s) == 0;
 }
 
+/* The one line for an image that cannot be used (refused when opened, or a rule the match
+ * reached was corrupt): the system image's to syslog (log.h), the others' to stderr. */
+static void log_unusable(const char *why)
+{
+	const char *path = shim_settings.config_path;
+	if (!path)
+		shim_log_system("%s%s: %s: ignored, programs stay on TCP (fix: `mptcpize check "
+				"--compile`)", MPTCPIZE_SYSCONF_FILE, SHIM_RULEIMG_SUFFIX, why);
+	else if (is_image_path(path))
+		shim_log(SHIM_LOG_WARN, "%s: %s: ignored (this program stays on TCP)", path, why);
+	else
+		shim_log(SHIM_LOG_WARN, "%s%s: %s: ignored, this program stays on TCP (fix: "
+			 "`mptcpize check --compile %s`)", path, SHIM_RULEIMG_SUFFIX, why, path);
+}
+
 /* Maps the rule image: MPTCPIZE_CONFIG naming an image (*.img) as is; else the image of the
  * config file (MPTCPIZE_CONFIG, or the system file), which must be current with its source.
  * libconfig is never loaded here: a stale or missing image leaves the program on TCP with one
@@ -71,8 +86,7 @@ static bool load_rules(void)
 			return true;
 		}
 		rules_state = SHIM_RULEIMG_BAD;
-		shim_log(SHIM_LOG_WARN, "%s: %s: ignored (this program stays on TCP)", path,
-			 st == SHIM_RULEIMG_MISSING ? "no such file" : why);
+		log_unusable(st == SHIM_RULEIMG_MISSING ? "no such file" : why);
 		return false;
 	}
 	const char *source = path ? path : MPTCPIZE_SYSCONF_FILE;
@@ -96,13 +110,7 @@ static bool load_rules(void)
 			shim_log(SHIM_LOG_WARN, "%s: no such file (this program stays on TCP)", source);
 		return false;
 	case SHIM_RULEIMG_BAD:
-		if (system)
-			shim_log_system("%s%s: %s: ignored, programs stay on TCP (fix: `mptcpize check "
-					"--compile`)", source, SHIM_RULEIMG_SUFFIX, why);
-		else
-			shim_log(SHIM_LOG_WARN, "%s%s: %s: ignored, this program stays on TCP (fix: "
-				 "`mptcpize check --compile %s`)", source, SHIM_RULEIMG_SUFFIX, why,
-				 source);
+		log_unusable(why);
 		return false;
 	case SHIM_RULEIMG_STALE:
 	case SHIM_RULEIMG_NO_IMAGE:
@@ -122,18 +130,9 @@ static bool load_rules(void)
  * been found so when opened), and the program stays on TCP. */
 static enum verdict image_failed(void)
 {
-	const char *why = shim_ruleimg_failure(&image), *path = shim_settings.config_path;
 	rules_state = SHIM_RULEIMG_BAD;
 	ruleset = &builtin;
-	/* The same lines as for an image found unusable when opened (load_rules). */
-	if (!path)
-		shim_log_system("%s%s: %s: ignored, programs stay on TCP (fix: `mptcpize check "
-				"--compile`)", MPTCPIZE_SYSCONF_FILE, SHIM_RULEIMG_SUFFIX, why);
-	else if (is_image_path(path))
-		shim_log(SHIM_LOG_WARN, "%s: %s: ignored (this program stays on TCP)", path, why);
-	else
-		shim_log(SHIM_LOG_WARN, "%s%s: %s: ignored, this program stays on TCP (fix: "
-			 "`mptcpize check --compile %s`)", path, SHIM_RULEIMG_SUFFIX, why, path);
+	log_unusable(shim_ruleimg_failure(&image));
 	return VERDICT_TCP;
 }
 
