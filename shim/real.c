@@ -122,7 +122,7 @@ static int sys_fcntl(int fd, int cmd, ...)
 }
 #define sys_fcntl64 sys_fcntl
 static ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags,
-                          const struct sockaddr *addr, socklen_t addrlen)
+			  const struct sockaddr *addr, socklen_t addrlen)
 {
 	return syscall(SYS_sendto, fd, buf, len, flags, addr, addrlen);
 }

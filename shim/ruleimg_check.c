@@ -211,22 +211,35 @@ static bool string_ok(struct shim_ruleimg *img, uint32_t off)
 	return covered(img, rs->strings + off, shim_str_nlen(rs->strings + off, rs->nstrings - off) + 1);
 }
 
-#define CHECK_SLICE(img, arr, slice, ok_fn, text_field)                                            \
-	do {                                                                                       \
-		const struct shim_ruleset *rs_ = &(img)->rs;                                       \
-		if (!covered(img, rs_->arr + (slice).first, (size_t)(slice).count * sizeof(*rs_->arr))) \
-			FAIL("checksum mismatch (corrupt)");                                       \
-		for (uint32_t i_ = (slice).first; i_ < (uint32_t)(slice).first + (slice).count; i_++) { \
-			if (!ok_fn(rs_, i_, why, whylen))                                          \
-				return false;                                                      \
-			if (!string_ok(img, rs_->arr[i_].text_field))                              \
-				FAIL("checksum mismatch (corrupt)");                               \
-		}                                                                                  \
-	} while (0)
+/* The records of slice s in array arr (size bytes each): their blocks intact, each record's
+ * fields, and the strings at the offsets texts[] inside each record. */
+static bool slice_used_ok(struct shim_ruleimg *img, const void *arr, size_t size,
+			  struct shim_slice s, record_check *ok, const size_t *texts, int ntexts,
+			  char *why, size_t whylen)
+{
+	const unsigned char *first = (const unsigned char *)arr + (size_t)s.first * size;
+	if (!covered(img, first, (size_t)s.count * size))
+		FAIL("checksum mismatch (corrupt)");
+	for (uint32_t i = 0; i < s.count; i++) {
+		if (!ok(&img->rs, s.first + i, why, whylen))
+			return false;
+		for (int t = 0; t < ntexts; t++) {
+			uint32_t off;
+			memcpy(&off, first + i * size + texts[t], sizeof(off));
+			if (!string_ok(img, off))
+				FAIL("checksum mismatch (corrupt)");
+		}
+	}
+	return true;
+}
 
 /* Rule r and everything it points to: blocks intact, fields in bounds. */
 static bool rule_closure_ok(struct shim_ruleimg *img, uint32_t r, char *why, size_t whylen)
 {
+	static const size_t pattern_text[] = {offsetof(struct shim_pattern, text)};
+	static const size_t net_text[] = {offsetof(struct shim_net, text)};
+	static const size_t sockopt_texts[] = {offsetof(struct shim_sockopt_rule, name),
+					       offsetof(struct shim_sockopt_rule, policy)};
 	const struct shim_ruleset *rs = &img->rs;
 	if (r >= rs->nrules)
 		FAIL("rule %u out of bounds", r);
@@ -238,19 +251,17 @@ static bool rule_closure_ok(struct shim_ruleimg *img, uint32_t r, char *why, siz
 	if (!string_ok(img, rule->id))
 		FAIL("checksum mismatch (corrupt)");
 	for (int k = 0; k < SHIM_MATCH_KEYS; k++)
-		CHECK_SLICE(img, patterns, rule->match[k], pattern_ok, text);
-	CHECK_SLICE(img, nets, rule->include, net_ok, text);
-	CHECK_SLICE(img, nets, rule->exclude, net_ok, text);
-	CHECK_SLICE(img, sockopts, rule->sockopts, sockopt_ok, name);
-	CHECK_SLICE(img, sockopts, rule->sockopts, sockopt_ok, policy);
-	if (!covered(img, rs->ports + rule->listen_ports.first,
-		     (size_t)rule->listen_ports.count * sizeof(*rs->ports)))
-		FAIL("checksum mismatch (corrupt)");
-	for (uint32_t i = rule->listen_ports.first;
-	     i < (uint32_t)rule->listen_ports.first + rule->listen_ports.count; i++)
-		if (!port_ok(rs, i, why, whylen))
+		if (!slice_used_ok(img, rs->patterns, sizeof(*rs->patterns), rule->match[k],
+				   pattern_ok, pattern_text, 1, why, whylen))
 			return false;
-	return true;
+	return slice_used_ok(img, rs->nets, sizeof(*rs->nets), rule->include, net_ok, net_text, 1,
+			     why, whylen) &&
+	       slice_used_ok(img, rs->nets, sizeof(*rs->nets), rule->exclude, net_ok, net_text, 1,
+			     why, whylen) &&
+	       slice_used_ok(img, rs->sockopts, sizeof(*rs->sockopts), rule->sockopts, sockopt_ok,
+			     sockopt_texts, 2, why, whylen) &&
+	       slice_used_ok(img, rs->ports, sizeof(*rs->ports), rule->listen_ports, port_ok, NULL,
+			     0, why, whylen);
 }
 
 static bool admit(const struct shim_ruleset *rs, uint32_t r)
