@@ -39,7 +39,6 @@
 #
 # Environment:
 #   MPTCPIZE_VM_CACHE   cache dir (default ${XDG_CACHE_HOME:-$HOME/.cache}/mptcpize-vm)
-#   MPTCPIZE_VM_NO_APT_INSTALL=1   do not apt-get install missing host tools
 #   MPTCPIZE_VM_APT_UPDATE=1       force 'apt-get update' before resolving
 #   MPTCPIZE_VM_OFFLINE=1          no apt look-ups: use the newest cached kernel
 #   MPTCPIZE_VM_KEEP_DEBS=1        keep downloaded .deb files in the cache
@@ -111,7 +110,7 @@ done
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || usage_err "--timeout wants seconds"
 
 # ---------------------------------------------------------------- host tools
-# Idempotent and quiet: only calls apt-get when something is missing.
+# Checked, never installed here: the tests run this, and only scripts/deps.sh installs.
 ensure_host_tools() {
 	local -A need=(
 		[qemu-system-x86_64]=qemu-system-x86
@@ -132,19 +131,7 @@ ensure_host_tools() {
 		missing+=(busybox-static)
 	fi
 	[ ${#missing[@]} -eq 0 ] && return 0
-	if [ "${MPTCPIZE_VM_NO_APT_INSTALL:-0}" = 1 ]; then
-		die "missing host packages: ${missing[*]}"
-	fi
-	msg "installing host packages: ${missing[*]}"
-	local sudo=""
-	[ "$(id -u)" = 0 ] || sudo="sudo"
-	if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-		"${missing[@]}" >"$CACHE/apt-install.log" 2>&1; then
-		$sudo apt-get update -qq >/dev/null 2>&1 || true
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-			"${missing[@]}" >"$CACHE/apt-install.log" 2>&1 ||
-			{ tail -n 20 "$CACHE/apt-install.log" >&2; die "apt-get install ${missing[*]} failed"; }
-	fi
+	die "missing host packages: ${missing[*]} (install them with scripts/deps.sh test)"
 }
 
 # true if the ELF is statically linked (ldd refuses it)
